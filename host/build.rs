@@ -1,0 +1,92 @@
+//! Builds the first-party plugins for wasm32-wasip2 and embeds them in the
+//! `sekisho` binary, so `cargo build --release` alone gives a working tool.
+//!
+//! The plugins are built by a nested cargo with its own target directory
+//! (`target/plugins`): sharing the outer one deadlocks on its lock. The test
+//! plugins (misbehaving ones for the host's robustness tests) are built in
+//! the same call, which costs seconds, and are not embedded.
+
+use std::env;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TARGET: &str = "wasm32-wasip2";
+/// Packages embedded in the binary, and their wasm file names.
+const BUILTIN: &[(&str, &str)] = &[("sekisho-text", "sekisho_text"), ("sekisho-zip", "sekisho_zip")];
+/// Packages built for the host's tests only.
+const TEST_ONLY: &[&str] = &["sekisho-test-misbehave", "sekisho-test-fs-import"];
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir.parent().expect("host/ sits in the workspace root").to_path_buf();
+    for watched in ["plugins", "wit", "tests/plugins", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+    println!("cargo:rerun-if-env-changed=SEKISHO_PLUGIN_TARGET_DIR");
+
+    let target_dir = env::var_os("SEKISHO_PLUGIN_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target").join("plugins"));
+    ensure_wasm_target();
+    build_plugins(&root, &target_dir);
+
+    let wasm_dir = target_dir.join(TARGET).join("release");
+    let mut code = String::from("/// First-party plugins compiled into the binary: (file name, component bytes).\n");
+    code.push_str("pub static BUILTIN_PLUGINS: &[(&str, &[u8])] = &[\n");
+    for (_, file) in BUILTIN {
+        let path = wasm_dir.join(format!("{file}.wasm"));
+        assert!(path.exists(), "plugin build did not produce {}", path.display());
+        writeln!(code, "    ({file:?}, include_bytes!({:?})),", path.display().to_string()).unwrap();
+    }
+    code.push_str("];\n");
+    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    std::fs::write(out.join("builtin_plugins.rs"), code).expect("write builtin_plugins.rs");
+    println!("cargo:rustc-env=SEKISHO_TEST_PLUGINS_DIR={}", wasm_dir.display());
+}
+
+/// Installs the wasm32-wasip2 target through rustup when it is missing, so a
+/// fresh machine needs no manual step.
+fn ensure_wasm_target() {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(&rustc).args(["--print", "sysroot"]).output().ok();
+    let installed = sysroot
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| Path::new(s.trim()).join("lib/rustlib").join(TARGET).exists())
+        .unwrap_or(false);
+    if installed {
+        return;
+    }
+    let mut rustup = Command::new("rustup");
+    rustup.args(["target", "add", TARGET]);
+    if let Ok(toolchain) = env::var("RUSTUP_TOOLCHAIN") {
+        rustup.args(["--toolchain", &toolchain]);
+    }
+    match rustup.status() {
+        Ok(status) if status.success() => {}
+        _ => panic!("the {TARGET} target is missing and `rustup target add {TARGET}` failed; install it and rebuild"),
+    }
+}
+
+fn build_plugins(root: &Path, target_dir: &Path) {
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(root)
+        .args(["build", "--release", "--locked", "--target", TARGET, "--target-dir"])
+        .arg(target_dir);
+    for package in BUILTIN.iter().map(|(p, _)| *p).chain(TEST_ONLY.iter().copied()) {
+        command.args(["-p", package]);
+    }
+    // The outer build's flags are for the host, not for wasm.
+    for var in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "RUSTC_WORKSPACE_WRAPPER"] {
+        command.env_remove(var);
+    }
+    let output = command.output().expect("run cargo to build the plugins");
+    if !output.status.success() {
+        panic!(
+            "building the plugins for {TARGET} failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}

@@ -1,0 +1,277 @@
+//! Detecting the real type of a file from its content.
+//!
+//! Never from the extension alone: the extension only picks the dialect of
+//! text (CSV, TSV) and is otherwise checked against the content, a mismatch
+//! being a finding. ZIP containers are looked into, since a ZIP may be
+//! OOXML, ODF, EPUB or a plain archive. The container inspection reads the
+//! central directory and at most two small members; everything else about the
+//! file is parsed inside the sandbox by its plugin.
+
+use std::io::Read;
+
+use crate::source::Source;
+
+/// A format the host knows how to recognize.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Known {
+    pub id: &'static str,
+    pub media_type: &'static str,
+    pub extensions: &'static [&'static str],
+}
+
+const fn known(id: &'static str, media_type: &'static str, extensions: &'static [&'static str]) -> Known {
+    Known { id, media_type, extensions }
+}
+
+/// Formats recognized by content, whether or not a plugin handles them yet.
+pub const KNOWN: &[Known] = &[
+    known("pdf", "application/pdf", &["pdf"]),
+    known("zip", "application/zip", &["zip"]),
+    known("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", &["docx", "dotx"]),
+    known("docm", "application/vnd.ms-word.document.macroEnabled.12", &["docm", "dotm"]),
+    known("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", &["xlsx", "xltx"]),
+    known("xlsm", "application/vnd.ms-excel.sheet.macroEnabled.12", &["xlsm", "xltm"]),
+    known("xlsb", "application/vnd.ms-excel.sheet.binary.macroEnabled.12", &["xlsb"]),
+    known("pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation", &["pptx", "ppsx", "potx"]),
+    known("pptm", "application/vnd.ms-powerpoint.presentation.macroEnabled.12", &["pptm", "ppsm", "potm"]),
+    known("odt", "application/vnd.oasis.opendocument.text", &["odt", "ott"]),
+    known("ods", "application/vnd.oasis.opendocument.spreadsheet", &["ods", "ots"]),
+    known("odp", "application/vnd.oasis.opendocument.presentation", &["odp", "otp"]),
+    known("odg", "application/vnd.oasis.opendocument.graphics", &["odg", "otg"]),
+    known("epub", "application/epub+zip", &["epub"]),
+    known("ole2", "application/x-ole-storage", &["doc", "dot", "xls", "xlt", "ppt", "pps", "pot", "msg"]),
+    known("rtf", "application/rtf", &["rtf"]),
+    known("png", "image/png", &["png"]),
+    known("jpeg", "image/jpeg", &["jpg", "jpeg", "jpe"]),
+    known("gif", "image/gif", &["gif"]),
+    known("bmp", "image/bmp", &["bmp"]),
+    known("tiff", "image/tiff", &["tif", "tiff"]),
+    known("webp", "image/webp", &["webp"]),
+    known("svg", "image/svg+xml", &["svg"]),
+    known("html", "text/html", &["html", "htm", "xhtml"]),
+    known("eml", "message/rfc822", &["eml"]),
+    known("text", "text/plain", &["txt", "text", "log", "md"]),
+    known("csv", "text/csv", &["csv"]),
+    known("tsv", "text/tab-separated-values", &["tsv", "tab"]),
+];
+
+/// The built-in entry for a format id.
+pub fn known_format(id: &str) -> Option<&'static Known> {
+    KNOWN.iter().find(|k| k.id == id)
+}
+
+/// A signature declared by a plugin for a format the host does not know.
+#[derive(Debug, Clone)]
+pub struct DeclaredMagic {
+    pub format: String,
+    pub offset: u64,
+    pub bytes: Vec<u8>,
+}
+
+/// Bytes of the head looked at for signatures.
+const HEAD: usize = 8192;
+/// Largest container member read during detection.
+const MEMBER_PEEK: u64 = 256 * 1024;
+
+/// Detects the format id of `source`. `name` (the file name, if any) only
+/// picks the text dialect. `declared` are plugin signatures, tried after the
+/// built-in ones so a plugin cannot take over a known format.
+pub fn detect(source: &Source, name: Option<&str>, declared: &[DeclaredMagic]) -> Option<String> {
+    let head = source.head(HEAD).ok()?;
+    if let Some(id) = binary_signature(&head) {
+        return Some(if id == "zip" { zip_flavour(source).to_owned() } else { id.to_owned() });
+    }
+    for magic in declared {
+        let at = source.read_at(magic.offset, magic.bytes.len()).ok()?;
+        if !magic.bytes.is_empty() && at == magic.bytes {
+            return Some(magic.format.clone());
+        }
+    }
+    if let Some(id) = markup(&head) {
+        return Some(id.to_owned());
+    }
+    looks_like_text(&head).then(|| text_dialect(name).to_owned())
+}
+
+fn binary_signature(head: &[u8]) -> Option<&'static str> {
+    let starts = |sig: &[u8]| head.starts_with(sig);
+    Some(match () {
+        _ if find(&head[..head.len().min(1024)], b"%PDF-").is_some() => "pdf",
+        _ if starts(b"PK\x03\x04") || starts(b"PK\x05\x06") || starts(b"PK\x07\x08") => "zip",
+        _ if starts(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) => "ole2",
+        _ if starts(b"{\\rtf") => "rtf",
+        _ if starts(b"\x89PNG\r\n\x1a\n") => "png",
+        _ if starts(&[0xFF, 0xD8, 0xFF]) => "jpeg",
+        _ if starts(b"GIF87a") || starts(b"GIF89a") => "gif",
+        _ if starts(b"II*\0") || starts(b"MM\0*") => "tiff",
+        _ if starts(b"RIFF") && head.get(8..12) == Some(b"WEBP") => "webp",
+        _ if starts(b"BM") && head.len() >= 26 && head[6..10] == [0, 0, 0, 0] => "bmp",
+        _ => return None,
+    })
+}
+
+/// What kind of ZIP: OOXML by its content types, ODF/EPUB by `mimetype`.
+fn zip_flavour(source: &Source) -> &'static str {
+    let Ok(mut archive) = zip::ZipArchive::new(source.reader()) else {
+        return "zip";
+    };
+    if let Some(mimetype) = peek_member(&mut archive, "mimetype") {
+        let mimetype = String::from_utf8_lossy(&mimetype);
+        let mimetype = mimetype.trim();
+        if let Some(k) = KNOWN.iter().find(|k| k.media_type == mimetype) {
+            return k.id;
+        }
+        if let Some(k) = KNOWN.iter().find(|k| mimetype.starts_with(k.media_type) && k.id.starts_with("od")) {
+            return k.id;
+        }
+    }
+    if let Some(types) = peek_member(&mut archive, "[Content_Types].xml") {
+        let types = String::from_utf8_lossy(&types).to_ascii_lowercase();
+        let has = |needle: &str| types.contains(needle);
+        let macro_enabled = has("macroenabled") || has("vbaproject");
+        return match () {
+            _ if has("wordprocessingml") || has("ms-word") => if macro_enabled { "docm" } else { "docx" },
+            _ if has("sheet.binary") => "xlsb",
+            _ if has("spreadsheetml") || has("ms-excel") => if macro_enabled { "xlsm" } else { "xlsx" },
+            _ if has("presentationml") || has("ms-powerpoint") => if macro_enabled { "pptm" } else { "pptx" },
+            _ => "zip",
+        };
+    }
+    "zip"
+}
+
+fn peek_member<R: Read + std::io::Seek>(archive: &mut zip::ZipArchive<R>, name: &str) -> Option<Vec<u8>> {
+    let member = archive.by_name(name).ok()?;
+    let mut data = Vec::new();
+    member.take(MEMBER_PEEK).read_to_end(&mut data).ok()?;
+    Some(data)
+}
+
+/// SVG, HTML and e-mail, recognized from the first bytes of text.
+fn markup(head: &[u8]) -> Option<&'static str> {
+    let text = String::from_utf8_lossy(head);
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    let lower = text.to_ascii_lowercase();
+    if (lower.starts_with("<?xml") || lower.starts_with("<svg") || lower.starts_with("<!doctype svg"))
+        && lower.contains("<svg")
+    {
+        return Some("svg");
+    }
+    let html_starts = ["<!doctype html", "<html", "<head", "<body", "<meta", "<title", "<script", "<iframe", "<div"];
+    if html_starts.iter().any(|s| lower.starts_with(s)) || (lower.starts_with("<?xml") && lower.contains("<html")) {
+        return Some("html");
+    }
+    is_mail(text).then_some("eml")
+}
+
+/// An RFC 5322 message: a block of `Name: value` header lines, at least two
+/// of them well-known mail headers.
+fn is_mail(text: &str) -> bool {
+    const MAIL_HEADERS: [&str; 11] = [
+        "from", "to", "subject", "date", "received", "return-path", "message-id", "mime-version", "delivered-to",
+        "content-type", "reply-to",
+    ];
+    let mut known = 0;
+    for line in text.lines().take(64) {
+        if line.is_empty() {
+            break;
+        }
+        if line.starts_with([' ', '\t']) {
+            continue;
+        }
+        let Some((name, _)) = line.split_once(':') else { return false };
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return false;
+        }
+        if MAIL_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            known += 1;
+        }
+    }
+    known >= 2
+}
+
+/// Text in any charset has no NUL bytes, except UTF-16, which has a BOM or
+/// zeros in every other byte (the text plugin decides the details).
+fn looks_like_text(head: &[u8]) -> bool {
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        return true;
+    }
+    if !head.contains(&0) {
+        return true;
+    }
+    let even_pairs = head.len() / 2;
+    let zeros_at = |parity: usize| head.iter().skip(parity).step_by(2).filter(|&&b| b == 0).count();
+    let (even, odd) = (zeros_at(0), zeros_at(1));
+    even_pairs >= 2 && ((even * 10 >= even_pairs * 7 && odd == 0) || (odd * 10 >= even_pairs * 7 && even == 0))
+}
+
+fn text_dialect(name: Option<&str>) -> &'static str {
+    match extension(name.unwrap_or("")).as_deref() {
+        Some("csv") => "csv",
+        Some("tsv" | "tab") => "tsv",
+        _ => "text",
+    }
+}
+
+/// The lowercase extension of a file name, without the dot.
+pub fn extension(name: &str) -> Option<String> {
+    let file = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let (stem, ext) = file.rsplit_once('.')?;
+    (!stem.is_empty() && !ext.is_empty()).then(|| ext.to_ascii_lowercase())
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detect_bytes(data: &[u8], name: Option<&str>) -> Option<String> {
+        detect(&Source::bytes(data.to_vec()), name, &[])
+    }
+
+    #[test]
+    fn signatures_win_over_names() {
+        assert_eq!(detect_bytes(b"%PDF-1.7\n...", Some("a.txt")).as_deref(), Some("pdf"));
+        assert_eq!(detect_bytes(b"\x89PNG\r\n\x1a\n\0\0", Some("a.csv")).as_deref(), Some("png"));
+        assert_eq!(detect_bytes(b"{\\rtf1 hello}", None).as_deref(), Some("rtf"));
+    }
+
+    #[test]
+    fn text_dialect_comes_from_the_name() {
+        assert_eq!(detect_bytes(b"a,b\n1,2\n", Some("t.csv")).as_deref(), Some("csv"));
+        assert_eq!(detect_bytes(b"a\tb\n", Some("t.TSV")).as_deref(), Some("tsv"));
+        assert_eq!(detect_bytes(b"hello", Some("t")).as_deref(), Some("text"));
+        assert_eq!(detect_bytes(b"\x7fELF\x02\x01\x01\0\0\0", Some("t.txt")), None);
+    }
+
+    #[test]
+    fn markup_and_mail() {
+        assert_eq!(detect_bytes(b"<?xml version=\"1.0\"?>\n<svg xmlns=\"\">", None).as_deref(), Some("svg"));
+        assert_eq!(detect_bytes(b"<!DOCTYPE html><p>x", None).as_deref(), Some("html"));
+        assert_eq!(
+            detect_bytes(b"From: a@example.jp\r\nSubject: x\r\n\r\nbody", None).as_deref(),
+            Some("eml")
+        );
+        assert_eq!(detect_bytes(b"Note: this is text\nand more", None).as_deref(), Some("text"));
+    }
+
+    #[test]
+    fn declared_magic_cannot_take_over_known_formats() {
+        let declared = [DeclaredMagic { format: "evil".into(), offset: 0, bytes: b"%PDF".to_vec() }];
+        let source = Source::bytes(b"%PDF-1.4".to_vec());
+        assert_eq!(detect(&source, None, &declared).as_deref(), Some("pdf"));
+        let declared = [DeclaredMagic { format: "farbfeld".into(), offset: 0, bytes: b"farbfeld".to_vec() }];
+        let source = Source::bytes(b"farbfeld\0\0\0\x01\0\0\0\x01".to_vec());
+        assert_eq!(detect(&source, None, &declared).as_deref(), Some("farbfeld"));
+    }
+
+    #[test]
+    fn extensions() {
+        assert_eq!(extension("dir.d/a.PDF").as_deref(), Some("pdf"));
+        assert_eq!(extension(".bashrc"), None);
+        assert_eq!(extension("noext"), None);
+    }
+}

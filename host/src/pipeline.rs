@@ -1,0 +1,1 @@
+pub struct Sekisho; pub struct Options; pub struct Sanitized;

@@ -1,0 +1,404 @@
+//! Policies: what to do per content class, and the global limits.
+//!
+//! A policy is TOML. It may start from a built-in profile (`extends`) and
+//! override single classes and limits:
+//!
+//! ```toml
+//! name = "lgwan-inbound"
+//! extends = "strict"
+//! hyperlinks-mode = "keep-as-text"
+//! [classes]
+//! hyperlinks = "allow"
+//! [limits]
+//! max-depth = 3
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::sandbox::wit;
+
+/// The content classes of DESIGN.md, shared by every format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Class {
+    Macros,
+    Scripts,
+    AutoActions,
+    ExternalActions,
+    EmbeddedFiles,
+    ActiveObjects,
+    ExternalLinks,
+    Hyperlinks,
+    Dde,
+    DataConnections,
+    Forms,
+    Multimedia,
+    Metadata,
+    Comments,
+    Revisions,
+    UnknownParts,
+    MalformedStructure,
+    Encryption,
+}
+
+impl Class {
+    /// Every class, in contract order.
+    pub const ALL: [Class; 18] = [
+        Class::Macros,
+        Class::Scripts,
+        Class::AutoActions,
+        Class::ExternalActions,
+        Class::EmbeddedFiles,
+        Class::ActiveObjects,
+        Class::ExternalLinks,
+        Class::Hyperlinks,
+        Class::Dde,
+        Class::DataConnections,
+        Class::Forms,
+        Class::Multimedia,
+        Class::Metadata,
+        Class::Comments,
+        Class::Revisions,
+        Class::UnknownParts,
+        Class::MalformedStructure,
+        Class::Encryption,
+    ];
+
+    /// The kebab-case name used in policies and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Macros => "macros",
+            Class::Scripts => "scripts",
+            Class::AutoActions => "auto-actions",
+            Class::ExternalActions => "external-actions",
+            Class::EmbeddedFiles => "embedded-files",
+            Class::ActiveObjects => "active-objects",
+            Class::ExternalLinks => "external-links",
+            Class::Hyperlinks => "hyperlinks",
+            Class::Dde => "dde",
+            Class::DataConnections => "data-connections",
+            Class::Forms => "forms",
+            Class::Multimedia => "multimedia",
+            Class::Metadata => "metadata",
+            Class::Comments => "comments",
+            Class::Revisions => "revisions",
+            Class::UnknownParts => "unknown-parts",
+            Class::MalformedStructure => "malformed-structure",
+            Class::Encryption => "encryption",
+        }
+    }
+}
+
+impl fmt::Display for Class {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What the policy does with a class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Keep and record.
+    Allow,
+    /// Remove or neutralize and record.
+    Sanitize,
+    /// Refuse the whole file.
+    Block,
+}
+
+/// How hyperlinks are sanitized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HyperlinkMode {
+    Keep,
+    Remove,
+    KeepAsText,
+}
+
+/// Global limits. Every one is enforced by the host or handed to plugins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest input file accepted.
+    pub max_input_bytes: u64,
+    /// Largest rebuilt output accepted from a plugin.
+    pub max_output_bytes: u64,
+    /// Deepest nesting of embedded documents (the top-level file is depth 0).
+    pub max_depth: u32,
+    /// Most bytes inflated or extracted over a whole file tree.
+    pub max_expanded_bytes: u64,
+    /// Most entries in one container.
+    pub max_entries: u32,
+    /// Most inflated bytes per input byte.
+    pub max_expansion_ratio: u32,
+    /// Wall-clock limit per file (each embedded child gets the rest of its parent's).
+    pub time_limit_ms: u64,
+    /// Linear-memory limit per sandbox.
+    pub memory_limit_mb: u64,
+    /// CPU budget: fuel units granted per input byte, on top of `fuel-base`.
+    pub fuel_per_byte: u64,
+    /// CPU budget every file gets whatever its size.
+    pub fuel_base: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_input_bytes: 512 << 20,
+            max_output_bytes: 1 << 30,
+            max_depth: 5,
+            max_expanded_bytes: 1 << 30,
+            max_entries: 10_000,
+            max_expansion_ratio: 200,
+            time_limit_ms: 60_000,
+            memory_limit_mb: 1024,
+            fuel_per_byte: 20_000,
+            fuel_base: 2_000_000_000,
+        }
+    }
+}
+
+/// An effective policy: one action per class, the hyperlink mode and limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Policy {
+    pub name: String,
+    pub classes: BTreeMap<Class, Action>,
+    pub hyperlinks_mode: HyperlinkMode,
+    pub limits: Limits,
+}
+
+/// A policy file as written: everything optional, on top of a profile.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct PolicyFile {
+    name: Option<String>,
+    extends: Option<String>,
+    hyperlinks_mode: Option<HyperlinkMode>,
+    #[serde(default)]
+    classes: BTreeMap<Class, Action>,
+    #[serde(default)]
+    limits: Option<toml::Table>,
+}
+
+/// Errors reading a policy.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("unknown profile {0:?} (known: {known})", known = Profile::NAMES.join(", "))]
+    UnknownProfile(String),
+    #[error("cannot read policy file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("invalid policy {path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+/// The built-in profiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// The default: sanitize everything (encrypted parts are removed; a file
+    /// that is encrypted as a whole fails as `encrypted`).
+    Strict,
+    /// Strict, but hyperlinks and comments stay (office document exchange).
+    KeepLinks,
+    /// Strict, but macros stay and are reported (offices that depend on them).
+    KeepMacros,
+}
+
+impl Profile {
+    pub const NAMES: [&'static str; 3] = ["strict", "keep-links", "keep-macros"];
+
+    pub fn policy(self) -> Policy {
+        let mut classes: BTreeMap<Class, Action> = Class::ALL.iter().map(|&c| (c, Action::Sanitize)).collect();
+        let mut hyperlinks_mode = HyperlinkMode::KeepAsText;
+        let name = match self {
+            Profile::Strict => "strict",
+            Profile::KeepLinks => {
+                classes.insert(Class::Hyperlinks, Action::Allow);
+                classes.insert(Class::Comments, Action::Allow);
+                hyperlinks_mode = HyperlinkMode::Keep;
+                "keep-links"
+            }
+            Profile::KeepMacros => {
+                classes.insert(Class::Macros, Action::Allow);
+                "keep-macros"
+            }
+        };
+        Policy { name: name.into(), classes, hyperlinks_mode, limits: Limits::default() }
+    }
+}
+
+impl FromStr for Profile {
+    type Err = PolicyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "strict" => Ok(Profile::Strict),
+            "keep-links" => Ok(Profile::KeepLinks),
+            "keep-macros" => Ok(Profile::KeepMacros),
+            other => Err(PolicyError::UnknownProfile(other.into())),
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Profile::Strict.policy()
+    }
+}
+
+impl Policy {
+    /// A built-in profile by name.
+    pub fn profile(name: &str) -> Result<Policy, PolicyError> {
+        Ok(name.parse::<Profile>()?.policy())
+    }
+
+    /// Reads a TOML policy file.
+    pub fn from_file(path: &Path) -> Result<Policy, PolicyError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| PolicyError::Read { path: path.display().to_string(), source })?;
+        Policy::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Parses a TOML policy; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Policy, PolicyError> {
+        let invalid = |message: String| PolicyError::Invalid { path: origin.into(), message };
+        let file: PolicyFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let mut policy = Policy::profile(file.extends.as_deref().unwrap_or("strict"))?;
+        policy.name = file.name.unwrap_or_else(|| origin.to_owned());
+        policy.classes.extend(file.classes);
+        if let Some(mode) = file.hyperlinks_mode {
+            policy.hyperlinks_mode = mode;
+        }
+        if let Some(overrides) = file.limits {
+            let mut merged = toml::Table::try_from(&policy.limits).map_err(|e| invalid(e.to_string()))?;
+            merged.extend(overrides);
+            policy.limits = merged.try_into().map_err(|e: toml::de::Error| invalid(e.to_string()))?;
+        }
+        policy.validate().map_err(invalid)?;
+        Ok(policy)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let l = &self.limits;
+        if l.max_input_bytes == 0 || l.max_output_bytes == 0 || l.time_limit_ms == 0 || l.memory_limit_mb < 4 {
+            return Err("limits must be positive (memory-limit-mb at least 4)".into());
+        }
+        Ok(())
+    }
+
+    /// The action for a class.
+    pub fn action(&self, class: Class) -> Action {
+        self.classes.get(&class).copied().unwrap_or(Action::Sanitize)
+    }
+
+    /// The policy as TOML, the form `sekisho policy show` prints.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render policy: {e}\n"))
+    }
+
+    /// sha256 of the rendered policy, so a report names exactly what was applied.
+    pub fn sha256(&self) -> String {
+        hex::encode(Sha256::digest(self.to_toml().as_bytes()))
+    }
+
+    /// The policy as the plugin contract carries it, with the expansion budget
+    /// that is left for this file.
+    pub(crate) fn to_wit(&self, expanded_bytes_left: u64) -> wit::Policy {
+        wit::Policy {
+            name: self.name.clone(),
+            rules: Class::ALL
+                .iter()
+                .map(|&class| wit::ClassRule { class: class.into(), action: self.action(class).into() })
+                .collect(),
+            hyperlink_mode: match self.hyperlinks_mode {
+                HyperlinkMode::Keep => wit::HyperlinkMode::Keep,
+                HyperlinkMode::Remove => wit::HyperlinkMode::Remove,
+                HyperlinkMode::KeepAsText => wit::HyperlinkMode::KeepAsText,
+            },
+            limits: wit::Limits {
+                max_expanded_bytes: expanded_bytes_left,
+                max_entries: self.limits.max_entries,
+                max_expansion_ratio: self.limits.max_expansion_ratio,
+            },
+        }
+    }
+}
+
+impl From<Action> for wit::Action {
+    fn from(action: Action) -> Self {
+        match action {
+            Action::Allow => wit::Action::Allow,
+            Action::Sanitize => wit::Action::Sanitize,
+            Action::Block => wit::Action::Block,
+        }
+    }
+}
+
+macro_rules! class_conversions {
+    ($($variant:ident),*) => {
+        impl From<Class> for wit::ContentClass {
+            fn from(class: Class) -> Self {
+                match class { $(Class::$variant => wit::ContentClass::$variant,)* }
+            }
+        }
+        impl From<wit::ContentClass> for Class {
+            fn from(class: wit::ContentClass) -> Self {
+                match class { $(wit::ContentClass::$variant => Class::$variant,)* }
+            }
+        }
+    };
+}
+
+class_conversions!(
+    Macros, Scripts, AutoActions, ExternalActions, EmbeddedFiles, ActiveObjects, ExternalLinks, Hyperlinks, Dde,
+    DataConnections, Forms, Multimedia, Metadata, Comments, Revisions, UnknownParts, MalformedStructure, Encryption
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_sanitizes_everything() {
+        let policy = Policy::default();
+        assert_eq!(policy.name, "strict");
+        assert_eq!(policy.action(Class::Macros), Action::Sanitize);
+        assert!(Class::ALL.iter().all(|&c| policy.action(c) == Action::Sanitize));
+        assert_eq!(policy.limits.max_depth, 5);
+    }
+
+    #[test]
+    fn file_overrides_profile_classes_and_limits() {
+        let policy = Policy::from_toml(
+            "name = \"gw\"\nextends = \"keep-macros\"\n[classes]\ndde = \"block\"\n[limits]\nmax-depth = 2\n",
+            "test",
+        )
+        .unwrap();
+        assert_eq!(policy.name, "gw");
+        assert_eq!(policy.action(Class::Macros), Action::Allow);
+        assert_eq!(policy.action(Class::Dde), Action::Block);
+        assert_eq!(policy.limits.max_depth, 2);
+        assert_eq!(policy.limits.max_entries, Limits::default().max_entries);
+    }
+
+    #[test]
+    fn unknown_keys_and_classes_are_errors() {
+        assert!(Policy::from_toml("[classes]\nmacro = \"allow\"\n", "t").is_err());
+        assert!(Policy::from_toml("[limits]\nmax-dept = 1\n", "t").is_err());
+        assert!(Policy::from_toml("extends = \"lenient\"\n", "t").is_err());
+        assert!(Policy::from_toml("[classes]\nmacros = \"maybe\"\n", "t").is_err());
+    }
+
+    #[test]
+    fn shown_policy_parses_back_to_itself() {
+        let policy = Policy::profile("keep-links").unwrap();
+        let reparsed = Policy::from_toml(&policy.to_toml(), "shown").unwrap();
+        assert_eq!(reparsed, policy);
+    }
+}

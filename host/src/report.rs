@@ -1,0 +1,189 @@
+//! The report: what came in, what went out, the outcome, and every decision.
+//!
+//! The JSON field names are stable; `schema` changes when they do.
+
+use serde::{Deserialize, Serialize};
+
+use crate::policy::Class;
+
+/// Version of the report format.
+pub const SCHEMA: &str = "sekisho.report/1";
+
+/// The closed set of outcomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Rebuilt, nothing removed.
+    Clean,
+    /// Rebuilt, something removed or neutralized.
+    Sanitized,
+    /// The policy blocks a class found in the file.
+    Blocked,
+    /// No plugin handles the detected type.
+    Unsupported,
+    /// The file could not be proven clean.
+    Failed,
+}
+
+impl Outcome {
+    /// True when an output was produced and may be used.
+    pub fn passed(self) -> bool {
+        matches!(self, Outcome::Clean | Outcome::Sanitized)
+    }
+}
+
+/// Why a file did not pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReasonKind {
+    /// `blocked`: the class named in `Reason::class`.
+    Policy,
+    /// `unsupported`: no plugin for the type.
+    NoPlugin,
+    InvalidStructure,
+    Encrypted,
+    TooLarge,
+    LimitExceeded,
+    PluginFault,
+}
+
+/// Which limit was exceeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Limit {
+    Fuel,
+    Memory,
+    Time,
+    Stack,
+    Depth,
+    Expansion,
+    Entries,
+    Output,
+    Input,
+}
+
+/// The reason of a non-passing outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    pub kind: ReasonKind,
+    /// For `limit-exceeded`, when known.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub limit: Option<Limit>,
+    /// For `blocked`: the class that was blocked.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub class: Option<Class>,
+    pub detail: String,
+}
+
+/// What was done with a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Disposition {
+    Kept,
+    Removed,
+    Neutralized,
+    Blocked,
+}
+
+/// One finding: a class, what was done, where and what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    pub class: Class,
+    pub action: Disposition,
+    pub location: String,
+    pub detail: String,
+    pub count: u32,
+}
+
+/// The input as received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputInfo {
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+    /// Format id detected from the content, `null` when unknown.
+    pub format: Option<String>,
+    pub media_type: Option<String>,
+}
+
+/// The rebuilt output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputInfo {
+    pub size: u64,
+    pub sha256: String,
+    pub format: String,
+    pub media_type: String,
+    /// The extension the output should carry (a `.docm` becomes `.docx`).
+    pub extension: String,
+}
+
+/// A plugin that took part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginRef {
+    pub name: String,
+    pub version: String,
+    pub sha256: String,
+}
+
+/// The policy that was applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRef {
+    pub name: String,
+    pub sha256: String,
+}
+
+/// Resources used by the sandbox for this file (children not included).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub fuel_used: u64,
+    pub peak_memory_bytes: u64,
+    pub wall_time_us: u64,
+}
+
+/// The report of one file; embedded files have their own, in `children`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema: String,
+    pub input: InputInfo,
+    pub output: Option<OutputInfo>,
+    pub outcome: Outcome,
+    pub reason: Option<Reason>,
+    pub policy: PolicyRef,
+    pub plugin: Option<PluginRef>,
+    pub items: Vec<Item>,
+    pub children: Vec<Report>,
+    pub metrics: Metrics,
+}
+
+impl Report {
+    /// Every plugin used for this file and its children, without repeats.
+    pub fn plugins(&self) -> Vec<&PluginRef> {
+        let mut all = Vec::new();
+        self.collect_plugins(&mut all);
+        all
+    }
+
+    fn collect_plugins<'a>(&'a self, all: &mut Vec<&'a PluginRef>) {
+        if let Some(plugin) = &self.plugin {
+            if !all.contains(&plugin) {
+                all.push(plugin);
+            }
+        }
+        for child in &self.children {
+            child.collect_plugins(all);
+        }
+    }
+
+    /// One line for humans: `name: outcome (reason)`.
+    pub fn summary(&self) -> String {
+        let outcome = serde_json::to_value(self.outcome).ok();
+        let outcome = outcome.as_ref().and_then(|v| v.as_str()).unwrap_or("?");
+        let mut line = format!("{}: {outcome}", self.input.name);
+        if let Some(reason) = &self.reason {
+            line.push_str(&format!(" ({})", reason.detail));
+        } else if !self.items.is_empty() || !self.children.is_empty() {
+            line.push_str(&format!(" ({} items, {} embedded)", self.items.len(), self.children.len()));
+        }
+        line
+    }
+}

@@ -1,0 +1,576 @@
+//! The WebAssembly sandbox: one engine per process, a fresh store and
+//! instance per file, with fuel, a wall-clock deadline, a memory cap, a
+//! bounded stack, and WASI with nothing granted.
+//!
+//! Plugins are admitted only if every import is on an allow-list (no
+//! filesystem, sockets or HTTP), and compiled once into an on-disk cache that
+//! only the host writes: vendors ship `.wasm`, never precompiled code.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker, Resource, ResourceTable};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, ResourceLimiter, Store, Trap,
+};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::report::Limit;
+use crate::source::Source;
+
+/// Bindings generated from `wit/` (contract `sekisho:plugin@0.1.0`).
+///
+/// When a new contract version is released, its WIT is frozen in its own
+/// directory and gets its own module here; older plugins keep loading.
+pub mod wit {
+    wasmtime::component::bindgen!({
+        world: "plugin",
+        path: "../wit",
+        with: {
+            "sekisho:plugin/host.input": crate::sandbox::InputHandle,
+            "sekisho:plugin/host.output": crate::sandbox::OutputHandle,
+        },
+    });
+    pub use self::sekisho::plugin::types::*;
+}
+
+/// Contract versions this host loads.
+pub const SUPPORTED_CONTRACTS: &[&str] = &["0.1.0"];
+
+/// Interfaces a plugin may import. Everything else (wasi:filesystem,
+/// wasi:sockets, wasi:http, unknown packages) is refused at load time.
+const ALLOWED_IMPORTS: &[&str] = &["wasi:io/", "wasi:cli/", "wasi:random/", "wasi:clocks/", "sekisho:plugin/"];
+
+/// How often the epoch advances; the resolution of the time limit.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// Largest single `input.read` answered, whatever the guest asks for.
+const MAX_READ_CHUNK: u32 = 16 << 20;
+/// Memory and fuel for `describe` calls.
+const DESCRIBE_MEMORY: usize = 64 << 20;
+const DESCRIBE_FUEL: u64 = 1_000_000_000;
+/// Most table elements a plugin may grow to.
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+/// Which instance allocator to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Allocator {
+    /// Pooling when the machine allows it, otherwise on-demand.
+    #[default]
+    Auto,
+    Pooling,
+    OnDemand,
+}
+
+/// Engine-wide settings.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    pub allocator: Allocator,
+    /// Most sandboxes alive at once with the pooling allocator (nested
+    /// children count: a file at depth 5 holds 6).
+    pub pool_size: u32,
+    /// Where compiled plugins are cached; `None` compiles in memory every time.
+    pub cache_dir: Option<PathBuf>,
+    /// Wasm stack per sandbox.
+    pub max_wasm_stack: usize,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig { allocator: Allocator::Auto, pool_size: 64, cache_dir: default_cache_dir(), max_wasm_stack: 1 << 20 }
+    }
+}
+
+/// `$SEKISHO_CACHE_DIR`, else `$XDG_CACHE_HOME/sekisho`, else `~/.cache/sekisho`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("SEKISHO_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return Some(PathBuf::from(dir).join("sekisho"));
+    }
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache").join("sekisho"))
+}
+
+/// Errors setting up the sandbox or loading a plugin.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("cannot create the wasm engine: {0}")]
+    Engine(String),
+    #[error("plugin {plugin}: {message}")]
+    Plugin { plugin: String, message: String },
+}
+
+fn plugin_error(plugin: &str, message: impl std::fmt::Display) -> SandboxError {
+    SandboxError::Plugin { plugin: plugin.into(), message: message.to_string() }
+}
+
+/// The engine, the linker and the epoch ticker.
+pub struct Sandbox {
+    engine: Engine,
+    linker: Linker<StoreData>,
+    cache_dir: Option<PathBuf>,
+    pooling: bool,
+}
+
+/// A plugin compiled, admitted and ready to instantiate.
+pub struct Compiled {
+    pub(crate) pre: wit::PluginPre<StoreData>,
+    /// sha256 of the `.wasm` bytes.
+    pub sha256: String,
+    /// True when the compiled code came from the cache.
+    pub from_cache: bool,
+}
+
+impl Sandbox {
+    /// Creates the engine (falling back from pooling to on-demand when the
+    /// machine cannot reserve the pool) and starts the epoch ticker.
+    pub fn new(config: &SandboxConfig) -> Result<Sandbox, SandboxError> {
+        let (engine, pooling) = match config.allocator {
+            Allocator::OnDemand => (Engine::new(&base_config(config)).map_err(engine_error)?, false),
+            Allocator::Pooling => (Engine::new(&pooling_config(config)).map_err(engine_error)?, true),
+            Allocator::Auto => match Engine::new(&pooling_config(config)) {
+                Ok(engine) => (engine, true),
+                Err(e) => {
+                    tracing::info!("pooling allocator unavailable ({e}); using on-demand allocation");
+                    (Engine::new(&base_config(config)).map_err(engine_error)?, false)
+                }
+            },
+        };
+        start_epoch_ticker(&engine);
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_error)?;
+        wit::Plugin::add_to_linker::<StoreData, HasSelf<StoreData>>(&mut linker, |data| data).map_err(engine_error)?;
+        Ok(Sandbox { engine, linker, cache_dir: config.cache_dir.clone(), pooling })
+    }
+
+    /// True when instances come from the pooling allocator.
+    pub fn pooling(&self) -> bool {
+        self.pooling
+    }
+
+    /// Compiles (or loads from the cache) and admits a plugin.
+    pub fn load(&self, name: &str, wasm: &[u8]) -> Result<Compiled, SandboxError> {
+        if Engine::detect_precompiled(wasm).is_some() {
+            return Err(plugin_error(name, "precompiled artifacts are not accepted; ship the .wasm component"));
+        }
+        let sha256 = hex::encode(Sha256::digest(wasm));
+        let (component, from_cache) = self.compile_cached(name, wasm, &sha256)?;
+        self.admit(name, &component)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .and_then(wit::PluginPre::new)
+            .map_err(|e| plugin_error(name, format!("does not implement the sekisho:plugin contract: {e}")))?;
+        Ok(Compiled { pre, sha256, from_cache })
+    }
+
+    /// Compiles without touching the cache (benchmarks measure this).
+    pub fn compile_uncached(&self, wasm: &[u8]) -> Result<(), SandboxError> {
+        Component::new(&self.engine, wasm).map(drop).map_err(|e| plugin_error("-", e))
+    }
+
+    fn compile_cached(&self, name: &str, wasm: &[u8], sha256: &str) -> Result<(Component, bool), SandboxError> {
+        let Some(dir) = &self.cache_dir else {
+            let component = Component::new(&self.engine, wasm).map_err(|e| plugin_error(name, e))?;
+            return Ok((component, false));
+        };
+        let mut hasher = DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut hasher);
+        let dir = dir.join(format!("{:016x}", hasher.finish()));
+        let path = dir.join(format!("{sha256}.cwasm"));
+        if path.exists() {
+            // SAFETY: the cache holds only artifacts this host compiled itself
+            // (written below, keyed by engine compatibility and wasm sha256).
+            match unsafe { Component::deserialize_file(&self.engine, &path) } {
+                Ok(component) => return Ok((component, true)),
+                Err(e) => tracing::warn!("ignoring unusable cache entry {}: {e}", path.display()),
+            }
+        }
+        let artifact = self.engine.precompile_component(wasm).map_err(|e| plugin_error(name, e))?;
+        match write_atomically(&dir, &path, &artifact) {
+            // SAFETY: as above, the artifact was produced by this engine just now.
+            Ok(()) => match unsafe { Component::deserialize_file(&self.engine, &path) } {
+                Ok(component) => return Ok((component, false)),
+                Err(e) => tracing::warn!("cannot map fresh cache entry {}: {e}", path.display()),
+            },
+            Err(e) => tracing::warn!("cannot write compile cache {}: {e}", dir.display()),
+        }
+        // SAFETY: the bytes come from `precompile_component` of this engine.
+        let component = unsafe { Component::deserialize(&self.engine, &artifact) }.map_err(|e| plugin_error(name, e))?;
+        Ok((component, false))
+    }
+
+    /// Refuses components that import anything outside the allow-list, or an
+    /// unsupported contract version.
+    fn admit(&self, name: &str, component: &Component) -> Result<(), SandboxError> {
+        let ty = component.component_type();
+        for (import, _) in ty.imports(&self.engine) {
+            if !ALLOWED_IMPORTS.iter().any(|allowed| import.starts_with(allowed)) {
+                return Err(plugin_error(
+                    name,
+                    format!("imports {import}, which Sekisho never grants (plugins get no filesystem, network or HTTP)"),
+                ));
+            }
+            if let Some(version) = import.strip_prefix("sekisho:plugin/").and_then(|rest| rest.split('@').nth(1)) {
+                if !SUPPORTED_CONTRACTS.contains(&version) {
+                    return Err(plugin_error(
+                        name,
+                        format!("built against contract {version}; this host supports {}", SUPPORTED_CONTRACTS.join(", ")),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Asks a plugin who it is.
+    pub fn describe(&self, name: &str, compiled: &Compiled) -> Result<wit::PluginInfo, SandboxError> {
+        let mut store = self.store(StoreData::new(Source::bytes(Vec::new()), 0, DESCRIBE_MEMORY, None));
+        store.set_fuel(DESCRIBE_FUEL).map_err(|e| plugin_error(name, e))?;
+        store.set_epoch_deadline(100);
+        let plugin = compiled.pre.instantiate(&mut store).map_err(|e| plugin_error(name, e))?;
+        plugin.call_describe(&mut store).map_err(|e| plugin_error(name, format!("describe failed: {e}")))
+    }
+
+    fn store(&self, data: StoreData) -> Store<StoreData> {
+        let mut store = Store::new(&self.engine, data);
+        store.limiter(|data| &mut data.limiter);
+        store.epoch_deadline_trap();
+        store
+    }
+
+    /// Runs `sanitize` of one plugin on one file in a fresh instance.
+    pub fn run(&self, compiled: &Compiled, job: Job) -> RunResult {
+        let started = Instant::now();
+        let Job { format, input, policy, limits, embedder } = job;
+        let mut store = self.store(StoreData::new(input, limits.max_output_bytes, limits.memory_bytes, embedder));
+        store.set_hostcall_fuel(usize::try_from(limits.max_output_bytes.max(MAX_READ_CHUNK as u64) + (1 << 20)).unwrap_or(usize::MAX));
+        let remaining = limits.deadline.saturating_duration_since(started);
+        store.set_epoch_deadline((remaining.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64);
+        let result = store
+            .set_fuel(limits.fuel)
+            .and_then(|()| {
+                let plugin = compiled.pre.instantiate(&mut store)?;
+                let input = store.data_mut().table.push(InputHandle)?;
+                let output = store.data_mut().table.push(OutputHandle)?;
+                plugin.call_sanitize(&mut store, &format, input, output, &policy)
+            });
+        let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let data = store.into_data();
+        let metrics = RunMetrics {
+            fuel_used,
+            peak_memory_bytes: data.limiter.peak as u64,
+            wall_time: started.elapsed(),
+        };
+        let result = match result {
+            Ok(Ok(_)) if data.output.overflowed => Err(RunFailure::Limit(
+                Limit::Output,
+                format!("output larger than {} bytes", limits.max_output_bytes),
+            )),
+            Ok(Ok(rebuilt)) => Ok(rebuilt),
+            Ok(Err(failure)) if data.output.overflowed => Err(RunFailure::Limit(
+                Limit::Output,
+                format!("output larger than {} bytes ({})", limits.max_output_bytes, failure.detail),
+            )),
+            Ok(Err(failure)) => Err(RunFailure::Plugin(failure)),
+            Err(error) => Err(classify(&error, &data)),
+        };
+        RunResult { result, output: data.output.bytes, metrics }
+    }
+}
+
+fn engine_error(e: impl std::fmt::Display) -> SandboxError {
+    SandboxError::Engine(e.to_string())
+}
+
+fn base_config(config: &SandboxConfig) -> Config {
+    let mut c = Config::new();
+    c.wasm_component_model(true)
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(config.max_wasm_stack)
+        .cranelift_opt_level(OptLevel::Speed)
+        // Plugins are wasip2 components; no async ABI, no per-store concurrency state.
+        .concurrency_support(false);
+    c
+}
+
+fn pooling_config(config: &SandboxConfig) -> Config {
+    let n = config.pool_size.max(1);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(n)
+        .total_core_instances(n * 8)
+        .total_memories(n * 4)
+        .total_tables(n * 8)
+        .total_stacks(n)
+        .max_memories_per_component(8)
+        .max_tables_per_component(16)
+        .linear_memory_keep_resident(1 << 20)
+        .table_keep_resident(64 << 10);
+    let mut c = base_config(config);
+    c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    c
+}
+
+/// Advances the epoch every tick for as long as the engine lives.
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("sekisho-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .expect("spawn the epoch ticker thread");
+}
+
+fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir)?;
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(bytes)?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Turns a trap or host error into a limit or a plugin fault.
+fn classify(error: &wasmtime::Error, data: &StoreData) -> RunFailure {
+    if let Some(limit) = data.limiter.hit {
+        return RunFailure::Limit(limit, format!("{error}"));
+    }
+    if data.output.overflowed {
+        return RunFailure::Limit(Limit::Output, "output exceeds the size limit".into());
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => RunFailure::Limit(Limit::Fuel, "CPU budget (fuel) exhausted".into()),
+        Some(Trap::Interrupt) => RunFailure::Limit(Limit::Time, "time limit reached".into()),
+        Some(Trap::StackOverflow) => RunFailure::Limit(Limit::Stack, "wasm stack exhausted".into()),
+        _ => {
+            let text = format!("{error:#}");
+            if text.contains("hostcall") && text.contains("fuel") {
+                RunFailure::Limit(Limit::Output, "too much data passed between plugin and host".into())
+            } else {
+                RunFailure::Fault(text)
+            }
+        }
+    }
+}
+
+/// One `sanitize` call.
+pub struct Job {
+    pub format: String,
+    pub input: Source,
+    pub policy: wit::Policy,
+    pub limits: RunLimits,
+    /// Handles `sanitize-embedded`; `None` refuses every embedded document.
+    pub embedder: Option<Box<dyn EmbedHandler>>,
+}
+
+/// Resource limits of one sandbox.
+#[derive(Debug, Clone, Copy)]
+pub struct RunLimits {
+    pub fuel: u64,
+    pub deadline: Instant,
+    pub memory_bytes: usize,
+    pub max_output_bytes: u64,
+}
+
+/// Resources used by one run.
+#[derive(Debug, Clone, Copy)]
+pub struct RunMetrics {
+    pub fuel_used: u64,
+    pub peak_memory_bytes: u64,
+    pub wall_time: Duration,
+}
+
+/// What one run produced.
+pub struct RunResult {
+    pub result: Result<wit::Rebuilt, RunFailure>,
+    /// Bytes written to `output` (meaningful only on success).
+    pub output: Vec<u8>,
+    pub metrics: RunMetrics,
+}
+
+/// Why a run produced no usable output.
+#[derive(Debug)]
+pub enum RunFailure {
+    /// The plugin refused, with its own typed reason.
+    Plugin(wit::Failure),
+    /// A sandbox limit stopped it.
+    Limit(Limit, String),
+    /// It trapped or broke the contract.
+    Fault(String),
+}
+
+/// Receives `sanitize-embedded` calls: the pipeline runs the child in its own
+/// sandbox and answers.
+pub trait EmbedHandler: Send + 'static {
+    fn sanitize_embedded(&mut self, name: String, data: Vec<u8>) -> Result<wit::EmbeddedRebuilt, wit::EmbeddedRefusal>;
+}
+
+/// The `input` resource; the bytes live in the store.
+pub struct InputHandle;
+/// The `output` resource; the bytes live in the store.
+pub struct OutputHandle;
+
+/// Output written by the plugin, capped.
+struct OutputSink {
+    bytes: Vec<u8>,
+    max: u64,
+    overflowed: bool,
+}
+
+/// Memory accounting: caps the total of all linear memories and records the peak.
+struct Limiter {
+    max: usize,
+    total: usize,
+    peak: usize,
+    hit: Option<Limit>,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let total = self.total - current.min(self.total) + desired;
+        if total > self.max {
+            self.hit = Some(Limit::Memory);
+            wasmtime::bail!("memory limit of {} MiB reached (wanted {} MiB)", self.max >> 20, total >> 20);
+        }
+        self.total = total;
+        self.peak = self.peak.max(total);
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > MAX_TABLE_ELEMENTS {
+            self.hit = Some(Limit::Memory);
+            wasmtime::bail!("table limit of {MAX_TABLE_ELEMENTS} elements reached");
+        }
+        Ok(true)
+    }
+}
+
+/// Everything one sandboxed instance can reach.
+pub struct StoreData {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: Limiter,
+    input: Source,
+    output: OutputSink,
+    embedder: Option<Box<dyn EmbedHandler>>,
+}
+
+impl StoreData {
+    fn new(input: Source, max_output: u64, memory: usize, embedder: Option<Box<dyn EmbedHandler>>) -> StoreData {
+        // No args, env, preopens or network; stdio goes nowhere; randomness
+        // and clocks are fixed so output cannot depend on them.
+        let wasi = WasiCtx::builder()
+            .secure_random(wasmtime_wasi::Deterministic::new(vec![0x5e, 0x4b, 0x15, 0x40]))
+            .insecure_random(wasmtime_wasi::Deterministic::new(vec![0x5e, 0x4b, 0x15, 0x40]))
+            .insecure_random_seed(0)
+            .wall_clock(FrozenClock)
+            .monotonic_clock(FrozenClock)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        StoreData {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: Limiter { max: memory, total: 0, peak: 0, hit: None },
+            input,
+            output: OutputSink { bytes: Vec::new(), max: max_output, overflowed: false },
+            embedder,
+        }
+    }
+}
+
+/// A clock that never moves: plugins cannot stamp the current time into output.
+struct FrozenClock;
+
+impl wasmtime_wasi::HostWallClock for FrozenClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+impl wasmtime_wasi::HostMonotonicClock for FrozenClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+impl WasiView for StoreData {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl wit::sekisho::plugin::types::Host for StoreData {}
+
+impl wit::sekisho::plugin::host::Host for StoreData {
+    fn sanitize_embedded(&mut self, name: String, data: Vec<u8>) -> Result<wit::EmbeddedRebuilt, wit::EmbeddedRefusal> {
+        match &mut self.embedder {
+            Some(embedder) => embedder.sanitize_embedded(name, data),
+            None => Err(wit::EmbeddedRefusal::Unsupported("embedded documents are not accepted here".into())),
+        }
+    }
+
+    fn log(&mut self, level: wit::LogLevel, message: String) {
+        let message: String = message.chars().take(2000).collect();
+        match level {
+            wit::LogLevel::Trace => tracing::trace!(target: "plugin", "{message}"),
+            wit::LogLevel::Debug => tracing::debug!(target: "plugin", "{message}"),
+            wit::LogLevel::Info => tracing::info!(target: "plugin", "{message}"),
+            wit::LogLevel::Warn => tracing::warn!(target: "plugin", "{message}"),
+            wit::LogLevel::Error => tracing::error!(target: "plugin", "{message}"),
+        }
+    }
+}
+
+impl wit::sekisho::plugin::host::HostInput for StoreData {
+    fn size(&mut self, _input: Resource<InputHandle>) -> u64 {
+        self.input.len()
+    }
+
+    fn read(&mut self, _input: Resource<InputHandle>, offset: u64, len: u32) -> Vec<u8> {
+        // An I/O error reads as end of file: the plugin then fails on a
+        // truncated input, which fails closed.
+        self.input.read_at(offset, len.min(MAX_READ_CHUNK) as usize).unwrap_or_else(|e| {
+            tracing::error!("reading input at {offset}: {e}");
+            Vec::new()
+        })
+    }
+
+    fn drop(&mut self, input: Resource<InputHandle>) -> wasmtime::Result<()> {
+        self.table.delete(input)?;
+        Ok(())
+    }
+}
+
+impl wit::sekisho::plugin::host::HostOutput for StoreData {
+    fn write(&mut self, _output: Resource<OutputHandle>, bytes: Vec<u8>) -> Result<(), String> {
+        let sink = &mut self.output;
+        if sink.overflowed || sink.bytes.len() as u64 + bytes.len() as u64 > sink.max {
+            sink.overflowed = true;
+            return Err(format!("output exceeds the limit of {} bytes", sink.max));
+        }
+        sink.bytes.extend_from_slice(&bytes);
+        Ok(())
+    }
+
+    fn drop(&mut self, output: Resource<OutputHandle>) -> wasmtime::Result<()> {
+        self.table.delete(output)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,157 @@
+//! Guest-side helpers for Sekisho sanitizer plugins.
+//!
+//! First-party and vendor plugins use this crate the same way: the format
+//! logic is a plain Rust library that works on `Read + Seek` input, `Write`
+//! output, a [`Policy`] and an [`Embedder`], so it can be tested and
+//! benchmarked natively. A thin adapter implements [`Guest`] by calling
+//! [`run`] and exports it with [`export_plugin!`]:
+//!
+//! ```ignore
+//! struct Adapter;
+//! impl sekisho_plugin_sdk::Guest for Adapter {
+//!     fn describe() -> sekisho_plugin_sdk::PluginInfo { my_format::describe() }
+//!     fn sanitize(format: String, input: &Input, output: &Output, policy: Policy)
+//!         -> Result<Rebuilt, Failure> {
+//!         sekisho_plugin_sdk::run(input, output, |r, w, host| my_format::sanitize(&format, r, w, &policy, host))
+//!     }
+//! }
+//! sekisho_plugin_sdk::export_plugin!(Adapter);
+//! ```
+
+mod decide;
+mod embed;
+mod io;
+
+/// Bindings generated from the contract in `wit/`.
+#[allow(missing_docs, clippy::all)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        world: "plugin",
+        path: "../../wit",
+        pub_export_macro: true,
+        export_macro_name: "export_plugin",
+        default_bindings_module: "sekisho_plugin_sdk::bindings",
+    });
+}
+
+pub use bindings::{export_plugin, Guest};
+pub use bindings::sekisho::plugin::host::{Input, LogLevel, Output};
+pub use bindings::sekisho::plugin::types::{
+    Action, ClassRule, ContentClass, Disposition, EmbeddedOutcome, EmbeddedRebuilt,
+    EmbeddedRefusal, Failure, FailureKind, Format, HyperlinkMode, Limits, Magic, PluginInfo,
+    Policy, Rebuilt,
+};
+pub use bindings::sekisho::plugin::types::Finding;
+pub use decide::{Decision, Findings};
+pub use embed::{Embedder, HostEmbedder, RefuseAll};
+pub use io::{read_all, InputReader, OutputWriter};
+
+/// The contract version this SDK builds plugins against.
+pub const CONTRACT_VERSION: &str = "0.1.0";
+
+/// Every content class, in contract order.
+pub const ALL_CLASSES: [ContentClass; 18] = [
+    ContentClass::Macros,
+    ContentClass::Scripts,
+    ContentClass::AutoActions,
+    ContentClass::ExternalActions,
+    ContentClass::EmbeddedFiles,
+    ContentClass::ActiveObjects,
+    ContentClass::ExternalLinks,
+    ContentClass::Hyperlinks,
+    ContentClass::Dde,
+    ContentClass::DataConnections,
+    ContentClass::Forms,
+    ContentClass::Multimedia,
+    ContentClass::Metadata,
+    ContentClass::Comments,
+    ContentClass::Revisions,
+    ContentClass::UnknownParts,
+    ContentClass::MalformedStructure,
+    ContentClass::Encryption,
+];
+
+impl Policy {
+    /// The action for `class`; a class missing from the rules is sanitized
+    /// (the host always sends every class, this only guards hand-made policies).
+    pub fn action(&self, class: ContentClass) -> Action {
+        self.rules
+            .iter()
+            .find(|rule| rule.class == class)
+            .map_or(Action::Sanitize, |rule| rule.action)
+    }
+
+    /// A policy with every class set to `action`, for native tests.
+    pub fn uniform(action: Action) -> Policy {
+        Policy {
+            name: format!("uniform-{action:?}").to_lowercase(),
+            rules: ALL_CLASSES.iter().map(|&class| ClassRule { class, action }).collect(),
+            hyperlink_mode: HyperlinkMode::Keep,
+            limits: Limits {
+                max_expanded_bytes: 1 << 30,
+                max_entries: 10_000,
+                max_expansion_ratio: 200,
+            },
+        }
+    }
+
+    /// Returns the policy with one class changed, for native tests.
+    pub fn with(mut self, class: ContentClass, action: Action) -> Policy {
+        self.rules.retain(|rule| rule.class != class);
+        self.rules.push(ClassRule { class, action });
+        self
+    }
+}
+
+impl Failure {
+    fn of(kind: FailureKind, detail: impl Into<String>) -> Failure {
+        Failure { kind, detail: detail.into(), findings: Vec::new() }
+    }
+    /// The input is not a valid file of its format.
+    pub fn invalid(detail: impl Into<String>) -> Failure {
+        Failure::of(FailureKind::InvalidStructure, detail)
+    }
+    /// The input is encrypted.
+    pub fn encrypted(detail: impl Into<String>) -> Failure {
+        Failure::of(FailureKind::Encrypted, detail)
+    }
+    /// The input is larger than the plugin accepts.
+    pub fn too_large(detail: impl Into<String>) -> Failure {
+        Failure::of(FailureKind::TooLarge, detail)
+    }
+    /// A policy limit was hit.
+    pub fn limit(detail: impl Into<String>) -> Failure {
+        Failure::of(FailureKind::LimitExceeded, detail)
+    }
+    /// The plugin does not handle this variant of the format.
+    pub fn unsupported(detail: impl Into<String>) -> Failure {
+        Failure::of(FailureKind::Unsupported, detail)
+    }
+    /// Attaches what was found so far, for the report.
+    pub fn with_findings(mut self, findings: Findings) -> Failure {
+        self.findings = findings.into_vec();
+        self
+    }
+}
+
+/// Writes a diagnostic line to the host's log. A no-op in native builds.
+pub fn log(level: LogLevel, message: &str) {
+    #[cfg(target_arch = "wasm32")]
+    bindings::sekisho::plugin::host::log(level, message);
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = (level, message);
+}
+
+/// Runs a plugin's library function against the host's input and output
+/// resources: wraps them in `Read + Seek` / `Write` adapters, flushes the
+/// output and turns an output error (the host's size limit) into a failure.
+pub fn run<F>(input: &Input, output: &Output, sanitize: F) -> Result<Rebuilt, Failure>
+where
+    F: FnOnce(&mut InputReader<'_>, &mut OutputWriter<'_>, &mut HostEmbedder) -> Result<Rebuilt, Failure>,
+{
+    let mut reader = InputReader::new(input);
+    let mut writer = OutputWriter::new(output);
+    let rebuilt = sanitize(&mut reader, &mut writer, &mut HostEmbedder)?;
+    std::io::Write::flush(&mut writer).map_err(|e| Failure::too_large(format!("writing output: {e}")))?;
+    Ok(rebuilt)
+}

@@ -1,0 +1,99 @@
+//! CSV/TSV: neutralize cells that a spreadsheet would evaluate as formulas.
+
+use csv::{ReaderBuilder, Terminator, WriterBuilder};
+use sekisho_plugin_sdk::{ContentClass, Decision, Disposition, Failure, Findings, Policy};
+
+/// Characters that make Excel, LibreOffice and Google Sheets read a cell as a
+/// formula (OWASP "CSV injection").
+const TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Longest cell excerpt quoted in a finding.
+const EXCERPT: usize = 60;
+
+/// Parses `text` as delimited rows and rewrites it with every formula cell
+/// prefixed by an apostrophe, which spreadsheets show as text.
+pub fn neutralize(text: &str, delimiter: u8, policy: &Policy, findings: &mut Findings) -> Result<String, Failure> {
+    let mut reader = ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let crlf = text.contains("\r\n");
+    let mut writer = WriterBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .terminator(if crlf { Terminator::CRLF } else { Terminator::Any(b'\n') })
+        .from_writer(Vec::with_capacity(text.len() + text.len() / 16));
+    let mut record = csv::StringRecord::new();
+    let mut row = 0usize;
+    let mut cells: Vec<String> = Vec::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(Failure::invalid(format!("unreadable table: {e}"))),
+        }
+        row += 1;
+        cells.clear();
+        for (column, cell) in record.iter().enumerate() {
+            cells.push(if is_formula(cell) {
+                let location = format!("row {row}, column {}", column + 1);
+                let detail = format!("formula cell {}", excerpt(cell));
+                match findings.decide(policy, ContentClass::Dde, Disposition::Neutralized, location, detail)? {
+                    Decision::Keep => cell.to_owned(),
+                    Decision::Sanitize => format!("'{cell}"),
+                }
+            } else {
+                cell.to_owned()
+            });
+        }
+        writer
+            .write_record(&cells)
+            .map_err(|e| Failure::invalid(format!("rewriting table: {e}")))?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| Failure::invalid(format!("rewriting table: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| Failure::invalid(format!("rewriting table: {e}")))
+}
+
+/// True when a spreadsheet would evaluate `cell`. Plain signed numbers
+/// (`-12.5`, `+81`) are data, not formulas, and stay as they are.
+pub fn is_formula(cell: &str) -> bool {
+    cell.starts_with(TRIGGERS) && !is_plain_number(cell)
+}
+
+fn is_plain_number(cell: &str) -> bool {
+    let unsigned = cell.strip_prefix(['+', '-']).unwrap_or(cell);
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e.strip_prefix(['+', '-']).unwrap_or(e))),
+        None => (unsigned, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((int, frac)) => (digits(int) || int.is_empty()) && digits(frac),
+        None => digits(mantissa),
+    };
+    mantissa_ok && exponent.is_none_or(digits)
+}
+
+fn excerpt(cell: &str) -> String {
+    let short: String = cell.chars().take(EXCERPT).collect();
+    let ellipsis = if short.len() < cell.len() { "…" } else { "" };
+    format!("{:?}{ellipsis}", short)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_not_formulas() {
+        for cell in ["-12.5", "+81", "-1e5", "-.5", "1"] {
+            assert!(!is_formula(cell), "{cell}");
+        }
+        for cell in ["=1+2", "-1+2", "+81-3-1234", "@SUM(A1)", "\tx", "\r=x", "=cmd|' /C calc'!A0", "-"] {
+            assert!(is_formula(cell), "{cell}");
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! A plugin that misbehaves on purpose, for the host's robustness tests.
+//! It claims the "misbehave" format; the first line of the input says what to do.
+
+use sekisho_plugin_sdk::{
+    export_plugin, read_all, Failure, Format, Guest, Input, Magic, Output, PluginInfo, Policy, Rebuilt,
+};
+
+struct Misbehave;
+
+impl Guest for Misbehave {
+    fn describe() -> PluginInfo {
+        PluginInfo {
+            name: "misbehave".into(),
+            version: "0.0.1".into(),
+            formats: vec![Format {
+                id: "misbehave".into(),
+                media_types: vec!["application/x-misbehave".into()],
+                extensions: vec!["bad".into()],
+                magic: vec![Magic { offset: 0, bytes: b"MISBEHAVE:".to_vec() }],
+            }],
+            classes: vec![],
+        }
+    }
+
+    fn sanitize(_format: String, input: &Input, output: &Output, _policy: Policy) -> Result<Rebuilt, Failure> {
+        let data = read_all(sekisho_plugin_sdk::InputReader::new(input), 1 << 20)?;
+        let command = String::from_utf8_lossy(&data);
+        let command = command.trim_start_matches("MISBEHAVE:").lines().next().unwrap_or("").trim().to_owned();
+        match command.as_str() {
+            "loop" => {
+                let mut x: u64 = 0;
+                loop {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+            }
+            "alloc" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1u8; 16 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "trap" => panic!("deliberate trap"),
+            "recurse" => {
+                #[allow(unconditional_recursion)]
+                fn deep(n: u64) -> u64 {
+                    std::hint::black_box(deep(n + 1)) + 1
+                }
+                let _ = deep(0);
+                unreachable!()
+            }
+            // Claims success but writes bytes that are not of its format.
+            "wrong-output" => {
+                output.write(b"\x7fELF this is not a misbehave file").map_err(Failure::too_large)?;
+                Ok(Rebuilt { format: "misbehave".into(), findings: vec![] })
+            }
+            // Writes far more than any input could justify.
+            "huge-output" => {
+                let block = vec![b'A'; 1 << 20];
+                output.write(b"MISBEHAVE:").map_err(Failure::too_large)?;
+                for _ in 0..4096 {
+                    output.write(&block).map_err(Failure::too_large)?;
+                }
+                Ok(Rebuilt { format: "misbehave".into(), findings: vec![] })
+            }
+            // Says it produced a format it never declared.
+            "undeclared-format" => {
+                output.write(b"MISBEHAVE:ok").map_err(Failure::too_large)?;
+                Ok(Rebuilt { format: "pdf".into(), findings: vec![] })
+            }
+            _ => {
+                output.write(&data).map_err(Failure::too_large)?;
+                Ok(Rebuilt { format: "misbehave".into(), findings: vec![] })
+            }
+        }
+    }
+}
+
+export_plugin!(Misbehave);
