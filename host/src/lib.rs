@@ -17,6 +17,7 @@
 //! [`detect`] (types from content), [`policy`], [`pipeline`] (the flow of one
 //! file), [`report`], [`source`] (read-only input).
 
+pub mod cli;
 pub mod detect;
 pub mod pipeline;
 pub mod policy;

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `sekisho` command: see `sekisho --help`.
+
+fn main() -> std::process::ExitCode {
+    sekisho::cli::main()
+}

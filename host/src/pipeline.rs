@@ -1,1 +1,387 @@
-pub struct Sekisho; pub struct Options; pub struct Sanitized;
+//! The flow of one file: detect → route → sandbox → verify → report, with
+//! embedded documents sent back through the same flow by `sanitize-embedded`.
+//!
+//! Fail closed: anything that is not a verified rebuild (a trap, a limit, an
+//! unknown type, an output that does not re-detect as what the plugin said)
+//! leaves no output. A child that is blocked or exceeds a limit refuses its
+//! parent, whatever the parent's plugin does with the refusal.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::detect;
+use crate::policy::{Class, Policy};
+use crate::registry::{Plugin, Registry, RegistryError};
+use crate::report::{
+    Disposition, InputInfo, Item, Limit, Metrics, Outcome, OutputInfo, PluginRef, PolicyRef, Reason, ReasonKind, Report,
+    SCHEMA,
+};
+use crate::sandbox::{wit, EmbedHandler, Job, RunFailure, RunLimits, Sandbox, SandboxConfig, SandboxError};
+use crate::source::Source;
+
+/// How to set up an engine.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub sandbox: SandboxConfig,
+    /// Directories of vendor plugins (`*.wasm`).
+    pub plugin_dirs: Vec<PathBuf>,
+}
+
+/// Errors setting up the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+}
+
+/// The result of sanitizing one file: the report, and the rebuilt bytes when
+/// the outcome is `clean` or `sanitized`.
+#[derive(Debug)]
+pub struct Sanitized {
+    pub report: Report,
+    pub output: Option<Vec<u8>>,
+}
+
+/// The engine: a sandbox and the plugins loaded into it. Cheap to clone and
+/// safe to share between threads.
+#[derive(Clone)]
+pub struct Sekisho {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    sandbox: Sandbox,
+    registry: Registry,
+}
+
+impl Sekisho {
+    /// Creates the sandbox and loads the built-in and vendor plugins.
+    pub fn new(options: Options) -> Result<Sekisho, SetupError> {
+        let sandbox = Sandbox::new(&options.sandbox)?;
+        let registry = Registry::load(&sandbox, &options.plugin_dirs)?;
+        Ok(Sekisho { inner: Arc::new(Inner { sandbox, registry }) })
+    }
+
+    /// The loaded plugins.
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// The sandbox (for benchmarks and diagnostics).
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.inner.sandbox
+    }
+
+    /// Sanitizes one file. `name` is the file's name (for the report, the
+    /// text dialect and the extension check); the source is never modified.
+    ///
+    /// Nested documents run in nested sandboxes on this thread's stack: give
+    /// it about `(max-depth + 1) × 1 MiB` plus a few MiB (the `sekisho`
+    /// binary runs files on a thread with a large stack).
+    pub fn sanitize(&self, source: Source, name: &str, policy: &Policy) -> Sanitized {
+        let tree = Arc::new(Tree {
+            policy: Arc::new(policy.clone()),
+            policy_ref: PolicyRef { name: policy.name.clone(), sha256: policy.sha256() },
+            expanded: AtomicU64::new(0),
+            deadline: Instant::now() + Duration::from_millis(policy.limits.time_limit_ms),
+        });
+        process(&self.inner, &tree, source, name, 0)
+    }
+}
+
+/// What a file and all its embedded documents share.
+struct Tree {
+    policy: Arc<Policy>,
+    policy_ref: PolicyRef,
+    /// Bytes handed to `sanitize-embedded` so far, over the whole tree.
+    expanded: AtomicU64,
+    /// One wall-clock deadline for the whole tree.
+    deadline: Instant,
+}
+
+impl Tree {
+    fn expanded_left(&self) -> u64 {
+        self.policy.limits.max_expanded_bytes.saturating_sub(self.expanded.load(Ordering::Relaxed))
+    }
+}
+
+fn sha256_of(source: &Source) -> String {
+    let mut hasher = Sha256::new();
+    let mut offset = 0;
+    while let Ok(chunk) = source.read_at(offset, 1 << 20) {
+        if chunk.is_empty() {
+            break;
+        }
+        offset += chunk.len() as u64;
+        hasher.update(&chunk);
+    }
+    hex::encode(hasher.finalize())
+}
+
+fn new_report(tree: &Tree, name: &str, source: &Source) -> Report {
+    Report {
+        schema: SCHEMA.into(),
+        input: InputInfo { name: name.into(), size: source.len(), sha256: sha256_of(source), format: None, media_type: None },
+        output: None,
+        outcome: Outcome::Failed,
+        reason: None,
+        policy: tree.policy_ref.clone(),
+        plugin: None,
+        items: Vec::new(),
+        children: Vec::new(),
+        metrics: Metrics::default(),
+    }
+}
+
+fn refuse(mut report: Report, outcome: Outcome, kind: ReasonKind, limit: Option<Limit>, detail: impl Into<String>) -> Sanitized {
+    report.outcome = outcome;
+    report.reason = Some(Reason { kind, limit, class: None, detail: detail.into() });
+    Sanitized { report, output: None }
+}
+
+/// Sanitizes one file of the tree at `depth` (0 for the file itself).
+fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, depth: u32) -> Sanitized {
+    let started = Instant::now();
+    let policy = &tree.policy;
+    let mut report = new_report(tree, name, &source);
+    if source.len() > policy.limits.max_input_bytes {
+        let detail = format!("{} bytes, more than the limit of {}", source.len(), policy.limits.max_input_bytes);
+        return refuse(report, Outcome::Failed, ReasonKind::TooLarge, Some(Limit::Input), detail);
+    }
+    let registry = &inner.registry;
+    let Some(format) = detect::detect(&source, Some(name), registry.declared_magic()) else {
+        return refuse(report, Outcome::Unsupported, ReasonKind::NoPlugin, None, "file type not recognized");
+    };
+    let format_info = registry.format_info(&format);
+    report.input.format = Some(format.clone());
+    report.input.media_type = format_info.as_ref().map(|f| f.media_type().to_owned());
+    if let Some(ext) = detect::extension(name).filter(|ext| registry.extension_belongs_elsewhere(&format, ext)) {
+        let detail = format!("the extension .{ext} does not match the content ({format}); the output gets the right one");
+        match policy.action(Class::MalformedStructure) {
+            crate::policy::Action::Block => {
+                report.items.push(item(Class::MalformedStructure, Disposition::Blocked, name, &detail));
+                let mut refused = refuse(report, Outcome::Blocked, ReasonKind::Policy, None, detail);
+                if let Some(reason) = &mut refused.report.reason {
+                    reason.class = Some(Class::MalformedStructure);
+                }
+                return refused;
+            }
+            crate::policy::Action::Allow => report.items.push(item(Class::MalformedStructure, Disposition::Kept, name, &detail)),
+            crate::policy::Action::Sanitize => {
+                report.items.push(item(Class::MalformedStructure, Disposition::Neutralized, name, &detail))
+            }
+        }
+    }
+    let Some(plugin) = registry.plugin_for(&format).cloned() else {
+        return refuse(report, Outcome::Unsupported, ReasonKind::NoPlugin, None, format!("no plugin handles {format}"));
+    };
+    report.plugin = Some(PluginRef { name: plugin.name.clone(), version: plugin.version.clone(), sha256: plugin.sha256.clone() });
+
+    let children = Arc::new(Mutex::new(Vec::new()));
+    let embedder = ChildRunner { inner: inner.clone(), tree: tree.clone(), depth: depth + 1, children: children.clone() };
+    let limits = &policy.limits;
+    let run = inner.sandbox.run(
+        &plugin.compiled,
+        Job {
+            format: format.clone(),
+            input: source.clone(),
+            policy: policy.to_wit(tree.expanded_left()),
+            limits: RunLimits {
+                fuel: limits.fuel_base.saturating_add(limits.fuel_per_byte.saturating_mul(source.len())),
+                deadline: tree.deadline,
+                memory_bytes: usize::try_from(limits.memory_limit_mb << 20).unwrap_or(usize::MAX),
+                max_output_bytes: limits.max_output_bytes,
+            },
+            embedder: Some(Box::new(embedder)),
+        },
+    );
+    report.children = std::mem::take(&mut *children.lock().unwrap_or_else(|e| e.into_inner()));
+    report.metrics = Metrics {
+        fuel_used: run.metrics.fuel_used,
+        peak_memory_bytes: run.metrics.peak_memory_bytes,
+        wall_time_us: started.elapsed().as_micros() as u64,
+    };
+
+    let rebuilt = match run.result {
+        Ok(rebuilt) => rebuilt,
+        Err(failure) => return failed_run(report, failure),
+    };
+    report.items.extend(rebuilt.findings.iter().map(Item::from));
+    if let Some(refused) = escalate(&mut report) {
+        return refused;
+    }
+    match verify_output(registry, &plugin, &rebuilt.format, name, &run.output) {
+        Ok(output_info) => {
+            let changed = report.items.iter().any(|i| matches!(i.action, Disposition::Removed | Disposition::Neutralized))
+                || report.children.iter().any(|c| c.outcome == Outcome::Sanitized);
+            report.outcome = if changed { Outcome::Sanitized } else { Outcome::Clean };
+            report.output = Some(output_info);
+            Sanitized { report, output: Some(run.output) }
+        }
+        Err(detail) => refuse(report, Outcome::Failed, ReasonKind::PluginFault, None, detail),
+    }
+}
+
+fn item(class: Class, action: Disposition, location: &str, detail: &str) -> Item {
+    Item { class, action, location: location.into(), detail: detail.into(), count: 1 }
+}
+
+impl From<&wit::Finding> for Item {
+    fn from(f: &wit::Finding) -> Item {
+        Item {
+            class: f.class.into(),
+            action: match f.disposition {
+                wit::Disposition::Kept => Disposition::Kept,
+                wit::Disposition::Removed => Disposition::Removed,
+                wit::Disposition::Neutralized => Disposition::Neutralized,
+                wit::Disposition::Blocked => Disposition::Blocked,
+            },
+            location: f.location.clone(),
+            detail: f.detail.clone(),
+            count: f.count.max(1),
+        }
+    }
+}
+
+/// The report of a run that produced no usable output.
+fn failed_run(mut report: Report, failure: RunFailure) -> Sanitized {
+    match failure {
+        RunFailure::Plugin(failure) => {
+            report.items.extend(failure.findings.iter().map(Item::from));
+            if let Some(refused) = escalate(&mut report) {
+                return refused;
+            }
+            let (outcome, kind, class) = match failure.kind {
+                wit::FailureKind::InvalidStructure => (Outcome::Failed, ReasonKind::InvalidStructure, None),
+                wit::FailureKind::Encrypted => (Outcome::Failed, ReasonKind::Encrypted, None),
+                wit::FailureKind::TooLarge => (Outcome::Failed, ReasonKind::TooLarge, None),
+                wit::FailureKind::LimitExceeded => (Outcome::Failed, ReasonKind::LimitExceeded, None),
+                wit::FailureKind::Blocked(class) => (Outcome::Blocked, ReasonKind::Policy, Some(class.into())),
+                wit::FailureKind::Unsupported => (Outcome::Unsupported, ReasonKind::NoPlugin, None),
+            };
+            let mut refused = refuse(report, outcome, kind, None, failure.detail);
+            if let Some(reason) = &mut refused.report.reason {
+                reason.class = class;
+            }
+            refused
+        }
+        RunFailure::Limit(limit, detail) => {
+            refuse(report, Outcome::Failed, ReasonKind::LimitExceeded, Some(limit), detail)
+        }
+        RunFailure::Fault(detail) => refuse(report, Outcome::Failed, ReasonKind::PluginFault, None, detail),
+    }
+}
+
+/// A blocked child blocks its parent; a child over a limit fails it.
+fn escalate(report: &mut Report) -> Option<Sanitized> {
+    let child = report.children.iter().find(|c| {
+        c.outcome == Outcome::Blocked
+            || (c.outcome == Outcome::Failed && c.reason.as_ref().is_some_and(|r| r.kind == ReasonKind::LimitExceeded))
+    })?;
+    let reason = child.reason.clone()?;
+    let detail = format!("embedded {}: {}", child.input.name, reason.detail);
+    let outcome = child.outcome;
+    let refused = refuse(report.clone(), outcome, reason.kind, reason.limit, detail);
+    let mut refused = refused;
+    if let Some(r) = &mut refused.report.reason {
+        r.class = reason.class;
+    }
+    Some(refused)
+}
+
+/// Never trust a plugin's output: the format must be one it declared and the
+/// bytes must re-detect as that format.
+fn verify_output(registry: &Registry, plugin: &Plugin, format: &str, name: &str, output: &[u8]) -> Result<OutputInfo, String> {
+    let declared = plugin
+        .format(format)
+        .ok_or_else(|| format!("plugin {} returned format {format:?}, which it does not declare", plugin.name))?;
+    let input_ext = detect::extension(name);
+    let extension = match input_ext {
+        Some(ext) if declared.extensions.iter().any(|e| e.eq_ignore_ascii_case(&ext)) => ext,
+        _ => declared.extension().to_owned(),
+    };
+    let source = Source::bytes(output.to_vec());
+    let detected = detect::detect(&source, Some(&format!("output.{extension}")), registry.declared_magic());
+    if detected.as_deref() != Some(format) {
+        return Err(format!(
+            "plugin {} produced output that is not a valid {format} (detected: {})",
+            plugin.name,
+            detected.as_deref().unwrap_or("unknown")
+        ));
+    }
+    Ok(OutputInfo {
+        size: output.len() as u64,
+        sha256: hex::encode(Sha256::digest(output)),
+        format: format.into(),
+        media_type: declared.media_type().into(),
+        extension,
+    })
+}
+
+/// Runs embedded documents for one parent sandbox.
+struct ChildRunner {
+    inner: Arc<Inner>,
+    tree: Arc<Tree>,
+    /// Depth of the children this runner creates.
+    depth: u32,
+    children: Arc<Mutex<Vec<Report>>>,
+}
+
+impl ChildRunner {
+    fn record(&self, report: Report) {
+        self.children.lock().unwrap_or_else(|e| e.into_inner()).push(report);
+    }
+}
+
+impl EmbedHandler for ChildRunner {
+    fn sanitize_embedded(&mut self, name: String, data: Vec<u8>) -> Result<wit::EmbeddedRebuilt, wit::EmbeddedRefusal> {
+        let limits = &self.tree.policy.limits;
+        let source = Source::bytes(data);
+        if self.depth > limits.max_depth {
+            let detail = format!("nested deeper than the limit of {}", limits.max_depth);
+            let refused = refuse(new_report(&self.tree, &name, &source), Outcome::Failed, ReasonKind::LimitExceeded, Some(Limit::Depth), &detail);
+            self.record(refused.report);
+            return Err(wit::EmbeddedRefusal::LimitExceeded(detail));
+        }
+        let total = self.tree.expanded.fetch_add(source.len(), Ordering::Relaxed) + source.len();
+        if total > limits.max_expanded_bytes {
+            let detail = format!("embedded documents exceed {} expanded bytes in total", limits.max_expanded_bytes);
+            let refused = refuse(new_report(&self.tree, &name, &source), Outcome::Failed, ReasonKind::LimitExceeded, Some(Limit::Expansion), &detail);
+            self.record(refused.report);
+            return Err(wit::EmbeddedRefusal::LimitExceeded(detail));
+        }
+        let child = process(&self.inner, &self.tree, source, &name, self.depth);
+        let report = child.report;
+        let answer = match (report.outcome, child.output, &report.output) {
+            (Outcome::Clean | Outcome::Sanitized, Some(data), Some(info)) => Ok(wit::EmbeddedRebuilt {
+                outcome: if report.outcome == Outcome::Clean {
+                    wit::EmbeddedOutcome::Clean
+                } else {
+                    wit::EmbeddedOutcome::Sanitized
+                },
+                format: info.format.clone(),
+                extension: info.extension.clone(),
+                data,
+            }),
+            _ => {
+                let detail = report.reason.as_ref().map_or_else(String::new, |r| r.detail.clone());
+                Err(match (report.outcome, report.reason.as_ref().map(|r| r.kind)) {
+                    (Outcome::Blocked, _) => wit::EmbeddedRefusal::Blocked(detail),
+                    (Outcome::Unsupported, _) => wit::EmbeddedRefusal::Unsupported(
+                        report.input.format.clone().unwrap_or_else(|| "unknown type".into()),
+                    ),
+                    (_, Some(ReasonKind::LimitExceeded)) => wit::EmbeddedRefusal::LimitExceeded(detail),
+                    _ => wit::EmbeddedRefusal::Failed(detail),
+                })
+            }
+        };
+        self.record(report);
+        answer
+    }
+}

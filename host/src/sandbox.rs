@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, HasSelf, Linker, Resource, ResourceTable};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, ResourceLimiter, Store, Trap,
@@ -206,7 +207,11 @@ impl Sandbox {
     /// unsupported contract version.
     fn admit(&self, name: &str, component: &Component) -> Result<(), SandboxError> {
         let ty = component.component_type();
-        for (import, _) in ty.imports(&self.engine) {
+        for (import, item) in ty.imports(&self.engine) {
+            // World-level `use` of a type imports just the type.
+            if matches!(item.ty, ComponentItem::Type(_) | ComponentItem::Resource(_)) && !import.contains(':') {
+                continue;
+            }
             if !ALLOWED_IMPORTS.iter().any(|allowed| import.starts_with(allowed)) {
                 return Err(plugin_error(
                     name,

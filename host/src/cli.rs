@@ -1,0 +1,397 @@
+//! The `sekisho` command line.
+
+use std::io::{Read, Write};
+use std::path::{Component, Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::policy::Policy;
+use crate::report::Report;
+use crate::sandbox::SandboxConfig;
+use crate::source::Source;
+use crate::{Options, Sekisho};
+
+/// Exit status when every file came out clean or sanitized.
+const EXIT_PASSED: u8 = 0;
+/// Exit status when any file was blocked, unsupported or failed.
+const EXIT_REFUSED: u8 = 1;
+/// Exit status for usage and internal errors.
+const EXIT_ERROR: u8 = 2;
+
+/// Native stack for the thread that runs sandboxes: nested documents run in
+/// nested sandboxes on the same stack.
+const WORKER_STACK: usize = 64 << 20;
+
+#[derive(Parser)]
+#[command(
+    name = "sekisho",
+    version,
+    about = "Sekisho (関所): content disarm and reconstruction — rebuild untrusted files in WebAssembly sandboxes",
+    long_about = "Sekisho takes an untrusted file apart inside a WebAssembly sandbox and rebuilds a clean one. \
+                  Active content (macros, scripts, auto-actions, embedded executables, external links, DDE, \
+                  metadata) is removed or the file is refused, and every decision goes into a JSON report.\n\n\
+                  Exit status: 0 when every file came out clean or sanitized; 1 when any was blocked, \
+                  unsupported or failed; 2 for usage or internal errors."
+)]
+struct Cli {
+    #[command(flatten)]
+    engine: EngineArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct EngineArgs {
+    /// Directory of vendor plugins (*.wasm); may be repeated.
+    #[arg(long = "plugins-dir", env = "SEKISHO_PLUGINS_DIR", global = true, value_delimiter = ':')]
+    plugins_dirs: Vec<PathBuf>,
+    /// Where compiled plugins are cached [default: ~/.cache/sekisho].
+    #[arg(long, env = "SEKISHO_CACHE_DIR", global = true)]
+    cache_dir: Option<PathBuf>,
+    /// Log more (repeat for more detail); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+}
+
+#[derive(Args)]
+struct PolicyArgs {
+    /// Built-in profile: strict (default), keep-links, keep-macros.
+    #[arg(long, conflicts_with = "policy")]
+    profile: Option<String>,
+    /// TOML policy file (see `sekisho policy show` for the format).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+}
+
+impl PolicyArgs {
+    fn load(&self) -> Result<Policy, String> {
+        match (&self.profile, &self.policy) {
+            (_, Some(path)) => Policy::from_file(path).map_err(|e| e.to_string()),
+            (Some(name), None) => Policy::profile(name).map_err(|e| e.to_string()),
+            (None, None) => Ok(Policy::default()),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Rebuild files; write clean outputs and reports.
+    #[command(after_help = "Examples:\n  sekisho sanitize in.docx -o clean.docx --report report.json\n  \
+                            cat in.csv | sekisho sanitize - -o - > clean.csv\n  \
+                            sekisho sanitize inbox/ more.zip --out-dir clean/ --report reports.json")]
+    Sanitize {
+        /// Files or directories to sanitize; `-` reads standard input.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Output file for a single input; `-` writes standard output.
+        #[arg(short, long, conflicts_with = "out_dir")]
+        output: Option<PathBuf>,
+        /// Output directory: relative paths are kept and extensions corrected.
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+        /// Write the JSON report here (`-` for standard output).
+        #[arg(long)]
+        report: Option<PathBuf>,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Analyse files and report what would be removed; writes no output.
+    Scan {
+        /// Files or directories to scan; `-` reads standard input.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Write the JSON report here instead of standard output.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// List the loaded plugins.
+    Plugins {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Policy tools.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Print the effective policy as TOML.
+    Show {
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.engine.verbose);
+    let worker = std::thread::Builder::new().stack_size(WORKER_STACK).name("sekisho".into()).spawn(move || run(cli));
+    let code = match worker.map(|handle| handle.join()) {
+        Ok(Ok(Ok(code))) => code,
+        Ok(Ok(Err(message))) => {
+            eprintln!("sekisho: {message}");
+            EXIT_ERROR
+        }
+        _ => {
+            eprintln!("sekisho: internal error");
+            EXIT_ERROR
+        }
+    };
+    ExitCode::from(code)
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn engine(args: &EngineArgs) -> Result<Sekisho, String> {
+    let mut sandbox = SandboxConfig::default();
+    if let Some(dir) = &args.cache_dir {
+        sandbox.cache_dir = Some(dir.clone());
+    }
+    Sekisho::new(Options { sandbox, plugin_dirs: args.plugins_dirs.clone() }).map_err(|e| e.to_string())
+}
+
+fn run(cli: Cli) -> Result<u8, String> {
+    match cli.command {
+        Command::Policy { command: PolicyCommand::Show { policy } } => {
+            let policy = policy.load()?;
+            print!("# sha256 {}\n{}", policy.sha256(), policy.to_toml());
+            Ok(EXIT_PASSED)
+        }
+        Command::Plugins { json } => {
+            let sekisho = engine(&cli.engine)?;
+            print_plugins(&sekisho, json)?;
+            Ok(EXIT_PASSED)
+        }
+        Command::Scan { inputs, report, policy } => {
+            let policy = policy.load()?;
+            let sekisho = engine(&cli.engine)?;
+            let jobs = collect_inputs(&inputs)?;
+            let mut reports = Vec::new();
+            for job in &jobs {
+                let (source, name) = job.open()?;
+                let result = sekisho.sanitize(source, &name, &policy);
+                eprintln!("{}", result.report.summary());
+                reports.push(result.report);
+            }
+            write_reports(&reports, Some(report.unwrap_or_else(|| PathBuf::from("-"))).as_deref(), jobs.len() == 1)?;
+            Ok(exit_code(&reports))
+        }
+        Command::Sanitize { inputs, output, out_dir, report, policy } => {
+            let policy = policy.load()?;
+            let jobs = collect_inputs(&inputs)?;
+            let target = match (output, out_dir) {
+                (Some(path), None) if jobs.len() == 1 => Target::File(path),
+                (Some(_), None) => return Err("-o takes a single input file; use --out-dir for several".into()),
+                (None, Some(dir)) => Target::Dir(dir),
+                (None, None) => return Err("say where the output goes: -o FILE (or -) or --out-dir DIR".into()),
+                (Some(_), Some(_)) => unreachable!("clap rejects -o with --out-dir"),
+            };
+            if matches!(&target, Target::File(p) if p == Path::new("-")) && report.as_deref() == Some(Path::new("-")) {
+                return Err("the output and the report cannot both go to standard output".into());
+            }
+            let sekisho = engine(&cli.engine)?;
+            let mut reports = Vec::new();
+            for job in &jobs {
+                let (source, name) = job.open()?;
+                let result = sekisho.sanitize(source, &name, &policy);
+                eprintln!("{}", result.report.summary());
+                if let Some(bytes) = &result.output {
+                    let extension = result.report.output.as_ref().map(|o| o.extension.as_str());
+                    let destination = target.destination(job, extension);
+                    job.check_not_input(&destination)?;
+                    write_output(&destination, bytes)?;
+                }
+                reports.push(result.report);
+            }
+            if let Some(path) = &report {
+                write_reports(&reports, Some(path), jobs.len() == 1)?;
+            }
+            Ok(exit_code(&reports))
+        }
+    }
+}
+
+fn exit_code(reports: &[Report]) -> u8 {
+    if reports.iter().all(|r| r.outcome.passed()) {
+        EXIT_PASSED
+    } else {
+        EXIT_REFUSED
+    }
+}
+
+fn print_plugins(sekisho: &Sekisho, json: bool) -> Result<(), String> {
+    let plugins = sekisho.registry().plugins();
+    if json {
+        let plugins: Vec<&crate::registry::Plugin> = plugins.iter().map(|p| p.as_ref()).collect();
+        let text = serde_json::to_string_pretty(&plugins).map_err(|e| e.to_string())?;
+        println!("{text}");
+        return Ok(());
+    }
+    println!("{:<10} {:<8} {:<28} {:<10} SHA256", "NAME", "VERSION", "FORMATS", "ORIGIN");
+    for plugin in plugins {
+        let formats: Vec<&str> = plugin.formats.iter().map(|f| f.id.as_str()).collect();
+        let origin = match &plugin.origin {
+            crate::registry::Origin::BuiltIn => "built-in".to_owned(),
+            crate::registry::Origin::File(path) => path.display().to_string(),
+        };
+        println!("{:<10} {:<8} {:<28} {:<10} {}", plugin.name, plugin.version, formats.join(","), origin, plugin.sha256);
+    }
+    Ok(())
+}
+
+/// One file to process, and where its output goes relative to `--out-dir`.
+struct InputJob {
+    /// `None` for standard input.
+    path: Option<PathBuf>,
+    /// Relative path kept under the output directory.
+    relative: PathBuf,
+}
+
+impl InputJob {
+    fn open(&self) -> Result<(Source, String), String> {
+        match &self.path {
+            None => {
+                let mut data = Vec::new();
+                std::io::stdin().read_to_end(&mut data).map_err(|e| format!("reading standard input: {e}"))?;
+                Ok((Source::bytes(data), "stdin".into()))
+            }
+            Some(path) => {
+                let source = Source::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+                Ok((source, path.display().to_string()))
+            }
+        }
+    }
+
+    /// Refuses to overwrite the input with its own output.
+    fn check_not_input(&self, destination: &Path) -> Result<(), String> {
+        let (Some(input), Ok(out)) = (&self.path, destination.canonicalize()) else { return Ok(()) };
+        if input.canonicalize().is_ok_and(|i| i == out) {
+            return Err(format!("refusing to overwrite the input {}", input.display()));
+        }
+        Ok(())
+    }
+}
+
+/// Expands directories (recursively, sorted, symlinks not followed).
+fn collect_inputs(inputs: &[PathBuf]) -> Result<Vec<InputJob>, String> {
+    let mut jobs = Vec::new();
+    for input in inputs {
+        if input == Path::new("-") {
+            jobs.push(InputJob { path: None, relative: PathBuf::from("stdin") });
+            continue;
+        }
+        let meta = std::fs::symlink_metadata(input).map_err(|e| format!("cannot read {}: {e}", input.display()))?;
+        if meta.is_dir() {
+            let base = input.parent().unwrap_or(Path::new(""));
+            walk(input, base, &mut jobs)?;
+        } else {
+            let name = input.file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("input"));
+            jobs.push(InputJob { path: Some(input.clone()), relative: name });
+        }
+    }
+    Ok(jobs)
+}
+
+fn walk(dir: &Path, base: &Path, jobs: &mut Vec<InputJob>) -> Result<(), String> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+        if meta.is_dir() {
+            walk(&path, base, jobs)?;
+        } else if meta.is_file() {
+            let relative: PathBuf = path
+                .strip_prefix(base)
+                .unwrap_or(&path)
+                .components()
+                .filter(|c| matches!(c, Component::Normal(_)))
+                .collect();
+            jobs.push(InputJob { path: Some(path), relative });
+        }
+    }
+    Ok(())
+}
+
+enum Target {
+    File(PathBuf),
+    Dir(PathBuf),
+}
+
+impl Target {
+    /// Where a job's output goes; under `--out-dir` the extension follows the
+    /// output's real type (a `.docm` rebuilt without macros becomes `.docx`).
+    fn destination(&self, job: &InputJob, extension: Option<&str>) -> PathBuf {
+        match self {
+            Target::File(path) => path.clone(),
+            Target::Dir(dir) => {
+                let mut relative = job.relative.clone();
+                if let Some(ext) = extension {
+                    let current = relative.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
+                    if current.as_deref() != Some(&ext.to_ascii_lowercase()) {
+                        relative.set_extension(ext);
+                    }
+                }
+                dir.join(relative)
+            }
+        }
+    }
+}
+
+/// Writes to a temporary file beside the destination and renames it into
+/// place, so a partial output never exists under the final name.
+fn write_output(destination: &Path, bytes: &[u8]) -> Result<(), String> {
+    if destination == Path::new("-") {
+        let mut stdout = std::io::stdout().lock();
+        return stdout.write_all(bytes).and_then(|()| stdout.flush()).map_err(|e| format!("writing standard output: {e}"));
+    }
+    let dir = match destination.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut file = tempfile::NamedTempFile::new_in(&dir).map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.as_file().sync_all())
+        .map_err(|e| format!("writing {}: {e}", destination.display()))?;
+    file.persist(destination).map_err(|e| format!("cannot create {}: {}", destination.display(), e.error))?;
+    Ok(())
+}
+
+/// A single report is written as an object, several as an array.
+fn write_reports(reports: &[Report], path: Option<&Path>, single: bool) -> Result<(), String> {
+    let json = if single && reports.len() == 1 {
+        serde_json::to_string_pretty(&reports[0])
+    } else {
+        serde_json::to_string_pretty(reports)
+    }
+    .map_err(|e| e.to_string())?;
+    match path {
+        None => Ok(()),
+        Some(p) if p == Path::new("-") => {
+            println!("{json}");
+            Ok(())
+        }
+        Some(p) => write_output(p, format!("{json}\n").as_bytes()),
+    }
+}
