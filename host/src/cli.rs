@@ -346,9 +346,9 @@ impl Target {
             Target::File(path) => path.clone(),
             Target::Dir(dir) => {
                 let mut relative = job.relative.clone();
-                if let Some(ext) = extension {
-                    let current = relative.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
-                    if current.as_deref() != Some(&ext.to_ascii_lowercase()) {
+                let current = relative.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
+                if let (Some(ext), Some(current)) = (extension, current) {
+                    if current != ext.to_ascii_lowercase() {
                         relative.set_extension(ext);
                     }
                 }

@@ -216,7 +216,7 @@ fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, dep
     if let Some(refused) = escalate(&mut report) {
         return refused;
     }
-    match verify_output(registry, &plugin, &rebuilt.format, name, &run.output) {
+    match verify_output(registry, &plugin, &format, &rebuilt.format, name, &run.output) {
         Ok(output_info) => {
             let changed = report.items.iter().any(|i| matches!(i.action, Disposition::Removed | Disposition::Neutralized))
                 || report.children.iter().any(|c| c.outcome == Outcome::Sanitized);
@@ -297,13 +297,22 @@ fn escalate(report: &mut Report) -> Option<Sanitized> {
 
 /// Never trust a plugin's output: the format must be one it declared and the
 /// bytes must re-detect as that format.
-fn verify_output(registry: &Registry, plugin: &Plugin, format: &str, name: &str, output: &[u8]) -> Result<OutputInfo, String> {
+fn verify_output(
+    registry: &Registry,
+    plugin: &Plugin,
+    input_format: &str,
+    format: &str,
+    name: &str,
+    output: &[u8],
+) -> Result<OutputInfo, String> {
     let declared = plugin
         .format(format)
         .ok_or_else(|| format!("plugin {} returned format {format:?}, which it does not declare", plugin.name))?;
-    let input_ext = detect::extension(name);
-    let extension = match input_ext {
+    // Keep the input's extension unless it belongs to another format (a
+    // `.docm` rebuilt as docx, a PNG named `.jpg`).
+    let extension = match detect::extension(name) {
         Some(ext) if declared.extensions.iter().any(|e| e.eq_ignore_ascii_case(&ext)) => ext,
+        Some(ext) if input_format == format && !registry.extension_belongs_elsewhere(format, &ext) => ext,
         _ => declared.extension().to_owned(),
     };
     let source = Source::bytes(output.to_vec());

@@ -31,6 +31,7 @@ pub mod bindings {
         pub_export_macro: true,
         export_macro_name: "export_plugin",
         default_bindings_module: "sekisho_plugin_sdk::bindings",
+        additional_derives: [PartialEq],
     });
 }
 

@@ -239,7 +239,10 @@ impl<W: Write> Rebuild<'_, W> {
         let policy = self.policy;
         match embedder.sanitize_embedded(&name, &data) {
             Ok(rebuilt) => {
-                let renamed = with_extension(&name, &rebuilt.extension);
+                let mut renamed = with_extension(&name, &rebuilt.extension);
+                if renamed != name && !self.names.insert(renamed.clone()) {
+                    renamed = name.clone();
+                }
                 if rebuilt.outcome == EmbeddedOutcome::Sanitized || renamed != name {
                     let detail = if renamed != name {
                         format!("member rebuilt as {}, renamed to {renamed:?}", rebuilt.format)
