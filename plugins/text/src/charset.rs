@@ -17,6 +17,8 @@ pub struct Decoded {
 
 /// Share of control characters above which input is refused as binary.
 const MAX_CONTROL_RATIO: f64 = 0.01;
+/// A handful of stray escapes in a short text is not binary data.
+const MIN_CONTROLS_FOR_BINARY: usize = 8;
 
 /// Detects the charset of `bytes` and decodes them.
 pub fn decode(bytes: &[u8]) -> Result<Decoded, Failure> {
@@ -40,11 +42,13 @@ fn sniff(bytes: &[u8]) -> &'static Encoding {
     if let Some(utf16) = sniff_utf16(bytes) {
         return utf16;
     }
+    // ISO-2022-JP is 7-bit, so it is also valid UTF-8: look for its escapes first.
+    const ISO_2022_JP_ESCAPES: [&[u8]; 4] = [b"\x1b$B", b"\x1b$@", b"\x1b(J", b"\x1b$(D"];
+    if bytes.is_ascii() && ISO_2022_JP_ESCAPES.iter().any(|esc| bytes.windows(esc.len()).any(|w| w == *esc)) {
+        return ISO_2022_JP;
+    }
     if std::str::from_utf8(bytes).is_ok() {
         return UTF_8;
-    }
-    if bytes.is_ascii() && bytes.windows(2).any(|w| w == b"\x1b$" || w == b"\x1b(") {
-        return ISO_2022_JP;
     }
     let mut detector = EncodingDetector::new(Iso2022JpDetection::Allow);
     detector.feed(bytes, true);
@@ -83,7 +87,7 @@ pub fn strip_controls(text: &str, policy: &Policy, findings: &mut Findings) -> R
         return Ok(text.to_owned());
     }
     let total = text.chars().count().max(1);
-    if controls as f64 / total as f64 > MAX_CONTROL_RATIO {
+    if controls > MIN_CONTROLS_FOR_BINARY && controls as f64 / total as f64 > MAX_CONTROL_RATIO {
         return Err(Failure::invalid(format!(
             "binary data posing as text: {controls} control characters in {total}"
         )));
