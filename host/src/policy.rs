@@ -309,7 +309,7 @@ impl Policy {
 
     /// The policy as the plugin contract carries it, with the expansion budget
     /// that is left for this file.
-    pub(crate) fn to_wit(&self, expanded_bytes_left: u64) -> wit::Policy {
+    pub fn to_wit(&self, expanded_bytes_left: u64) -> wit::Policy {
         wit::Policy {
             name: self.name.clone(),
             rules: Class::ALL

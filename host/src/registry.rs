@@ -58,6 +58,11 @@ pub struct Plugin {
 }
 
 impl Plugin {
+    /// The compiled component, for running it directly in the sandbox.
+    pub fn compiled(&self) -> &Compiled {
+        &self.compiled
+    }
+
     /// The plugin's declaration of `format`.
     pub fn format(&self, id: &str) -> Option<&FormatInfo> {
         self.formats.iter().find(|f| f.id == id)

@@ -1,0 +1,200 @@
+//! Benchmarks, printed as a table: per-file sandbox overhead (pooling and
+//! on-demand), compile vs cached load, wasm/native ratios of the text and zip
+//! plugins on multi-megabyte inputs, and the CLI end to end.
+//!
+//! Run with `cargo bench -p sekisho`. Absolute times depend on the machine;
+//! the ratios, measured in the same run, are what to compare.
+
+use std::hint::black_box;
+use std::io::{Cursor, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use sekisho::pipeline::Options;
+use sekisho::policy::Policy;
+use sekisho::sandbox::{Allocator, Job, RunLimits, Sandbox, SandboxConfig};
+use sekisho::source::Source;
+use sekisho::Sekisho;
+use sekisho_plugin_sdk::{EmbeddedOutcome, EmbeddedRebuilt, EmbeddedRefusal, Embedder};
+
+fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/sekisho-bench-cache")
+}
+
+fn engine(allocator: Allocator) -> Sekisho {
+    let sandbox = SandboxConfig { allocator, cache_dir: Some(cache_dir()), ..SandboxConfig::default() };
+    Sekisho::new(Options { sandbox, plugin_dirs: vec![] }).expect("engine")
+}
+
+/// Median of `runs` timings of `f`.
+fn median(runs: usize, mut f: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[runs / 2]
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn row(what: &str, value: String, note: &str) {
+    println!("| {what:<58} | {value:>12} | {note} |");
+}
+
+/// A CSV of `bytes` bytes with a formula cell every 100 rows.
+fn big_csv(bytes: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes + 100);
+    let mut i = 0u64;
+    while out.len() < bytes {
+        if i % 100 == 0 {
+            writeln!(out, "{i},=HYPERLINK(\"http://x\"),東京都千代田区,{}", i * 7).unwrap();
+        } else {
+            writeln!(out, "{i},商品{i},東京都千代田区,{}", i * 7).unwrap();
+        }
+        i += 1;
+    }
+    out
+}
+
+/// A ZIP of `members` CSV files, `bytes` inflated in total.
+fn big_zip(members: usize, bytes: usize) -> Vec<u8> {
+    let mut buf = Cursor::new(Vec::new());
+    let mut writer = zip::ZipWriter::new(&mut buf);
+    let member = big_csv(bytes / members);
+    for i in 0..members {
+        writer.start_file(format!("dir/part{i}.csv"), zip::write::SimpleFileOptions::default()).unwrap();
+        writer.write_all(&member).unwrap();
+    }
+    writer.finish().unwrap();
+    buf.into_inner()
+}
+
+/// Native stand-in for the host: members go straight to the text library.
+struct NativeText;
+
+impl Embedder for NativeText {
+    fn sanitize_embedded(&mut self, name: &str, data: &[u8]) -> Result<EmbeddedRebuilt, EmbeddedRefusal> {
+        let mut out = Vec::new();
+        let format = if name.ends_with(".csv") { "csv" } else { "text" };
+        let policy = sekisho_plugin_sdk::Policy::uniform(sekisho_plugin_sdk::Action::Sanitize);
+        match sekisho_text::sanitize(format, data, &mut out, &policy) {
+            Ok(r) => Ok(EmbeddedRebuilt {
+                outcome: if r.findings.is_empty() { EmbeddedOutcome::Clean } else { EmbeddedOutcome::Sanitized },
+                format: format.into(),
+                extension: format.into(),
+                data: out,
+            }),
+            Err(f) => Err(EmbeddedRefusal::Failed(f.detail)),
+        }
+    }
+}
+
+fn sandbox_job(policy: &Policy, format: &str, data: &[u8]) -> Job {
+    Job {
+        format: format.into(),
+        input: Source::bytes(data.to_vec()),
+        policy: policy.to_wit(policy.limits.max_expanded_bytes),
+        limits: RunLimits {
+            fuel: u64::MAX / 4,
+            deadline: Instant::now() + Duration::from_secs(60),
+            memory_bytes: 1 << 30,
+            max_output_bytes: 1 << 30,
+        },
+        embedder: None,
+    }
+}
+
+fn main() {
+    // `cargo test` runs benches with --bench only when asked; ignore libtest flags.
+    let policy = Policy::default();
+    let sdk_policy = sekisho_plugin_sdk::Policy::uniform(sekisho_plugin_sdk::Action::Sanitize);
+    let tiny = b"a,b\n1,=2+3\n".to_vec();
+    println!("| what | median | note |\n|---|---:|---|");
+
+    // 1. Per-file overhead.
+    for allocator in [Allocator::Pooling, Allocator::OnDemand] {
+        let sekisho = engine(allocator);
+        let label = if allocator == Allocator::Pooling { "pooling" } else { "on-demand" };
+        let text = sekisho.registry().plugin_for("csv").unwrap().clone();
+        let sandbox: &Sandbox = sekisho.sandbox();
+        let native = median(2001, || {
+            let mut out = Vec::new();
+            black_box(sekisho_text::sanitize("csv", &tiny[..], &mut out, &sdk_policy).unwrap());
+        });
+        let sandboxed = median(2001, || {
+            black_box(sandbox.run(text.compiled(), sandbox_job(&policy, "csv", &tiny)).result.unwrap());
+        });
+        let pipeline = median(2001, || {
+            black_box(sekisho.sanitize(Source::bytes(tiny.clone()), "t.csv", &policy));
+        });
+        row(&format!("tiny CSV, native library call"), us(native), "");
+        row(&format!("tiny CSV, fresh store+instance+sanitize ({label})"), us(sandboxed), &format!("overhead {}", us(sandboxed.saturating_sub(native))));
+        row(&format!("tiny CSV, whole pipeline incl. detect, hashes, report ({label})"), us(pipeline), "");
+    }
+
+    // 2. Compile vs cached load.
+    let sekisho = engine(Allocator::Auto);
+    let wasm_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins/wasm32-wasip2/release");
+    let zip_wasm = std::fs::read(wasm_dir.join("sekisho_zip.wasm")).expect("zip plugin built");
+    let compile = median(3, || sekisho.sandbox().compile_uncached(&zip_wasm).unwrap());
+    let cached = median(51, || {
+        black_box(sekisho.sandbox().load("zip", &zip_wasm).unwrap());
+    });
+    row("zip plugin: compile with cranelift", ms(compile), &format!("{} KiB component", zip_wasm.len() >> 10));
+    row("zip plugin: load from the on-disk cache (+ admit, pre-instantiate)", ms(cached), &format!("{:.0}x faster", compile.as_secs_f64() / cached.as_secs_f64()));
+
+    // 3. wasm vs native on multi-megabyte inputs.
+    let csv = big_csv(8 << 20);
+    let native = median(5, || {
+        let mut out = Vec::new();
+        black_box(sekisho_text::sanitize("csv", &csv[..], &mut out, &sdk_policy).unwrap());
+    });
+    let text = sekisho.registry().plugin_for("csv").unwrap().clone();
+    let wasm_run = median(5, || {
+        black_box(sekisho.sandbox().run(text.compiled(), sandbox_job(&policy, "csv", &csv)).result.unwrap());
+    });
+    let wasm_pipeline = median(5, || {
+        black_box(sekisho.sanitize(Source::bytes(csv.clone()), "big.csv", &policy));
+    });
+    row("8 MiB CSV, native", ms(native), "");
+    row("8 MiB CSV, wasm sandbox run", ms(wasm_run), &format!("ratio {:.2}", wasm_run.as_secs_f64() / native.as_secs_f64()));
+    row("8 MiB CSV, whole pipeline", ms(wasm_pipeline), &format!("ratio {:.2}", wasm_pipeline.as_secs_f64() / native.as_secs_f64()));
+
+    let archive = big_zip(32, 8 << 20);
+    let native = median(5, || {
+        let mut out = Vec::new();
+        black_box(sekisho_zip::sanitize(Cursor::new(&archive), &mut out, &sdk_policy, &mut NativeText).unwrap());
+    });
+    let wasm = median(5, || {
+        let result = sekisho.sanitize(Source::bytes(archive.clone()), "big.zip", &policy);
+        assert!(result.report.outcome.passed());
+        black_box(result);
+    });
+    row(&format!("ZIP {} KiB, 32 CSV members = 8 MiB, native", archive.len() >> 10), ms(native), "members via native text lib");
+    row("same ZIP, whole pipeline (33 sandboxes)", ms(wasm), &format!("ratio {:.2}", wasm.as_secs_f64() / native.as_secs_f64()));
+
+    // 4. The CLI end to end, plugins already in the cache.
+    let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/samples/invoice.csv");
+    let out = std::env::temp_dir().join("sekisho-bench-out.csv");
+    let cli = median(31, || {
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_sekisho"))
+            .args(["sanitize", sample.to_str().unwrap(), "-o", out.to_str().unwrap()])
+            .env("SEKISHO_CACHE_DIR", cache_dir())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    });
+    row("`sekisho sanitize invoice.csv -o out.csv` (process start to exit)", ms(cli), "cached plugins");
+    let _ = std::fs::remove_file(out);
+}
