@@ -20,7 +20,7 @@ const TEST_ONLY: &[&str] = &["sekisho-test-misbehave", "sekisho-test-fs-import"]
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let root = manifest_dir.parent().expect("host/ sits in the workspace root").to_path_buf();
-    for watched in ["plugins", "wit", "tests/plugins", "Cargo.lock"] {
+    for watched in ["plugins", "wit", "tests/plugins", "Cargo.lock", ".cargo/config.toml"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=SEKISHO_PLUGIN_TARGET_DIR");

@@ -76,7 +76,7 @@ pub struct OutputWriter<'a> {
 impl<'a> OutputWriter<'a> {
     /// Wraps a borrowed output resource.
     pub fn new(output: &'a Output) -> Self {
-        OutputWriter { output, buf: Vec::with_capacity(CHUNK), written: 0 }
+        OutputWriter { output, buf: Vec::new(), written: 0 }
     }
 
     fn send(&mut self) -> io::Result<()> {

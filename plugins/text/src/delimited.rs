@@ -26,7 +26,7 @@ pub fn neutralize(text: &str, delimiter: u8, policy: &Policy, findings: &mut Fin
         .from_writer(Vec::with_capacity(text.len() + text.len() / 16));
     let mut record = csv::StringRecord::new();
     let mut row = 0usize;
-    let mut cells: Vec<String> = Vec::new();
+    let write_error = |e: csv::Error| Failure::invalid(format!("rewriting table: {e}"));
     loop {
         match reader.read_record(&mut record) {
             Ok(true) => {}
@@ -34,22 +34,21 @@ pub fn neutralize(text: &str, delimiter: u8, policy: &Policy, findings: &mut Fin
             Err(e) => return Err(Failure::invalid(format!("unreadable table: {e}"))),
         }
         row += 1;
-        cells.clear();
+        // Cells are written one by one, without a copy unless one is quoted.
         for (column, cell) in record.iter().enumerate() {
-            cells.push(if is_formula(cell) {
+            let decision = if is_formula(cell) {
                 let location = format!("row {row}, column {}", column + 1);
                 let detail = format!("formula cell {}", excerpt(cell));
-                match findings.decide(policy, ContentClass::Dde, Disposition::Neutralized, location, detail)? {
-                    Decision::Keep => cell.to_owned(),
-                    Decision::Sanitize => format!("'{cell}"),
-                }
+                findings.decide(policy, ContentClass::Dde, Disposition::Neutralized, location, detail)?
             } else {
-                cell.to_owned()
-            });
+                Decision::Keep
+            };
+            match decision {
+                Decision::Keep => writer.write_field(cell).map_err(write_error)?,
+                Decision::Sanitize => writer.write_field(format!("'{cell}")).map_err(write_error)?,
+            }
         }
-        writer
-            .write_record(&cells)
-            .map_err(|e| Failure::invalid(format!("rewriting table: {e}")))?;
+        writer.write_record(None::<&[u8]>).map_err(write_error)?;
     }
     let bytes = writer
         .into_inner()
