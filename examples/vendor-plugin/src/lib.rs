@@ -224,21 +224,8 @@ fn write_all<W: Write>(output: &mut W, bytes: &[u8]) -> Result<(), Failure> {
 #[cfg(test)]
 mod tests;
 
-/// The WIT adapter: the only code that exists only in the component.
-#[cfg(target_arch = "wasm32")]
-mod adapter {
-    use sekisho_plugin_sdk::{export_plugin, run, Failure, Guest, Input, Output, PluginInfo, Policy, Rebuilt};
-
-    struct Adapter;
-
-    impl Guest for Adapter {
-        fn describe() -> PluginInfo {
-            super::describe()
-        }
-        fn sanitize(format: String, input: &Input, output: &Output, policy: Policy) -> Result<Rebuilt, Failure> {
-            run(input, output, |reader, writer, _host| super::sanitize(&format, reader, writer, &policy))
-        }
-    }
-
-    export_plugin!(Adapter);
-}
+// The WIT adapter, generated for wasm only: the only code that exists only in the component.
+sekisho_plugin_sdk::export_library!(
+    describe: crate::describe,
+    sanitize: |format, reader, writer, policy, _host| crate::sanitize(format, reader, writer, policy)
+);

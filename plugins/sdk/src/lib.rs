@@ -3,19 +3,15 @@
 //! First-party and vendor plugins use this crate the same way: the format
 //! logic is a plain Rust library that works on `Read + Seek` input, `Write`
 //! output, a [`Policy`] and an [`Embedder`], so it can be tested and
-//! benchmarked natively. A thin adapter implements [`Guest`] by calling
-//! [`run`] and exports it with [`export_plugin!`]:
+//! benchmarked natively. [`export_library!`] generates the thin adapter
+//! (a [`Guest`] implementation that calls [`run`], exported with
+//! [`export_plugin!`]):
 //!
 //! ```ignore
-//! struct Adapter;
-//! impl sekisho_plugin_sdk::Guest for Adapter {
-//!     fn describe() -> sekisho_plugin_sdk::PluginInfo { my_format::describe() }
-//!     fn sanitize(format: String, input: &Input, output: &Output, policy: Policy)
-//!         -> Result<Rebuilt, Failure> {
-//!         sekisho_plugin_sdk::run(input, output, |r, w, host| my_format::sanitize(&format, r, w, &policy, host))
-//!     }
-//! }
-//! sekisho_plugin_sdk::export_plugin!(Adapter);
+//! sekisho_plugin_sdk::export_library!(
+//!     describe: crate::describe,
+//!     sanitize: |format, reader, writer, policy, host| crate::sanitize(format, reader, writer, policy, host)
+//! );
 //! ```
 
 mod decide;
@@ -155,4 +151,42 @@ where
     let rebuilt = sanitize(&mut reader, &mut writer, &mut HostEmbedder)?;
     std::io::Write::flush(&mut writer).map_err(|e| Failure::too_large(format!("writing output: {e}")))?;
     Ok(rebuilt)
+}
+
+/// Exports a plugin whose logic is a plain library: generates the thin
+/// adapter (the [`Guest`] implementation, compiled for wasm only) that calls
+/// `describe` and the given sanitize expression through [`run`].
+///
+/// ```ignore
+/// sekisho_plugin_sdk::export_library!(
+///     describe: crate::describe,
+///     sanitize: |format, reader, writer, policy, host| crate::sanitize(format, reader, writer, policy, host)
+/// );
+/// ```
+#[macro_export]
+macro_rules! export_library {
+    (describe: $describe:path, sanitize: |$format:ident, $reader:ident, $writer:ident, $policy:ident, $host:ident| $body:expr $(,)?) => {
+        #[cfg(target_arch = "wasm32")]
+        mod sekisho_adapter {
+            struct Adapter;
+
+            impl $crate::Guest for Adapter {
+                fn describe() -> $crate::PluginInfo {
+                    $describe()
+                }
+
+                fn sanitize(
+                    format: String,
+                    input: &$crate::Input,
+                    output: &$crate::Output,
+                    policy: $crate::Policy,
+                ) -> Result<$crate::Rebuilt, $crate::Failure> {
+                    let ($format, $policy) = (format.as_str(), &policy);
+                    $crate::run(input, output, |$reader, $writer, $host| $body)
+                }
+            }
+
+            $crate::export_plugin!(Adapter);
+        }
+    };
 }

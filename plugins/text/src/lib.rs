@@ -72,20 +72,7 @@ pub fn sanitize<R: Read, W: Write>(
     Ok(Rebuilt { format: format.into(), findings: findings.into_vec() })
 }
 
-#[cfg(target_arch = "wasm32")]
-mod adapter {
-    use sekisho_plugin_sdk::{export_plugin, run, Failure, Guest, Input, Output, PluginInfo, Policy, Rebuilt};
-
-    struct Adapter;
-
-    impl Guest for Adapter {
-        fn describe() -> PluginInfo {
-            super::describe()
-        }
-        fn sanitize(format: String, input: &Input, output: &Output, policy: Policy) -> Result<Rebuilt, Failure> {
-            run(input, output, |reader, writer, _| super::sanitize(&format, reader, writer, &policy))
-        }
-    }
-
-    export_plugin!(Adapter);
-}
+sekisho_plugin_sdk::export_library!(
+    describe: crate::describe,
+    sanitize: |format, reader, writer, policy, _host| crate::sanitize(format, reader, writer, policy)
+);

@@ -340,23 +340,10 @@ fn write_failure(error: impl std::fmt::Display) -> Failure {
     Failure::too_large(format!("writing archive: {error}"))
 }
 
-#[cfg(target_arch = "wasm32")]
-mod adapter {
-    use sekisho_plugin_sdk::{export_plugin, run, Failure, Guest, Input, Output, PluginInfo, Policy, Rebuilt};
-
-    struct Adapter;
-
-    impl Guest for Adapter {
-        fn describe() -> PluginInfo {
-            super::describe()
-        }
-        fn sanitize(_format: String, input: &Input, output: &Output, policy: Policy) -> Result<Rebuilt, Failure> {
-            run(input, output, |reader, writer, host| super::sanitize(reader, writer, &policy, host))
-        }
-    }
-
-    export_plugin!(Adapter);
-}
+sekisho_plugin_sdk::export_library!(
+    describe: crate::describe,
+    sanitize: |_format, reader, writer, policy, host| crate::sanitize(reader, writer, policy, host)
+);
 
 #[cfg(test)]
 mod tests {
