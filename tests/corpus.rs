@@ -59,10 +59,8 @@ fn every_zip_file_ends_with_a_precise_outcome() {
 }
 
 fn is_safe_member_name(name: &str) -> bool {
-    !name.starts_with('/')
-        && !name.contains('\\')
-        && !name.split('/').any(|part| part == "..")
-        && !(name.len() >= 2 && name.as_bytes()[1] == b':')
+    let drive_letter = name.len() >= 2 && name.as_bytes()[1] == b':';
+    !(name.starts_with('/') || name.contains('\\') || name.split('/').any(|part| part == "..") || drive_letter)
 }
 
 #[test]

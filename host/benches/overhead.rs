@@ -62,7 +62,7 @@ fn big_csv(bytes: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes + 100);
     let mut i = 0u64;
     while out.len() < bytes {
-        if i % 100 == 0 {
+        if i.is_multiple_of(100) {
             writeln!(out, "{i},=HYPERLINK(\"http://x\"),東京都千代田区,{}", i * 7).unwrap();
         } else {
             writeln!(out, "{i},商品{i},東京都千代田区,{}", i * 7).unwrap();
@@ -149,7 +149,7 @@ fn main() {
         let pipeline = median(2001, || {
             black_box(sekisho.sanitize(Source::bytes(tiny.clone()), "t.csv", &policy));
         });
-        row(&format!("tiny CSV, native library call"), us(native), "");
+        row("tiny CSV, native library call", us(native), "");
         row(&format!("tiny CSV, fresh store+instance+sanitize ({label})"), us(sandboxed), &format!("{:.1}x the native call", sandboxed.as_secs_f64() / native.as_secs_f64()));
         row(&format!("tiny CSV, whole pipeline incl. detect, hashes, report ({label})"), us(pipeline), "");
     }

@@ -347,11 +347,10 @@ impl Target {
             Target::Dir(dir) => {
                 let mut relative = job.relative.clone();
                 let current = relative.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
-                if let (Some(ext), Some(current)) = (extension, current) {
-                    if current != ext.to_ascii_lowercase() {
+                if let (Some(ext), Some(current)) = (extension, current)
+                    && current != ext.to_ascii_lowercase() {
                         relative.set_extension(ext);
                     }
-                }
                 dir.join(relative)
             }
         }

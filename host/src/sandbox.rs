@@ -218,14 +218,13 @@ impl Sandbox {
                     format!("imports {import}, which Sekisho never grants (plugins get no filesystem, network or HTTP)"),
                 ));
             }
-            if let Some(version) = import.strip_prefix("sekisho:plugin/").and_then(|rest| rest.split('@').nth(1)) {
-                if !SUPPORTED_CONTRACTS.contains(&version) {
+            if let Some(version) = import.strip_prefix("sekisho:plugin/").and_then(|rest| rest.split('@').nth(1))
+                && !SUPPORTED_CONTRACTS.contains(&version) {
                     return Err(plugin_error(
                         name,
                         format!("built against contract {version}; this host supports {}", SUPPORTED_CONTRACTS.join(", ")),
                     ));
                 }
-            }
         }
         Ok(())
     }

@@ -57,7 +57,7 @@ fn sniff(bytes: &[u8]) -> &'static Encoding {
 
 /// UTF-16 without BOM: mostly-Latin text has a zero in every other byte.
 fn sniff_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
-    if bytes.len() < 4 || bytes.len() % 2 != 0 {
+    if bytes.len() < 4 || !bytes.len().is_multiple_of(2) {
         return None;
     }
     let pairs = bytes.len() / 2;

@@ -89,7 +89,7 @@ where
     }
     rebuild.comment(archive.comment())?;
     let Rebuild { findings, writer, .. } = rebuild;
-    writer.finish().map_err(|e| write_failure(e))?;
+    writer.finish().map_err(write_failure)?;
     Ok(Rebuilt { format: "zip".into(), findings: findings.into_vec() })
 }
 
@@ -127,12 +127,12 @@ impl<W: Write> Rebuild<'_, W> {
             if self.findings.decide(policy, ContentClass::MalformedStructure, Disposition::Removed, &original, detail)?
                 == Decision::Keep
             {
-                self.writer.add_symlink(&name, target, options).map_err(|e| write_failure(e))?;
+                self.writer.add_symlink(&name, target, options).map_err(write_failure)?;
             }
             return Ok(());
         }
         if is_dir {
-            return self.writer.add_directory(&name, options).map_err(|e| write_failure(e));
+            return self.writer.add_directory(&name, options).map_err(write_failure);
         }
         if file.encrypted() {
             let decision = self.findings.decide(
@@ -143,7 +143,7 @@ impl<W: Write> Rebuild<'_, W> {
                 "encrypted member cannot be inspected",
             )?;
             if decision == Decision::Keep {
-                self.writer.raw_copy_file_rename(file, &name).map_err(|e| write_failure(e))?;
+                self.writer.raw_copy_file_rename(file, &name).map_err(write_failure)?;
             }
             return Ok(());
         }
@@ -161,7 +161,7 @@ impl<W: Write> Rebuild<'_, W> {
                 )?;
                 if decision == Decision::Keep {
                     let raw = archive.by_index_raw(index).map_err(|e| Failure::invalid(e.to_string()))?;
-                    self.writer.raw_copy_file_rename(raw, &name).map_err(|e| write_failure(e))?;
+                    self.writer.raw_copy_file_rename(raw, &name).map_err(write_failure)?;
                 }
                 return Ok(());
             }
@@ -170,8 +170,8 @@ impl<W: Write> Rebuild<'_, W> {
             Some(member) => member,
             None => return Ok(()),
         };
-        self.writer.start_file(name, options).map_err(|e| write_failure(e))?;
-        self.writer.write_all(&data).map_err(|e| write_failure(e))
+        self.writer.start_file(name, options).map_err(write_failure)?;
+        self.writer.write_all(&data).map_err(write_failure)
     }
 
     /// The safe name of a member, `None` when the member is dropped.
@@ -286,7 +286,7 @@ impl<W: Write> Rebuild<'_, W> {
         let decision =
             self.findings.decide(self.policy, ContentClass::Metadata, Disposition::Removed, "archive comment", format!("{} bytes", comment.len()))?;
         if decision == Decision::Keep {
-            self.writer.set_raw_comment(comment.into()).map_err(|e| write_failure(e))?;
+            self.writer.set_raw_comment(comment.into()).map_err(write_failure)?;
         }
         Ok(())
     }
