@@ -84,6 +84,16 @@ where
         inflated: 0,
         budget,
     };
+    if archive.has_duplicate_names() {
+        // The reader keeps the last entry of each name; the others never reach the output.
+        rebuild.findings.decide(
+            policy,
+            ContentClass::MalformedStructure,
+            Disposition::Removed,
+            "central directory",
+            "entries with duplicate names: only the last of each is kept",
+        )?;
+    }
     for index in 0..archive.len() {
         rebuild.member(&mut archive, index, embedder)?;
     }

@@ -86,3 +86,11 @@ fn inflation_is_limited_by_bytes_actually_produced() {
     let failure = rebuild(buf.get_ref(), &Policy::uniform(Action::Sanitize)).unwrap_err();
     assert_eq!(failure.kind, FailureKind::LimitExceeded, "{}", failure.detail);
 }
+
+#[test]
+fn hidden_duplicate_entries_are_reported() {
+    // A symlink and a file both named "moo": only one can survive.
+    let (out, findings) = rebuild(&corpus("rubyzip__symlink.zip"), &Policy::uniform(Action::Sanitize)).unwrap();
+    assert_eq!(names(&out), vec!["moo"]);
+    assert!(findings.iter().any(|f| f.detail.contains("duplicate")), "{findings:?}");
+}
