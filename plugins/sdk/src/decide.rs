@@ -70,6 +70,25 @@ impl Findings {
         }
     }
 
+    /// Like [`Findings::decide`], for content that occurs many times (XMP on
+    /// every image, hundreds of comments): occurrences with the same class,
+    /// location and detail become one finding whose `count` grows.
+    pub fn decide_grouped(
+        &mut self,
+        policy: &Policy,
+        class: ContentClass,
+        sanitized_as: Disposition,
+        location: &str,
+        detail: &str,
+    ) -> Result<Decision, Failure> {
+        let seen = self.0.iter_mut().find(|f| f.class == class && f.location == location && f.detail == detail);
+        if let Some(finding) = seen {
+            finding.count = finding.count.saturating_add(1);
+            return Ok(if finding.disposition == Disposition::Kept { Decision::Keep } else { Decision::Sanitize });
+        }
+        self.decide(policy, class, sanitized_as, location, detail)
+    }
+
     /// True when nothing was found.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

@@ -1,0 +1,138 @@
+//! Actions and triggers anywhere in the object graph: JavaScript, launch and
+//! other external actions, URIs, multimedia actions, `/AA` trigger
+//! dictionaries. Each is decided by its class; a removed action disappears
+//! from every place that refers to it (`/A`, `/Next`, arrays of actions).
+
+use std::collections::BTreeSet;
+
+use lopdf::{Dictionary, Document, Object, ObjectId};
+use sekisho_plugin_sdk::{ContentClass, Decision, Disposition, Failure, Findings, HyperlinkMode, Action, Policy};
+
+/// Keys that hold private or descriptive data, removed as metadata.
+const METADATA_KEYS: [&[u8]; 2] = [b"Metadata", b"PieceInfo"];
+
+/// The class of an action dictionary that must be decided, with a label.
+fn action_class(dict: &Dictionary) -> Option<(ContentClass, String)> {
+    if dict.has(b"JS") {
+        return Some((ContentClass::Scripts, "JavaScript action".into()));
+    }
+    let kind = dict.get(b"S").and_then(Object::as_name).ok()?;
+    let class = match kind {
+        b"JavaScript" => ContentClass::Scripts,
+        b"Launch" | b"GoToR" | b"GoToE" | b"SubmitForm" | b"ImportData" => ContentClass::ExternalActions,
+        b"URI" => ContentClass::Hyperlinks,
+        b"Rendition" | b"Movie" | b"Sound" | b"RichMediaExecute" | b"GoTo3DView" => ContentClass::Multimedia,
+        _ => return None,
+    };
+    Some((class, format!("/{} action", String::from_utf8_lossy(kind))))
+}
+
+/// Hyperlinks in `keep` mode stay even when the class says sanitize.
+fn keeps_links(policy: &Policy) -> bool {
+    policy.action(ContentClass::Hyperlinks) == Action::Sanitize && policy.hyperlink_mode == HyperlinkMode::Keep
+}
+
+/// Decides one action; true when it must go.
+fn remove_action(dict: &Dictionary, location: &str, policy: &Policy, findings: &mut Findings) -> Result<bool, Failure> {
+    let Some((class, label)) = action_class(dict) else { return Ok(false) };
+    if class == ContentClass::Hyperlinks && keeps_links(policy) {
+        return Ok(false);
+    }
+    let detail = match dict.get(b"URI").and_then(Object::as_str) {
+        Ok(uri) => format!("{label} to {:?}", String::from_utf8_lossy(uri)),
+        Err(_) => label,
+    };
+    Ok(findings.decide(policy, class, Disposition::Removed, location, detail)? == Decision::Sanitize)
+}
+
+/// Scrubs every object of the document.
+pub fn scrub_all(doc: &mut Document, policy: &Policy, findings: &mut Findings) -> Result<(), Failure> {
+    // Pass 1: indirect action objects that must go.
+    let mut removed: BTreeSet<ObjectId> = BTreeSet::new();
+    for (&id, object) in &doc.objects {
+        if let Object::Dictionary(dict) = object {
+            if remove_action(dict, &format!("object {} {}", id.0, id.1), policy, findings)? {
+                removed.insert(id);
+            }
+        }
+    }
+    for id in &removed {
+        doc.objects.remove(id);
+    }
+    // Pass 2: references to them, inline actions and trigger dictionaries everywhere.
+    let ids: Vec<ObjectId> = doc.objects.keys().copied().collect();
+    let mut scrubber = Scrubber { policy, findings, removed: &removed };
+    for id in ids {
+        if let Some(mut object) = doc.objects.remove(&id) {
+            scrubber.value(&mut object, &format!("object {} {}", id.0, id.1))?;
+            doc.objects.insert(id, object);
+        }
+    }
+    Ok(())
+}
+
+struct Scrubber<'a> {
+    policy: &'a Policy,
+    findings: &'a mut Findings,
+    removed: &'a BTreeSet<ObjectId>,
+}
+
+impl Scrubber<'_> {
+    fn value(&mut self, object: &mut Object, location: &str) -> Result<(), Failure> {
+        match object {
+            Object::Dictionary(dict) => self.dict(dict, location),
+            Object::Stream(stream) => self.dict(&mut stream.dict, location),
+            Object::Array(items) => {
+                let mut kept = Vec::with_capacity(items.len());
+                for mut item in std::mem::take(items) {
+                    if !self.drops(&item, location)? {
+                        self.value(&mut item, location)?;
+                        kept.push(item);
+                    }
+                }
+                *items = kept;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// True when `value` is a removed action, by reference or inline.
+    fn drops(&mut self, value: &Object, location: &str) -> Result<bool, Failure> {
+        Ok(match value {
+            Object::Reference(id) => self.removed.contains(id),
+            Object::Dictionary(dict) => remove_action(dict, location, self.policy, self.findings)?,
+            _ => false,
+        })
+    }
+
+    fn dict(&mut self, dict: &mut Dictionary, location: &str) -> Result<(), Failure> {
+        let policy = self.policy;
+        let keys: Vec<Vec<u8>> = dict.iter().map(|(k, _)| k.clone()).collect();
+        for key in keys {
+            let drop = if key == b"AA" {
+                let decision = self.findings.decide_grouped(
+                    policy,
+                    ContentClass::AutoActions,
+                    Disposition::Removed,
+                    "objects",
+                    "/AA trigger actions (open, close, focus, page view, keystroke...)",
+                )?;
+                decision == Decision::Sanitize
+            } else if METADATA_KEYS.contains(&key.as_slice()) {
+                let detail = format!("/{} on objects (XMP, private application data)", String::from_utf8_lossy(&key));
+                let decision = self.findings.decide_grouped(policy, ContentClass::Metadata, Disposition::Removed, "objects", &detail)?;
+                decision == Decision::Sanitize
+            } else {
+                let value = dict.get(&key).expect("key listed from this dictionary");
+                self.drops(value, location)?
+            };
+            if drop {
+                dict.remove(&key);
+            } else if let Ok(value) = dict.get_mut(&key) {
+                self.value(value, location)?;
+            }
+        }
+        Ok(())
+    }
+}
