@@ -35,11 +35,10 @@ fn pdfid(path: &Path) -> BTreeMap<String, u64> {
     let mut counts = BTreeMap::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let mut parts = line.split_whitespace();
-        if let (Some(name), Some(count)) = (parts.next(), parts.next()) {
-            if let Ok(n) = count.split('(').next().unwrap_or("").parse::<u64>() {
+        if let (Some(name), Some(count)) = (parts.next(), parts.next())
+            && let Ok(n) = count.split('(').next().unwrap_or("").parse::<u64>() {
                 counts.insert(name.to_owned(), n);
             }
-        }
     }
     counts
 }
@@ -142,11 +141,10 @@ fn every_corpus_pdf_ends_with_a_precise_outcome_and_no_active_names() {
             assert!(renders(&out, work.path()), "{file}: the output does not render");
         }
         // Same text when there was nothing active to remove.
-        if baseline.get(&format!("pdf/{file}")).is_some_and(|active| active.is_empty()) {
-            if let Some(text) = pdftotext(&path) {
+        if baseline.get(&format!("pdf/{file}")).is_some_and(|active| active.is_empty())
+            && let Some(text) = pdftotext(&path) {
                 assert_eq!(Some(text), pdftotext(&out), "{file}: text changed");
             }
-        }
     }
     assert!(passed >= 40, "only {passed} PDFs passed");
 }

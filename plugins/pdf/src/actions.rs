@@ -32,8 +32,8 @@ fn keeps_links(policy: &Policy) -> bool {
     policy.action(ContentClass::Hyperlinks) == Action::Sanitize && policy.hyperlink_mode == HyperlinkMode::Keep
 }
 
-/// Decides one action; true when it must go.
-fn remove_action(dict: &Dictionary, location: &str, policy: &Policy, findings: &mut Findings) -> Result<bool, Failure> {
+/// Decides one action by its own class; true when it must go.
+pub fn remove_action(dict: &Dictionary, location: &str, policy: &Policy, findings: &mut Findings) -> Result<bool, Failure> {
     let Some((class, label)) = action_class(dict) else { return Ok(false) };
     if class == ContentClass::Hyperlinks && keeps_links(policy) {
         return Ok(false);
@@ -50,11 +50,10 @@ pub fn scrub_all(doc: &mut Document, policy: &Policy, findings: &mut Findings) -
     // Pass 1: indirect action objects that must go.
     let mut removed: BTreeSet<ObjectId> = BTreeSet::new();
     for (&id, object) in &doc.objects {
-        if let Object::Dictionary(dict) = object {
-            if remove_action(dict, &format!("object {} {}", id.0, id.1), policy, findings)? {
+        if let Object::Dictionary(dict) = object
+            && remove_action(dict, &format!("object {} {}", id.0, id.1), policy, findings)? {
                 removed.insert(id);
             }
-        }
     }
     for id in &removed {
         doc.objects.remove(id);

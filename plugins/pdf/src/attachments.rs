@@ -157,11 +157,10 @@ fn remove_name_tree(doc: &mut Document) {
             }
         }
         Some(Object::Dictionary(_)) => {
-            if let Ok(Object::Dictionary(catalog)) = doc.get_object_mut(root) {
-                if let Ok(Object::Dictionary(names)) = catalog.get_mut(b"Names") {
+            if let Ok(Object::Dictionary(catalog)) = doc.get_object_mut(root)
+                && let Ok(Object::Dictionary(names)) = catalog.get_mut(b"Names") {
                     names.remove(b"EmbeddedFiles");
                 }
-            }
         }
         _ => {}
     }
