@@ -195,7 +195,10 @@ fn main() {
     row(&format!("ZIP {} KiB, 32 CSV members = 8 MiB, native", archive.len() >> 10), ms(native), "members via native text lib");
     row("same ZIP, whole pipeline (33 sandboxes)", ms(wasm), &format!("ratio {:.2}", wasm.as_secs_f64() / native.as_secs_f64()));
 
-    // 4. The CLI end to end, plugins already in the cache.
+    // 4. PDF corpus throughput, side by side with a plain qpdf rewrite.
+    pdf_corpus(&sekisho, &policy);
+
+    // 5. The CLI end to end, plugins already in the cache.
     let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/samples/invoice.csv");
     let out = std::env::temp_dir().join("sekisho-bench-out.csv");
     let cli = median(31, || {
@@ -208,5 +211,47 @@ fn main() {
         assert!(status.success());
     });
     row("`sekisho sanitize invoice.csv -o out.csv` (process start to exit)", ms(cli), "cached plugins");
+    let _ = std::fs::remove_file(out);
+}
+
+/// Files/s and MB/s over the PDF corpus: Sekisho in process, Sekisho as one
+/// process per file, and `qpdf IN OUT` (a plain rewrite) as one process per file.
+fn pdf_corpus(sekisho: &Sekisho, policy: &Policy) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/pdf");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        row("PDF corpus", "-".into(), "../shared/corpus/pdf not found");
+        return;
+    };
+    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    files.sort();
+    let bytes: u64 = files.iter().map(|f| std::fs::metadata(f).map_or(0, |m| m.len())).sum();
+    let rate = |d: Duration| format!("{:.1} files/s, {:.2} MB/s", files.len() as f64 / d.as_secs_f64(), bytes as f64 / 1e6 / d.as_secs_f64());
+    let out = std::env::temp_dir().join("sekisho-bench.pdf");
+    let in_process = median(3, || {
+        for file in &files {
+            black_box(sekisho.sanitize(Source::open(file).unwrap(), "in.pdf", policy));
+        }
+    });
+    let per_process = median(3, || {
+        for file in &files {
+            let _ = std::process::Command::new(env!("CARGO_BIN_EXE_sekisho"))
+                .arg("sanitize")
+                .arg(file)
+                .arg("-o")
+                .arg(&out)
+                .env("SEKISHO_CACHE_DIR", cache_dir())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    });
+    let qpdf = median(3, || {
+        for file in &files {
+            let _ = std::process::Command::new("qpdf").arg(file).arg(&out).stderr(std::process::Stdio::null()).status();
+        }
+    });
+    let label = format!("{} PDFs, {:.1} MB", files.len(), bytes as f64 / 1e6);
+    row(&format!("{label}: Sekisho in process"), ms(in_process), &rate(in_process));
+    row(&format!("{label}: `sekisho sanitize` per file"), ms(per_process), &rate(per_process));
+    row(&format!("{label}: `qpdf IN OUT` per file"), ms(qpdf), &format!("{}; Sekisho per file / qpdf = {:.2}", rate(qpdf), per_process.as_secs_f64() / qpdf.as_secs_f64()));
     let _ = std::fs::remove_file(out);
 }

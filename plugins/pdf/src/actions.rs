@@ -13,10 +13,12 @@ const METADATA_KEYS: [&[u8]; 2] = [b"Metadata", b"PieceInfo"];
 
 /// The class of an action dictionary that must be decided, with a label.
 fn action_class(dict: &Dictionary) -> Option<(ContentClass, String)> {
-    if dict.has(b"JS") {
-        return Some((ContentClass::Scripts, "JavaScript action".into()));
-    }
-    let kind = dict.get(b"S").and_then(Object::as_name).ok()?;
+    let Ok(kind) = dict.get(b"S").and_then(Object::as_name) else {
+        // A `/JS` without an action type is still a script action, unless the
+        // dictionary is something else (a page, a field): then only the key goes.
+        let typed_other = dict.get(b"Type").and_then(Object::as_name).is_ok_and(|t| t != b"Action");
+        return (dict.has(b"JS") && !typed_other).then(|| (ContentClass::Scripts, "JavaScript action".into()));
+    };
     let class = match kind {
         b"JavaScript" => ContentClass::Scripts,
         b"Launch" | b"GoToR" | b"GoToE" | b"SubmitForm" | b"ImportData" => ContentClass::ExternalActions,
@@ -116,6 +118,15 @@ impl Scrubber<'_> {
                     Disposition::Removed,
                     "objects",
                     "/AA trigger actions (open, close, focus, page view, keystroke...)",
+                )?;
+                decision == Decision::Sanitize
+            } else if key == b"JS" {
+                let decision = self.findings.decide_grouped(
+                    policy,
+                    ContentClass::Scripts,
+                    Disposition::Removed,
+                    "objects",
+                    "/JS entries outside actions",
                 )?;
                 decision == Decision::Sanitize
             } else if METADATA_KEYS.contains(&key.as_slice()) {

@@ -79,6 +79,9 @@ where
 
     doc.prune_objects();
     doc.renumber_objects();
+    // A classic cross-reference table: every object stays plain text for
+    // auditors, and no xref stream takes an object number.
+    doc.reference_table.cross_reference_type = lopdf::xref::XrefType::CrossReferenceTable;
     let mut rebuilt = Vec::new();
     doc.save_to(&mut rebuilt).map_err(|e| Failure::invalid(format!("writing the rebuilt PDF: {e}")))?;
     output.write_all(&rebuilt).map_err(|e| Failure::too_large(format!("writing output: {e}")))?;

@@ -201,3 +201,25 @@ fn output_is_idempotent() {
     assert_eq!(first, second);
     assert!(findings.is_empty(), "{findings:?}");
 }
+
+/// Regression (found by the fuzzer): a `/JS` key on a page made the whole
+/// page count as a script action; the page must stay and only the key go.
+#[test]
+fn js_key_on_a_non_action_dictionary_removes_only_the_key() {
+    let input = pdf("", "/JS (app.alert\\(1\\))", &[]);
+    let (out, findings) = run(&input, &strict()).unwrap();
+    assert_eq!(Document::load_mem(&out).unwrap().get_pages().len(), 1);
+    assert!(!names(&out).iter().any(|n| n == "JS"));
+    assert!(has(&findings, ContentClass::Scripts));
+    let (again, _) = run(&out, &strict()).unwrap();
+    assert_eq!(again, out);
+}
+
+/// Output uses a classic cross-reference table even when the input used an
+/// xref stream, so no object number is taken by the xref itself.
+#[test]
+fn output_has_a_classic_xref_table() {
+    let (out, _) = run(&pdf("", "", &[]), &strict()).unwrap();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("\nxref\n") && !text.contains("/XRef"));
+}
