@@ -10,6 +10,7 @@
 mod actions;
 mod annotations;
 mod attachments;
+mod numbering;
 mod structure;
 
 use std::io::{Read, Write};
@@ -77,8 +78,7 @@ where
     run.trailer(&mut doc)?;
     let Run { findings, .. } = run;
 
-    doc.prune_objects();
-    doc.renumber_objects();
+    numbering::canonicalize(&mut doc);
     // A classic cross-reference table: every object stays plain text for
     // auditors, and no xref stream takes an object number.
     doc.reference_table.cross_reference_type = lopdf::xref::XrefType::CrossReferenceTable;

@@ -223,3 +223,15 @@ fn output_has_a_classic_xref_table() {
     let text = String::from_utf8_lossy(&out);
     assert!(text.contains("\nxref\n") && !text.contains("/XRef"));
 }
+
+/// Regression (found by the fuzzer): numbering must be a fixpoint, also when
+/// the input has gaps, null objects and dangling references.
+#[test]
+fn numbering_is_canonical_with_gaps_nulls_and_dangling_references() {
+    let input = pdf("/Extra [9 0 R 6 0 R 5 0 R]", "", &["null", "<< /Next 12 0 R >>", "(unreferenced)"]);
+    let (first, _) = run(&input, &strict()).unwrap();
+    let (second, _) = run(&first, &strict()).unwrap();
+    assert_eq!(first, second);
+    let text = String::from_utf8_lossy(&first);
+    assert!(!text.contains("unreferenced"), "unreachable objects are dropped");
+}
