@@ -1,6 +1,7 @@
 //! Canonical object numbering, so that rebuilding a rebuilt file changes
 //! nothing: objects are numbered 1..N in breadth-first order from the
-//! trailer, unreachable and null objects are dropped, and references to
+//! trailer, unreachable, null and layout objects (object and xref streams,
+//! linearization) are dropped, and references to
 //! objects that do not exist become `null` (what a reader makes of them).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -9,7 +10,9 @@ use lopdf::{Document, Object, ObjectId};
 
 /// Renumbers `doc` canonically.
 pub fn canonicalize(doc: &mut Document) {
-    doc.objects.retain(|_, object| !matches!(object, Object::Null));
+    // The writer never writes nulls, object streams, xref streams or
+    // linearization dictionaries: treat them as absent from the start.
+    doc.objects.retain(|_, object| !(matches!(object, Object::Null) || is_structural(object)));
     let mut order = Vec::new();
     let mut seen = BTreeSet::new();
     let mut queue = VecDeque::new();
@@ -60,4 +63,14 @@ fn rewrite(object: &mut Object, new_ids: &BTreeMap<ObjectId, ObjectId>) {
         Object::Stream(stream) => stream.dict.iter_mut().for_each(|(_, o)| rewrite(o, new_ids)),
         _ => {}
     }
+}
+
+/// Objects that describe the old file's layout rather than its content.
+fn is_structural(object: &Object) -> bool {
+    let dict = match object {
+        Object::Dictionary(d) => d,
+        Object::Stream(s) => &s.dict,
+        _ => return false,
+    };
+    matches!(dict.get(b"Type").and_then(Object::as_name), Ok(b"ObjStm" | b"XRef")) || dict.has(b"Linearized")
 }

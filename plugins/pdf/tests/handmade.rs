@@ -235,3 +235,14 @@ fn numbering_is_canonical_with_gaps_nulls_and_dangling_references() {
     let text = String::from_utf8_lossy(&first);
     assert!(!text.contains("unreferenced"), "unreachable objects are dropped");
 }
+
+/// Regression (found by the fuzzer): a reference to an object-stream object,
+/// which the writer never writes, must not survive into the output.
+#[test]
+fn references_to_layout_objects_become_null() {
+    let input = pdf("", "/Resources 5 0 R", &["<< /Type /ObjStm /N 0 /First 0 /Length 0 >>\nstream\n\nendstream"]);
+    let (first, _) = run(&input, &strict()).unwrap();
+    let (second, _) = run(&first, &strict()).unwrap();
+    assert_eq!(first, second);
+    assert!(!String::from_utf8_lossy(&first).contains("ObjStm"));
+}
