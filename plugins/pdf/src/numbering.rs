@@ -8,8 +8,19 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use lopdf::{Document, Object, ObjectId};
 
-/// Renumbers `doc` canonically.
+/// Renumbers `doc` canonically. An object whose whole value was a dangling
+/// reference becomes null itself, so passes repeat until none does (each
+/// pass removes at least one object).
 pub fn canonicalize(doc: &mut Document) {
+    loop {
+        renumber(doc);
+        if !doc.objects.values().any(|o| matches!(o, Object::Null)) {
+            return;
+        }
+    }
+}
+
+fn renumber(doc: &mut Document) {
     // The writer never writes nulls, object streams, xref streams or
     // linearization dictionaries: treat them as absent from the start.
     doc.objects.retain(|_, object| !(matches!(object, Object::Null) || is_structural(object)));

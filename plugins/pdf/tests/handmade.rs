@@ -246,3 +246,13 @@ fn references_to_layout_objects_become_null() {
     assert_eq!(first, second);
     assert!(!String::from_utf8_lossy(&first).contains("ObjStm"));
 }
+
+/// Regression (found by the fuzzer): an indirect object whose value is a
+/// dangling reference becomes null, and so do the references to it.
+#[test]
+fn chains_of_dangling_references_settle_in_one_pass() {
+    let input = pdf("", "/Annots 5 0 R", &["6 0 R", "7 0 R"]);
+    let (first, _) = run(&input, &strict()).unwrap();
+    let (second, _) = run(&first, &strict()).unwrap();
+    assert_eq!(first, second);
+}
