@@ -16,8 +16,7 @@ fn action_class(dict: &Dictionary) -> Option<(ContentClass, String)> {
     let Ok(kind) = dict.get(b"S").and_then(Object::as_name) else {
         // A `/JS` without an action type is still a script action, unless the
         // dictionary is something else (a page, a field): then only the key goes.
-        let typed_other = dict.get(b"Type").and_then(Object::as_name).is_ok_and(|t| t != b"Action");
-        return (dict.has(b"JS") && !typed_other).then(|| (ContentClass::Scripts, "JavaScript action".into()));
+        return (dict.has(b"JS") && !typed_other(dict)).then(|| (ContentClass::Scripts, "JavaScript action".into()));
     };
     let class = match kind {
         b"JavaScript" => ContentClass::Scripts,
@@ -27,6 +26,11 @@ fn action_class(dict: &Dictionary) -> Option<(ContentClass, String)> {
         _ => return None,
     };
     Some((class, format!("/{} action", String::from_utf8_lossy(kind))))
+}
+
+/// True for a dictionary whose `/Type` says it is not an action.
+fn typed_other(dict: &Dictionary) -> bool {
+    dict.get(b"Type").and_then(Object::as_name).is_ok_and(|t| t != b"Action")
 }
 
 /// Hyperlinks in `keep` mode stay even when the class says sanitize.
@@ -50,15 +54,29 @@ pub fn remove_action(dict: &Dictionary, location: &str, policy: &Policy, finding
 /// Scrubs every object of the document.
 pub fn scrub_all(doc: &mut Document, policy: &Policy, findings: &mut Findings) -> Result<(), Failure> {
     // Pass 1: indirect action objects that must go.
+    // A dictionary typed as something else (a catalog, a page) that also
+    // carries an action type loses the action keys, not its place.
     let mut removed: BTreeSet<ObjectId> = BTreeSet::new();
+    let mut neutralized = Vec::new();
     for (&id, object) in &doc.objects {
         if let Object::Dictionary(dict) = object
-            && remove_action(dict, &format!("object {} {}", id.0, id.1), policy, findings)? {
+            && remove_action(dict, &format!("object {} {}", id.0, id.1), policy, findings)?
+        {
+            if typed_other(dict) {
+                neutralized.push(id);
+            } else {
                 removed.insert(id);
             }
+        }
     }
     for id in &removed {
         doc.objects.remove(id);
+    }
+    for id in neutralized {
+        if let Ok(Object::Dictionary(dict)) = doc.get_object_mut(id) {
+            dict.remove(b"S");
+            dict.remove(b"JS");
+        }
     }
     // Pass 2: references to them, inline actions and trigger dictionaries everywhere.
     let ids: Vec<ObjectId> = doc.objects.keys().copied().collect();

@@ -79,6 +79,9 @@ where
     let Run { findings, .. } = run;
 
     numbering::canonicalize(&mut doc);
+    if doc.catalog().is_err() {
+        return Err(Failure::invalid("the document catalog did not survive the rebuild").with_findings(findings));
+    }
     // A classic cross-reference table: every object stays plain text for
     // auditors, and no xref stream takes an object number.
     doc.reference_table.cross_reference_type = lopdf::xref::XrefType::CrossReferenceTable;

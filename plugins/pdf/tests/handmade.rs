@@ -256,3 +256,15 @@ fn chains_of_dangling_references_settle_in_one_pass() {
     let (second, _) = run(&first, &strict()).unwrap();
     assert_eq!(first, second);
 }
+
+/// Regression (found by the fuzzer): a catalog that also carries an action
+/// type keeps its place and loses the action keys.
+#[test]
+fn typed_dictionary_with_an_action_type_keeps_its_place() {
+    let input = pdf("/S /Launch /F (calc.exe)", "", &[]);
+    let (first, findings) = run(&input, &strict()).unwrap();
+    assert!(has(&findings, ContentClass::ExternalActions));
+    assert!(!names(&first).iter().any(|n| n == "Launch"));
+    let (second, _) = run(&first, &strict()).unwrap();
+    assert_eq!(first, second);
+}
