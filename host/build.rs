@@ -80,14 +80,13 @@ fn build_plugins(root: &Path, target_dir: &Path) {
         command.args(["-p", package]);
     }
     // The outer build's flags are for the host, not for wasm.
-    for var in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "RUSTC_WORKSPACE_WRAPPER"] {
+    for var in
+        ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "RUSTC_WORKSPACE_WRAPPER"]
+    {
         command.env_remove(var);
     }
     let output = command.output().expect("run cargo to build the plugins");
     if !output.status.success() {
-        panic!(
-            "building the plugins for {TARGET} failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        panic!("building the plugins for {TARGET} failed:\n{}", String::from_utf8_lossy(&output.stderr));
     }
 }

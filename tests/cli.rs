@@ -45,7 +45,14 @@ fn sanitize_traversal_archive_writes_safe_output_and_report() {
     let before = sha256(&input);
     let out = dir.path().join("out.zip");
     let report_path = dir.path().join("r.json");
-    let output = sekisho(&["sanitize", input.to_str().unwrap(), "-o", out.to_str().unwrap(), "--report", report_path.to_str().unwrap()]);
+    let output = sekisho(&[
+        "sanitize",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--report",
+        report_path.to_str().unwrap(),
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(sha256(&input), before, "the input must never change");
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
@@ -57,7 +64,8 @@ fn sanitize_traversal_archive_writes_safe_output_and_report() {
     std::fs::create_dir_all(&extract).unwrap();
     if let Ok(status) = Command::new("unzip").arg("-qo").arg(&out).arg("-d").arg(&extract).status() {
         assert!(status.success());
-        let outside: Vec<_> = std::fs::read_dir(dir.path().join("x")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let outside: Vec<_> =
+            std::fs::read_dir(dir.path().join("x")).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(outside, vec!["inside"], "something was extracted outside the target folder");
     }
     for name in zip_names(&std::fs::read(&out).unwrap()) {
@@ -89,7 +97,14 @@ fn out_dir_keeps_relative_paths_and_corrects_extensions() {
     std::fs::write(inbox.join("tool.exe"), b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff").unwrap();
     let out = dir.path().join("clean");
     let reports = dir.path().join("reports.json");
-    let output = sekisho(&["sanitize", inbox.to_str().unwrap(), "--out-dir", out.to_str().unwrap(), "--report", reports.to_str().unwrap()]);
+    let output = sekisho(&[
+        "sanitize",
+        inbox.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+        "--report",
+        reports.to_str().unwrap(),
+    ]);
     assert_eq!(output.status.code(), Some(1), "tool.exe is unsupported: {}", stderr(&output));
     assert_eq!(std::fs::read_to_string(out.join("inbox/sub/table.csv")).unwrap(), "a,'=1+1\n");
     assert!(out.join("inbox/fake.txt").exists(), "the lying extension is corrected");
@@ -202,7 +217,16 @@ fn vendor_plugin_builds_loads_and_sanitizes() {
     let input = work.path().join("pic.ff");
     std::fs::write(&input, &image).unwrap();
     let out = work.path().join("clean.ff");
-    let output = sekisho(&["sanitize", input.to_str().unwrap(), "-o", out.to_str().unwrap(), "--plugins-dir", dir_arg, "--report", "-"]);
+    let output = sekisho(&[
+        "sanitize",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--plugins-dir",
+        dir_arg,
+        "--report",
+        "-",
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(std::fs::read(&out).unwrap(), image[..clean_len]);
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();

@@ -65,7 +65,13 @@ fn is_safe_member_name(name: &str) -> bool {
 
 #[test]
 fn path_traversal_archives_are_neutralized_and_reported() {
-    for file in ["rubyzip__out_evil.zip", "rubyzip__absolutepath.zip", "rubyzip__relative1.zip", "rubyzip__absolute1.zip", "payloadsallthethings__etc_passwd.zip"] {
+    for file in [
+        "rubyzip__out_evil.zip",
+        "rubyzip__absolutepath.zip",
+        "rubyzip__relative1.zip",
+        "rubyzip__absolute1.zip",
+        "payloadsallthethings__etc_passwd.zip",
+    ] {
         let path = corpus("zip").join(file);
         let original = zip_names(&std::fs::read(&path).unwrap());
         let result = sanitize_file(engine(), &path, &Policy::default());
@@ -139,10 +145,8 @@ fn japanese_legacy_encodings_become_utf8() {
 #[test]
 fn oracle_finds_no_surviving_active_content() {
     let oracle = root().join("../shared/oracles/check_active.py");
-    let available = std::process::Command::new("python3")
-        .args(["-c", "import magic"])
-        .status()
-        .is_ok_and(|s| s.success());
+    let available =
+        std::process::Command::new("python3").args(["-c", "import magic"]).status().is_ok_and(|s| s.success());
     if !available {
         assert!(std::env::var_os("SEKISHO_REQUIRE_ORACLES").is_none(), "python3 with python-magic is required");
         eprintln!("skipping: python3 with python-magic is not installed");

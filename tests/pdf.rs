@@ -14,8 +14,22 @@ use sekisho::report::{Outcome, ReasonKind};
 
 /// Names that must not survive as PDF objects under the strict profile.
 const REMOVED_NAMES: [&str; 16] = [
-    "/JS", "/JavaScript", "/AA", "/Launch", "/RichMedia", "/XFA", "/GoToR", "/GoToE", "/SubmitForm", "/ImportData",
-    "/OpenAction", "/AcroForm", "/URI", "/Movie", "/Sound", "/Rendition",
+    "/JS",
+    "/JavaScript",
+    "/AA",
+    "/Launch",
+    "/RichMedia",
+    "/XFA",
+    "/GoToR",
+    "/GoToE",
+    "/SubmitForm",
+    "/ImportData",
+    "/OpenAction",
+    "/AcroForm",
+    "/URI",
+    "/Movie",
+    "/Sound",
+    "/Rendition",
 ];
 /// Names that may stay only when sanitized attachments were put back.
 const ATTACHMENT_NAMES: [&str; 4] = ["/EmbeddedFile", "/EmbeddedFiles", "/EF", "/FileAttachment"];
@@ -36,9 +50,10 @@ fn pdfid(path: &Path) -> BTreeMap<String, u64> {
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let mut parts = line.split_whitespace();
         if let (Some(name), Some(count)) = (parts.next(), parts.next())
-            && let Ok(n) = count.split('(').next().unwrap_or("").parse::<u64>() {
-                counts.insert(name.to_owned(), n);
-            }
+            && let Ok(n) = count.split('(').next().unwrap_or("").parse::<u64>()
+        {
+            counts.insert(name.to_owned(), n);
+        }
     }
     counts
 }
@@ -70,10 +85,7 @@ fn names_outside_streams(pdf: &[u8], name: &str) -> usize {
 }
 
 fn count_name(haystack: &[u8], name: &[u8]) -> usize {
-    haystack
-        .windows(name.len() + 1)
-        .filter(|w| w.starts_with(name) && !w[name.len()].is_ascii_alphanumeric())
-        .count()
+    haystack.windows(name.len() + 1).filter(|w| w.starts_with(name) && !w[name.len()].is_ascii_alphanumeric()).count()
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -85,15 +97,16 @@ fn every_corpus_pdf_ends_with_a_precise_outcome_and_no_active_names() {
     if !(tool("qpdf") && tool("pdftoppm") && tool("pdfinfo") && tool("pdftotext") && tool("python3")) {
         return;
     }
-    let baseline: BTreeMap<String, Vec<String>> = std::fs::read_to_string(root().join("../shared/oracles/baseline.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .map(|r| {
-            let active = r["active"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
-            (r["file"].as_str().unwrap().to_owned(), active)
-        })
-        .collect();
+    let baseline: BTreeMap<String, Vec<String>> =
+        std::fs::read_to_string(root().join("../shared/oracles/baseline.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .map(|r| {
+                let active = r["active"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+                (r["file"].as_str().unwrap().to_owned(), active)
+            })
+            .collect();
     let work = tempfile::tempdir().unwrap();
     let mut passed = 0;
     for path in corpus_files("pdf") {
@@ -115,10 +128,13 @@ fn every_corpus_pdf_ends_with_a_precise_outcome_and_no_active_names() {
         let out = work.path().join(&file);
         std::fs::write(&out, &output).unwrap();
         let qdf = work.path().join(format!("{file}.qdf.pdf"));
-        let rewrite = Command::new("qpdf").args(["--qdf", "--object-streams=disable"]).arg(&out).arg(&qdf).status().unwrap();
+        let rewrite =
+            Command::new("qpdf").args(["--qdf", "--object-streams=disable"]).arg(&out).arg(&qdf).status().unwrap();
         assert_ne!(rewrite.code(), Some(2), "{file}: qpdf cannot rewrite the output");
         let attachments_back = report.children.iter().any(|c| c.outcome.passed());
-        for (variant, bytes, counts) in [("raw", output.clone(), pdfid(&out)), ("qdf", std::fs::read(&qdf).unwrap(), pdfid(&qdf))] {
+        for (variant, bytes, counts) in
+            [("raw", output.clone(), pdfid(&out)), ("qdf", std::fs::read(&qdf).unwrap(), pdfid(&qdf))]
+        {
             let checked = REMOVED_NAMES.iter().chain(if attachments_back { &[][..] } else { &ATTACHMENT_NAMES[..] });
             for name in checked {
                 if counts.get(*name).copied().unwrap_or(0) > 0 {
@@ -131,7 +147,12 @@ fn every_corpus_pdf_ends_with_a_precise_outcome_and_no_active_names() {
         let input_ok = Command::new("qpdf").arg("--check").arg(&path).output().unwrap().status.code() != Some(2);
         let output_check = Command::new("qpdf").arg("--check").arg(&out).output().unwrap();
         if input_ok {
-            assert_ne!(output_check.status.code(), Some(2), "{file}: {}", String::from_utf8_lossy(&output_check.stdout));
+            assert_ne!(
+                output_check.status.code(),
+                Some(2),
+                "{file}: {}",
+                String::from_utf8_lossy(&output_check.stdout)
+            );
         }
         // Same number of pages, and the output renders wherever the input did.
         if let Some(count) = pages(&path) {
@@ -142,9 +163,10 @@ fn every_corpus_pdf_ends_with_a_precise_outcome_and_no_active_names() {
         }
         // Same text when there was nothing active to remove.
         if baseline.get(&format!("pdf/{file}")).is_some_and(|active| active.is_empty())
-            && let Some(text) = pdftotext(&path) {
-                assert_eq!(Some(text), pdftotext(&out), "{file}: text changed");
-            }
+            && let Some(text) = pdftotext(&path)
+        {
+            assert_eq!(Some(text), pdftotext(&out), "{file}: text changed");
+        }
     }
     assert!(passed >= 40, "only {passed} PDFs passed");
 }

@@ -4,10 +4,10 @@
 mod common;
 
 use common::*;
+use sekisho::Sekisho;
 use sekisho::policy::Policy;
 use sekisho::report::Outcome;
 use sekisho::sandbox::Allocator;
-use sekisho::Sekisho;
 
 fn misbehave_engine(allocator: Allocator) -> (Sekisho, tempfile::TempDir) {
     let dir = plugin_dir(&[&test_plugin("sekisho_test_misbehave.wasm")]);

@@ -10,11 +10,11 @@ use std::io::{Cursor, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use sekisho::Sekisho;
 use sekisho::pipeline::Options;
 use sekisho::policy::Policy;
 use sekisho::sandbox::{Allocator, Job, RunLimits, Sandbox, SandboxConfig};
 use sekisho::source::Source;
-use sekisho::Sekisho;
 use sekisho_plugin_sdk::{EmbeddedOutcome, EmbeddedRebuilt, EmbeddedRefusal, Embedder};
 
 fn cache_dir() -> PathBuf {
@@ -150,7 +150,11 @@ fn main() {
             black_box(sekisho.sanitize(Source::bytes(tiny.clone()), "t.csv", &policy));
         });
         row("tiny CSV, native library call", us(native), "");
-        row(&format!("tiny CSV, fresh store+instance+sanitize ({label})"), us(sandboxed), &format!("{:.1}x the native call", sandboxed.as_secs_f64() / native.as_secs_f64()));
+        row(
+            &format!("tiny CSV, fresh store+instance+sanitize ({label})"),
+            us(sandboxed),
+            &format!("{:.1}x the native call", sandboxed.as_secs_f64() / native.as_secs_f64()),
+        );
         row(&format!("tiny CSV, whole pipeline incl. detect, hashes, report ({label})"), us(pipeline), "");
     }
 
@@ -163,7 +167,11 @@ fn main() {
         black_box(sekisho.sandbox().load("zip", &zip_wasm).unwrap());
     });
     row("zip plugin: compile with cranelift", ms(compile), &format!("{} KiB component", zip_wasm.len() >> 10));
-    row("zip plugin: load from the on-disk cache (+ admit, pre-instantiate)", ms(cached), &format!("{:.0}x faster", compile.as_secs_f64() / cached.as_secs_f64()));
+    row(
+        "zip plugin: load from the on-disk cache (+ admit, pre-instantiate)",
+        ms(cached),
+        &format!("{:.0}x faster", compile.as_secs_f64() / cached.as_secs_f64()),
+    );
 
     // 3. wasm vs native on multi-megabyte inputs.
     let csv = big_csv(8 << 20);
@@ -179,8 +187,16 @@ fn main() {
         black_box(sekisho.sanitize(Source::bytes(csv.clone()), "big.csv", &policy));
     });
     row("8 MiB CSV, native", ms(native), "");
-    row("8 MiB CSV, wasm sandbox run", ms(wasm_run), &format!("ratio {:.2}", wasm_run.as_secs_f64() / native.as_secs_f64()));
-    row("8 MiB CSV, whole pipeline", ms(wasm_pipeline), &format!("ratio {:.2}", wasm_pipeline.as_secs_f64() / native.as_secs_f64()));
+    row(
+        "8 MiB CSV, wasm sandbox run",
+        ms(wasm_run),
+        &format!("ratio {:.2}", wasm_run.as_secs_f64() / native.as_secs_f64()),
+    );
+    row(
+        "8 MiB CSV, whole pipeline",
+        ms(wasm_pipeline),
+        &format!("ratio {:.2}", wasm_pipeline.as_secs_f64() / native.as_secs_f64()),
+    );
 
     let archive = big_zip(32, 8 << 20);
     let native = median(5, || {
@@ -192,8 +208,16 @@ fn main() {
         assert!(result.report.outcome.passed());
         black_box(result);
     });
-    row(&format!("ZIP {} KiB, 32 CSV members = 8 MiB, native", archive.len() >> 10), ms(native), "members via native text lib");
-    row("same ZIP, whole pipeline (33 sandboxes)", ms(wasm), &format!("ratio {:.2}", wasm.as_secs_f64() / native.as_secs_f64()));
+    row(
+        &format!("ZIP {} KiB, 32 CSV members = 8 MiB, native", archive.len() >> 10),
+        ms(native),
+        "members via native text lib",
+    );
+    row(
+        "same ZIP, whole pipeline (33 sandboxes)",
+        ms(wasm),
+        &format!("ratio {:.2}", wasm.as_secs_f64() / native.as_secs_f64()),
+    );
 
     // 4. PDF corpus throughput, side by side with a plain qpdf rewrite.
     pdf_corpus(&sekisho, &policy);
@@ -225,7 +249,9 @@ fn pdf_corpus(sekisho: &Sekisho, policy: &Policy) {
     let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     files.sort();
     let bytes: u64 = files.iter().map(|f| std::fs::metadata(f).map_or(0, |m| m.len())).sum();
-    let rate = |d: Duration| format!("{:.1} files/s, {:.2} MB/s", files.len() as f64 / d.as_secs_f64(), bytes as f64 / 1e6 / d.as_secs_f64());
+    let rate = |d: Duration| {
+        format!("{:.1} files/s, {:.2} MB/s", files.len() as f64 / d.as_secs_f64(), bytes as f64 / 1e6 / d.as_secs_f64())
+    };
     let out = std::env::temp_dir().join("sekisho-bench.pdf");
     let in_process = median(3, || {
         for file in &files {
@@ -252,6 +278,10 @@ fn pdf_corpus(sekisho: &Sekisho, policy: &Policy) {
     let label = format!("{} PDFs, {:.1} MB", files.len(), bytes as f64 / 1e6);
     row(&format!("{label}: Sekisho in process"), ms(in_process), &rate(in_process));
     row(&format!("{label}: `sekisho sanitize` per file"), ms(per_process), &rate(per_process));
-    row(&format!("{label}: `qpdf IN OUT` per file"), ms(qpdf), &format!("{}; Sekisho per file / qpdf = {:.2}", rate(qpdf), per_process.as_secs_f64() / qpdf.as_secs_f64()));
+    row(
+        &format!("{label}: `qpdf IN OUT` per file"),
+        ms(qpdf),
+        &format!("{}; Sekisho per file / qpdf = {:.2}", rate(qpdf), per_process.as_secs_f64() / qpdf.as_secs_f64()),
+    );
     let _ = std::fs::remove_file(out);
 }

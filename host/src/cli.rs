@@ -230,11 +230,7 @@ fn run(cli: Cli) -> Result<u8, String> {
 }
 
 fn exit_code(reports: &[Report]) -> u8 {
-    if reports.iter().all(|r| r.outcome.passed()) {
-        EXIT_PASSED
-    } else {
-        EXIT_REFUSED
-    }
+    if reports.iter().all(|r| r.outcome.passed()) { EXIT_PASSED } else { EXIT_REFUSED }
 }
 
 fn print_plugins(sekisho: &Sekisho, json: bool) -> Result<(), String> {
@@ -252,7 +248,14 @@ fn print_plugins(sekisho: &Sekisho, json: bool) -> Result<(), String> {
             crate::registry::Origin::BuiltIn => "built-in".to_owned(),
             crate::registry::Origin::File(path) => path.display().to_string(),
         };
-        println!("{:<10} {:<8} {:<28} {:<10} {}", plugin.name, plugin.version, formats.join(","), origin, plugin.sha256);
+        println!(
+            "{:<10} {:<8} {:<28} {:<10} {}",
+            plugin.name,
+            plugin.version,
+            formats.join(","),
+            origin,
+            plugin.sha256
+        );
     }
     Ok(())
 }
@@ -348,9 +351,10 @@ impl Target {
                 let mut relative = job.relative.clone();
                 let current = relative.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
                 if let (Some(ext), Some(current)) = (extension, current)
-                    && current != ext.to_ascii_lowercase() {
-                        relative.set_extension(ext);
-                    }
+                    && current != ext.to_ascii_lowercase()
+                {
+                    relative.set_extension(ext);
+                }
                 dir.join(relative)
             }
         }
@@ -362,14 +366,18 @@ impl Target {
 fn write_output(destination: &Path, bytes: &[u8]) -> Result<(), String> {
     if destination == Path::new("-") {
         let mut stdout = std::io::stdout().lock();
-        return stdout.write_all(bytes).and_then(|()| stdout.flush()).map_err(|e| format!("writing standard output: {e}"));
+        return stdout
+            .write_all(bytes)
+            .and_then(|()| stdout.flush())
+            .map_err(|e| format!("writing standard output: {e}"));
     }
     let dir = match destination.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let mut file = tempfile::NamedTempFile::new_in(&dir).map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+    let mut file =
+        tempfile::NamedTempFile::new_in(&dir).map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
     file.write_all(bytes)
         .and_then(|()| file.as_file().sync_all())
         .map_err(|e| format!("writing {}: {e}", destination.display()))?;

@@ -32,7 +32,11 @@ pub const KNOWN: &[Known] = &[
     known("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", &["xlsx", "xltx"]),
     known("xlsm", "application/vnd.ms-excel.sheet.macroEnabled.12", &["xlsm", "xltm"]),
     known("xlsb", "application/vnd.ms-excel.sheet.binary.macroEnabled.12", &["xlsb"]),
-    known("pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation", &["pptx", "ppsx", "potx"]),
+    known(
+        "pptx",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        &["pptx", "ppsx", "potx"],
+    ),
     known("pptm", "application/vnd.ms-powerpoint.presentation.macroEnabled.12", &["pptm", "ppsm", "potm"]),
     known("odt", "application/vnd.oasis.opendocument.text", &["odt", "ott"]),
     known("ods", "application/vnd.oasis.opendocument.spreadsheet", &["ods", "ots"]),
@@ -130,10 +134,28 @@ fn zip_flavour(source: &Source) -> &'static str {
         let has = |needle: &str| types.contains(needle);
         let macro_enabled = has("macroenabled") || has("vbaproject");
         return match () {
-            _ if has("wordprocessingml") || has("ms-word") => if macro_enabled { "docm" } else { "docx" },
+            _ if has("wordprocessingml") || has("ms-word") => {
+                if macro_enabled {
+                    "docm"
+                } else {
+                    "docx"
+                }
+            }
             _ if has("sheet.binary") => "xlsb",
-            _ if has("spreadsheetml") || has("ms-excel") => if macro_enabled { "xlsm" } else { "xlsx" },
-            _ if has("presentationml") || has("ms-powerpoint") => if macro_enabled { "pptm" } else { "pptx" },
+            _ if has("spreadsheetml") || has("ms-excel") => {
+                if macro_enabled {
+                    "xlsm"
+                } else {
+                    "xlsx"
+                }
+            }
+            _ if has("presentationml") || has("ms-powerpoint") => {
+                if macro_enabled {
+                    "pptm"
+                } else {
+                    "pptx"
+                }
+            }
             _ => "zip",
         };
     }
@@ -168,8 +190,17 @@ fn markup(head: &[u8]) -> Option<&'static str> {
 /// of them well-known mail headers.
 fn is_mail(text: &str) -> bool {
     const MAIL_HEADERS: [&str; 11] = [
-        "from", "to", "subject", "date", "received", "return-path", "message-id", "mime-version", "delivered-to",
-        "content-type", "reply-to",
+        "from",
+        "to",
+        "subject",
+        "date",
+        "received",
+        "return-path",
+        "message-id",
+        "mime-version",
+        "delivered-to",
+        "content-type",
+        "reply-to",
     ];
     let mut known = 0;
     for line in text.lines().take(64) {
@@ -251,10 +282,7 @@ mod tests {
     fn markup_and_mail() {
         assert_eq!(detect_bytes(b"<?xml version=\"1.0\"?>\n<svg xmlns=\"\">", None).as_deref(), Some("svg"));
         assert_eq!(detect_bytes(b"<!DOCTYPE html><p>x", None).as_deref(), Some("html"));
-        assert_eq!(
-            detect_bytes(b"From: a@example.jp\r\nSubject: x\r\n\r\nbody", None).as_deref(),
-            Some("eml")
-        );
+        assert_eq!(detect_bytes(b"From: a@example.jp\r\nSubject: x\r\n\r\nbody", None).as_deref(), Some("eml"));
         assert_eq!(detect_bytes(b"Note: this is text\nand more", None).as_deref(), Some("text"));
     }
 

@@ -17,10 +17,10 @@ use crate::detect;
 use crate::policy::{Class, Policy};
 use crate::registry::{Plugin, Registry, RegistryError};
 use crate::report::{
-    Disposition, InputInfo, Item, Limit, Metrics, Outcome, OutputInfo, PluginRef, PolicyRef, Reason, ReasonKind, Report,
-    SCHEMA,
+    Disposition, InputInfo, Item, Limit, Metrics, Outcome, OutputInfo, PluginRef, PolicyRef, Reason, ReasonKind,
+    Report, SCHEMA,
 };
-use crate::sandbox::{wit, EmbedHandler, Job, RunFailure, RunLimits, Sandbox, SandboxConfig, SandboxError};
+use crate::sandbox::{EmbedHandler, Job, RunFailure, RunLimits, Sandbox, SandboxConfig, SandboxError, wit};
 use crate::source::Source;
 
 /// How to set up an engine.
@@ -127,7 +127,13 @@ fn sha256_of(source: &Source) -> String {
 fn new_report(tree: &Tree, name: &str, source: &Source) -> Report {
     Report {
         schema: SCHEMA.into(),
-        input: InputInfo { name: name.into(), size: source.len(), sha256: sha256_of(source), format: None, media_type: None },
+        input: InputInfo {
+            name: name.into(),
+            size: source.len(),
+            sha256: sha256_of(source),
+            format: None,
+            media_type: None,
+        },
         output: None,
         outcome: Outcome::Failed,
         reason: None,
@@ -139,7 +145,13 @@ fn new_report(tree: &Tree, name: &str, source: &Source) -> Report {
     }
 }
 
-fn refuse(mut report: Report, outcome: Outcome, kind: ReasonKind, limit: Option<Limit>, detail: impl Into<String>) -> Sanitized {
+fn refuse(
+    mut report: Report,
+    outcome: Outcome,
+    kind: ReasonKind,
+    limit: Option<Limit>,
+    detail: impl Into<String>,
+) -> Sanitized {
     report.outcome = outcome;
     report.reason = Some(Reason { kind, limit, class: None, detail: detail.into() });
     Sanitized { report, output: None }
@@ -162,7 +174,8 @@ fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, dep
     report.input.format = Some(format.clone());
     report.input.media_type = format_info.as_ref().map(|f| f.media_type().to_owned());
     if let Some(ext) = detect::extension(name).filter(|ext| registry.extension_belongs_elsewhere(&format, ext)) {
-        let detail = format!("the extension .{ext} does not match the content ({format}); the output gets the right one");
+        let detail =
+            format!("the extension .{ext} does not match the content ({format}); the output gets the right one");
         match policy.action(Class::MalformedStructure) {
             crate::policy::Action::Block => {
                 report.items.push(item(Class::MalformedStructure, Disposition::Blocked, name, &detail));
@@ -172,7 +185,9 @@ fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, dep
                 }
                 return refused;
             }
-            crate::policy::Action::Allow => report.items.push(item(Class::MalformedStructure, Disposition::Kept, name, &detail)),
+            crate::policy::Action::Allow => {
+                report.items.push(item(Class::MalformedStructure, Disposition::Kept, name, &detail))
+            }
             crate::policy::Action::Sanitize => {
                 report.items.push(item(Class::MalformedStructure, Disposition::Neutralized, name, &detail))
             }
@@ -181,10 +196,12 @@ fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, dep
     let Some(plugin) = registry.plugin_for(&format).cloned() else {
         return refuse(report, Outcome::Unsupported, ReasonKind::NoPlugin, None, format!("no plugin handles {format}"));
     };
-    report.plugin = Some(PluginRef { name: plugin.name.clone(), version: plugin.version.clone(), sha256: plugin.sha256.clone() });
+    report.plugin =
+        Some(PluginRef { name: plugin.name.clone(), version: plugin.version.clone(), sha256: plugin.sha256.clone() });
 
     let children = Arc::new(Mutex::new(Vec::new()));
-    let embedder = ChildRunner { inner: inner.clone(), tree: tree.clone(), depth: depth + 1, children: children.clone() };
+    let embedder =
+        ChildRunner { inner: inner.clone(), tree: tree.clone(), depth: depth + 1, children: children.clone() };
     let limits = &policy.limits;
     let run = inner.sandbox.run(
         &plugin.compiled,
@@ -218,8 +235,9 @@ fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, dep
     }
     match verify_output(registry, &plugin, &format, &rebuilt.format, name, &run.output) {
         Ok(output_info) => {
-            let changed = report.items.iter().any(|i| matches!(i.action, Disposition::Removed | Disposition::Neutralized))
-                || report.children.iter().any(|c| c.outcome == Outcome::Sanitized);
+            let changed =
+                report.items.iter().any(|i| matches!(i.action, Disposition::Removed | Disposition::Neutralized))
+                    || report.children.iter().any(|c| c.outcome == Outcome::Sanitized);
             report.outcome = if changed { Outcome::Sanitized } else { Outcome::Clean };
             report.output = Some(output_info);
             Sanitized { report, output: Some(run.output) }
@@ -354,14 +372,26 @@ impl EmbedHandler for ChildRunner {
         let source = Source::bytes(data);
         if self.depth > limits.max_depth {
             let detail = format!("nested deeper than the limit of {}", limits.max_depth);
-            let refused = refuse(new_report(&self.tree, &name, &source), Outcome::Failed, ReasonKind::LimitExceeded, Some(Limit::Depth), &detail);
+            let refused = refuse(
+                new_report(&self.tree, &name, &source),
+                Outcome::Failed,
+                ReasonKind::LimitExceeded,
+                Some(Limit::Depth),
+                &detail,
+            );
             self.record(refused.report);
             return Err(wit::EmbeddedRefusal::LimitExceeded(detail));
         }
         let total = self.tree.expanded.fetch_add(source.len(), Ordering::Relaxed) + source.len();
         if total > limits.max_expanded_bytes {
             let detail = format!("embedded documents exceed {} expanded bytes in total", limits.max_expanded_bytes);
-            let refused = refuse(new_report(&self.tree, &name, &source), Outcome::Failed, ReasonKind::LimitExceeded, Some(Limit::Expansion), &detail);
+            let refused = refuse(
+                new_report(&self.tree, &name, &source),
+                Outcome::Failed,
+                ReasonKind::LimitExceeded,
+                Some(Limit::Expansion),
+                &detail,
+            );
             self.record(refused.report);
             return Err(wit::EmbeddedRefusal::LimitExceeded(detail));
         }

@@ -356,8 +356,24 @@ macro_rules! class_conversions {
 }
 
 class_conversions!(
-    Macros, Scripts, AutoActions, ExternalActions, EmbeddedFiles, ActiveObjects, ExternalLinks, Hyperlinks, Dde,
-    DataConnections, Forms, Multimedia, Metadata, Comments, Revisions, UnknownParts, MalformedStructure, Encryption
+    Macros,
+    Scripts,
+    AutoActions,
+    ExternalActions,
+    EmbeddedFiles,
+    ActiveObjects,
+    ExternalLinks,
+    Hyperlinks,
+    Dde,
+    DataConnections,
+    Forms,
+    Multimedia,
+    Metadata,
+    Comments,
+    Revisions,
+    UnknownParts,
+    MalformedStructure,
+    Encryption
 );
 
 #[cfg(test)]

@@ -108,7 +108,13 @@ impl Registry {
     }
 
     /// Adds one plugin from its component bytes.
-    pub fn add(&mut self, sandbox: &Sandbox, label: &str, wasm: &[u8], origin: Origin) -> Result<Arc<Plugin>, RegistryError> {
+    pub fn add(
+        &mut self,
+        sandbox: &Sandbox,
+        label: &str,
+        wasm: &[u8],
+        origin: Origin,
+    ) -> Result<Arc<Plugin>, RegistryError> {
         let compiled = sandbox.load(label, wasm)?;
         let info = sandbox.describe(label, &compiled)?;
         let invalid = |message: String| RegistryError::Invalid { plugin: label.to_owned(), message };
@@ -192,7 +198,8 @@ impl Registry {
         if self.format_info(id).is_some_and(|f| claims(&f.extensions)) {
             return false;
         }
-        let known = detect::KNOWN.iter().any(|k| k.id != id && k.extensions.iter().any(|e| e.eq_ignore_ascii_case(ext)));
+        let known =
+            detect::KNOWN.iter().any(|k| k.id != id && k.extensions.iter().any(|e| e.eq_ignore_ascii_case(ext)));
         known || self.plugins.iter().flat_map(|p| &p.formats).any(|f| f.id != id && claims(&f.extensions))
     }
 }

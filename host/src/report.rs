@@ -165,9 +165,10 @@ impl Report {
 
     fn collect_plugins<'a>(&'a self, all: &mut Vec<&'a PluginRef>) {
         if let Some(plugin) = &self.plugin
-            && !all.contains(&plugin) {
-                all.push(plugin);
-            }
+            && !all.contains(&plugin)
+        {
+            all.push(plugin);
+        }
         for child in &self.children {
             child.collect_plugins(all);
         }

@@ -79,7 +79,12 @@ pub struct SandboxConfig {
 
 impl Default for SandboxConfig {
     fn default() -> Self {
-        SandboxConfig { allocator: Allocator::Auto, pool_size: 64, cache_dir: default_cache_dir(), max_wasm_stack: 1 << 20 }
+        SandboxConfig {
+            allocator: Allocator::Auto,
+            pool_size: 64,
+            cache_dir: default_cache_dir(),
+            max_wasm_stack: 1 << 20,
+        }
     }
 }
 
@@ -199,7 +204,8 @@ impl Sandbox {
             Err(e) => tracing::warn!("cannot write compile cache {}: {e}", dir.display()),
         }
         // SAFETY: the bytes come from `precompile_component` of this engine.
-        let component = unsafe { Component::deserialize(&self.engine, &artifact) }.map_err(|e| plugin_error(name, e))?;
+        let component =
+            unsafe { Component::deserialize(&self.engine, &artifact) }.map_err(|e| plugin_error(name, e))?;
         Ok((component, false))
     }
 
@@ -215,16 +221,19 @@ impl Sandbox {
             if !ALLOWED_IMPORTS.iter().any(|allowed| import.starts_with(allowed)) {
                 return Err(plugin_error(
                     name,
-                    format!("imports {import}, which Sekisho never grants (plugins get no filesystem, network or HTTP)"),
+                    format!(
+                        "imports {import}, which Sekisho never grants (plugins get no filesystem, network or HTTP)"
+                    ),
                 ));
             }
             if let Some(version) = import.strip_prefix("sekisho:plugin/").and_then(|rest| rest.split('@').nth(1))
-                && !SUPPORTED_CONTRACTS.contains(&version) {
-                    return Err(plugin_error(
-                        name,
-                        format!("built against contract {version}; this host supports {}", SUPPORTED_CONTRACTS.join(", ")),
-                    ));
-                }
+                && !SUPPORTED_CONTRACTS.contains(&version)
+            {
+                return Err(plugin_error(
+                    name,
+                    format!("built against contract {version}; this host supports {}", SUPPORTED_CONTRACTS.join(", ")),
+                ));
+            }
         }
         Ok(())
     }
@@ -250,29 +259,25 @@ impl Sandbox {
         let started = Instant::now();
         let Job { format, input, policy, limits, embedder } = job;
         let mut store = self.store(StoreData::new(input, limits.max_output_bytes, limits.memory_bytes, embedder));
-        store.set_hostcall_fuel(usize::try_from(limits.max_output_bytes.max(MAX_READ_CHUNK as u64) + (1 << 20)).unwrap_or(usize::MAX));
+        store.set_hostcall_fuel(
+            usize::try_from(limits.max_output_bytes.max(MAX_READ_CHUNK as u64) + (1 << 20)).unwrap_or(usize::MAX),
+        );
         let remaining = limits.deadline.saturating_duration_since(started);
         store.set_epoch_deadline((remaining.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64);
-        let result = store
-            .set_fuel(limits.fuel)
-            .and_then(|()| {
-                let plugin = compiled.pre.instantiate(&mut store)?;
-                let input = store.data_mut().table.push(InputHandle)?;
-                let output = store.data_mut().table.push(OutputHandle)?;
-                plugin.call_sanitize(&mut store, &format, input, output, &policy)
-            });
+        let result = store.set_fuel(limits.fuel).and_then(|()| {
+            let plugin = compiled.pre.instantiate(&mut store)?;
+            let input = store.data_mut().table.push(InputHandle)?;
+            let output = store.data_mut().table.push(OutputHandle)?;
+            plugin.call_sanitize(&mut store, &format, input, output, &policy)
+        });
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let data = store.into_data();
-        let metrics = RunMetrics {
-            fuel_used,
-            peak_memory_bytes: data.limiter.peak as u64,
-            wall_time: started.elapsed(),
-        };
+        let metrics =
+            RunMetrics { fuel_used, peak_memory_bytes: data.limiter.peak as u64, wall_time: started.elapsed() };
         let result = match result {
-            Ok(Ok(_)) if data.output.overflowed => Err(RunFailure::Limit(
-                Limit::Output,
-                format!("output larger than {} bytes", limits.max_output_bytes),
-            )),
+            Ok(Ok(_)) if data.output.overflowed => {
+                Err(RunFailure::Limit(Limit::Output, format!("output larger than {} bytes", limits.max_output_bytes)))
+            }
             Ok(Ok(rebuilt)) => Ok(rebuilt),
             Ok(Err(failure)) if data.output.overflowed => Err(RunFailure::Limit(
                 Limit::Output,

@@ -80,7 +80,12 @@ pub fn encode(width: u32, height: u32, pixels: &[[u16; 4]]) -> Vec<u8> {
 /// `max-expanded-bytes`) before anything is allocated; the pixel data is then
 /// streamed through a fixed buffer. On failure `output` may hold a partial
 /// file: the host throws it away, and so must a native caller.
-pub fn sanitize<R: Read, W: Write>(format: &str, input: R, output: &mut W, policy: &Policy) -> Result<Rebuilt, Failure> {
+pub fn sanitize<R: Read, W: Write>(
+    format: &str,
+    input: R,
+    output: &mut W,
+    policy: &Policy,
+) -> Result<Rebuilt, Failure> {
     if format != FORMAT {
         return Err(Failure::unsupported(format!("the farbfeld plugin does not handle format {format:?}")));
     }
@@ -169,11 +174,8 @@ fn trailing_data<R: Read, W: Write>(
 ) -> Result<(), Failure> {
     let class = ContentClass::MalformedStructure;
     let allowed = policy.action(class) == Action::Allow;
-    let count = if allowed {
-        copy(input, output, u64::MAX, buffer)?
-    } else {
-        copy(input, &mut io::sink(), u64::MAX, buffer)?
-    };
+    let count =
+        if allowed { copy(input, output, u64::MAX, buffer)? } else { copy(input, &mut io::sink(), u64::MAX, buffer)? };
     if count == 0 {
         return Ok(());
     }
@@ -182,8 +184,10 @@ fn trailing_data<R: Read, W: Write>(
         Decision::Keep if allowed => Ok(()),
         Decision::Sanitize if !allowed => Ok(()),
         // decide() and Policy::action() disagree: refuse rather than guess.
-        _ => Err(Failure::invalid("trailing data: policy decision changed while copying")
-            .with_findings(findings.clone())),
+        _ => {
+            Err(Failure::invalid("trailing data: policy decision changed while copying")
+                .with_findings(findings.clone()))
+        }
     }
 }
 

@@ -174,11 +174,7 @@ fn trailing_data_is_removed_and_reported() {
     assert_eq!(finding.disposition, Disposition::Removed);
     assert_eq!(finding.location, "trailing data");
     assert_eq!(finding.count, 1);
-    assert!(
-        finding.detail.ends_with(&format!("{extra} bytes after the pixel data")),
-        "{}",
-        finding.detail
-    );
+    assert!(finding.detail.ends_with(&format!("{extra} bytes after the pixel data")), "{}", finding.detail);
     assert!(finding.detail.contains(&format!("offset {}", clean.len())), "{}", finding.detail);
 }
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use lopdf::{Dictionary, Document, Object, ObjectId};
-use sekisho_plugin_sdk::{ContentClass, Decision, Disposition, Failure, Findings, HyperlinkMode, Action, Policy};
+use sekisho_plugin_sdk::{Action, ContentClass, Decision, Disposition, Failure, Findings, HyperlinkMode, Policy};
 
 /// Keys that hold private or descriptive data, removed as metadata.
 const METADATA_KEYS: [&[u8]; 2] = [b"Metadata", b"PieceInfo"];
@@ -39,7 +39,12 @@ fn keeps_links(policy: &Policy) -> bool {
 }
 
 /// Decides one action by its own class; true when it must go.
-pub fn remove_action(dict: &Dictionary, location: &str, policy: &Policy, findings: &mut Findings) -> Result<bool, Failure> {
+pub fn remove_action(
+    dict: &Dictionary,
+    location: &str,
+    policy: &Policy,
+    findings: &mut Findings,
+) -> Result<bool, Failure> {
     let Some((class, label)) = action_class(dict) else { return Ok(false) };
     if class == ContentClass::Hyperlinks && keeps_links(policy) {
         return Ok(false);
@@ -149,7 +154,13 @@ impl Scrubber<'_> {
                 decision == Decision::Sanitize
             } else if METADATA_KEYS.contains(&key.as_slice()) {
                 let detail = format!("/{} on objects (XMP, private application data)", String::from_utf8_lossy(&key));
-                let decision = self.findings.decide_grouped(policy, ContentClass::Metadata, Disposition::Removed, "objects", &detail)?;
+                let decision = self.findings.decide_grouped(
+                    policy,
+                    ContentClass::Metadata,
+                    Disposition::Removed,
+                    "objects",
+                    &detail,
+                )?;
                 decision == Decision::Sanitize
             } else {
                 let value = dict.get(&key).expect("key listed from this dictionary");

@@ -52,9 +52,7 @@ fn keep(doc: &Document, annot: &Object, policy: &Policy, findings: &mut Findings
     let subtype = dict.get(b"Subtype").and_then(Object::as_name).unwrap_or(b"");
     let label = format!("/{} annotations", String::from_utf8_lossy(subtype));
     let decide = |class, findings: &mut Findings| {
-        findings
-            .decide_grouped(policy, class, Disposition::Removed, "pages", &label)
-            .map(|d| d == Decision::Keep)
+        findings.decide_grouped(policy, class, Disposition::Removed, "pages", &label).map(|d| d == Decision::Keep)
     };
     match subtype {
         b"Link" | b"Widget" | b"Watermark" | b"PrinterMark" | b"TrapNet" => Ok(true),

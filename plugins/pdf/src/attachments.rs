@@ -28,27 +28,48 @@ pub fn rebuild<E: Embedder + ?Sized>(
                 continue;
             }
             Action::Block => {
-                findings.decide(policy, ContentClass::EmbeddedFiles, Disposition::Blocked, location, "attached file")?;
+                findings.decide(
+                    policy,
+                    ContentClass::EmbeddedFiles,
+                    Disposition::Blocked,
+                    location,
+                    "attached file",
+                )?;
                 continue;
             }
             Action::Sanitize => {}
         }
         let limit = policy.limits.max_expanded_bytes as usize;
-        let data = match doc.get_object(id).and_then(Object::as_stream).and_then(|s| s.decompressed_content_with_limit(limit)) {
-            Ok(data) => data,
-            Err(e) => {
-                findings.push(ContentClass::EmbeddedFiles, Disposition::Removed, location, format!("unreadable attached file removed: {e}"));
-                removed.insert(id);
-                continue;
-            }
-        };
+        let data =
+            match doc.get_object(id).and_then(Object::as_stream).and_then(|s| s.decompressed_content_with_limit(limit))
+            {
+                Ok(data) => data,
+                Err(e) => {
+                    findings.push(
+                        ContentClass::EmbeddedFiles,
+                        Disposition::Removed,
+                        location,
+                        format!("unreadable attached file removed: {e}"),
+                    );
+                    removed.insert(id);
+                    continue;
+                }
+            };
         match embedder.sanitize_embedded(&name, &data) {
             Ok(rebuilt) => {
-                let mut stream = Stream::new(Dictionary::from_iter([("Type", Object::Name(b"EmbeddedFile".to_vec()))]), rebuilt.data);
+                let mut stream = Stream::new(
+                    Dictionary::from_iter([("Type", Object::Name(b"EmbeddedFile".to_vec()))]),
+                    rebuilt.data,
+                );
                 stream.compress().map_err(|e| Failure::invalid(format!("compressing {name:?}: {e}")))?;
                 doc.objects.insert(id, Object::Stream(stream));
                 if rebuilt.outcome == EmbeddedOutcome::Sanitized {
-                    findings.push(ContentClass::EmbeddedFiles, Disposition::Neutralized, location, "attached file rebuilt with active content removed");
+                    findings.push(
+                        ContentClass::EmbeddedFiles,
+                        Disposition::Neutralized,
+                        location,
+                        "attached file rebuilt with active content removed",
+                    );
                 }
             }
             Err(EmbeddedRefusal::Blocked(detail)) => {
@@ -63,11 +84,21 @@ pub fn rebuild<E: Embedder + ?Sized>(
                 return Err(Failure::limit(format!("{location}: {detail}")).with_findings(findings.clone()));
             }
             Err(EmbeddedRefusal::Unsupported(kind)) => {
-                findings.push(ContentClass::EmbeddedFiles, Disposition::Removed, location, format!("no plugin rebuilds it ({kind}): removed"));
+                findings.push(
+                    ContentClass::EmbeddedFiles,
+                    Disposition::Removed,
+                    location,
+                    format!("no plugin rebuilds it ({kind}): removed"),
+                );
                 removed.insert(id);
             }
             Err(EmbeddedRefusal::Failed(detail)) => {
-                findings.push(ContentClass::EmbeddedFiles, Disposition::Removed, location, format!("could not be rebuilt ({detail}): removed"));
+                findings.push(
+                    ContentClass::EmbeddedFiles,
+                    Disposition::Removed,
+                    location,
+                    format!("could not be rebuilt ({detail}): removed"),
+                );
                 removed.insert(id);
             }
         }
@@ -158,9 +189,10 @@ fn remove_name_tree(doc: &mut Document) {
         }
         Some(Object::Dictionary(_)) => {
             if let Ok(Object::Dictionary(catalog)) = doc.get_object_mut(root)
-                && let Ok(Object::Dictionary(names)) = catalog.get_mut(b"Names") {
-                    names.remove(b"EmbeddedFiles");
-                }
+                && let Ok(Object::Dictionary(names)) = catalog.get_mut(b"Names")
+            {
+                names.remove(b"EmbeddedFiles");
+            }
         }
         _ => {}
     }

@@ -17,8 +17,8 @@ use std::io::{Read, Write};
 
 use lopdf::{Dictionary, Document, LoadOptions, Object};
 use sekisho_plugin_sdk::{
-    read_all, ContentClass, Decision, Disposition, Embedder, Failure, Findings, Format, Magic, PluginInfo, Policy,
-    Rebuilt,
+    ContentClass, Decision, Disposition, Embedder, Failure, Findings, Format, Magic, PluginInfo, Policy, Rebuilt,
+    read_all,
 };
 
 /// Plugin name as reported to the host.
@@ -67,7 +67,9 @@ where
     let mut doc = load(&bytes, policy, &mut findings)?;
     drop(bytes);
     if doc.objects.len() > policy.limits.max_entries as usize * 100 {
-        return Err(Failure::limit(format!("{} objects, more than the limit", doc.objects.len())).with_findings(findings));
+        return Err(
+            Failure::limit(format!("{} objects, more than the limit", doc.objects.len())).with_findings(findings)
+        );
     }
 
     let mut run = Run { policy, findings };

@@ -28,7 +28,8 @@ pub fn raw_findings(bytes: &[u8], policy: &Policy, findings: &mut Findings) -> R
     let linearized = bytes.len() > 1024 && find(&bytes[..1024], b"/Linearized").is_some();
     let updates = eofs.len().saturating_sub(if linearized { 2 } else { 1 });
     if updates > 0 {
-        let detail = format!("{updates} incremental update(s) merged: earlier revisions and unreferenced objects dropped");
+        let detail =
+            format!("{updates} incremental update(s) merged: earlier revisions and unreferenced objects dropped");
         findings.decide(policy, class, Disposition::Removed, "revisions", detail)?;
     }
     Ok(())

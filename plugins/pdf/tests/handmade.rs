@@ -1,9 +1,7 @@
 //! The PDF plugin, natively, on small PDFs written by hand to hit each case.
 
 use lopdf::{Document, Object};
-use sekisho_plugin_sdk::{
-    Action, ContentClass, Disposition, FailureKind, Finding, HyperlinkMode, Policy, RefuseAll,
-};
+use sekisho_plugin_sdk::{Action, ContentClass, Disposition, FailureKind, Finding, HyperlinkMode, Policy, RefuseAll};
 
 /// A one-page PDF whose catalog and page get `catalog_extra` / `page_extra`
 /// spliced in; objects 5+ come from `objects`.
@@ -77,10 +75,14 @@ fn clean_pdf_keeps_its_page_and_text() {
 #[test]
 fn open_action_javascript_is_removed_even_with_hex_escaped_names() {
     // /J#61vaScript is /JavaScript once the escape is decoded.
-    let input = pdf("/OpenAction 5 0 R /Names << /JavaScript 6 0 R >>", "", &[
-        "<< /S /J#61vaScript /J#53 (app.alert\\(1\\)) >>",
-        "<< /Names [(x) << /S /JavaScript /JS (app.alert\\(2\\)) >>] >>",
-    ]);
+    let input = pdf(
+        "/OpenAction 5 0 R /Names << /JavaScript 6 0 R >>",
+        "",
+        &[
+            "<< /S /J#61vaScript /J#53 (app.alert\\(1\\)) >>",
+            "<< /Names [(x) << /S /JavaScript /JS (app.alert\\(2\\)) >>] >>",
+        ],
+    );
     let (out, findings) = run(&input, &strict()).unwrap();
     let names = names(&out);
     for banned in ["JS", "JavaScript", "OpenAction"] {
@@ -91,10 +93,14 @@ fn open_action_javascript_is_removed_even_with_hex_escaped_names() {
 
 #[test]
 fn launch_and_submit_actions_and_aa_triggers_are_removed() {
-    let input = pdf("/AA << /WC 5 0 R >>", "/AA << /O << /S /Launch /F (calc.exe) >> >> /Annots [6 0 R]", &[
-        "<< /S /SubmitForm /F (http://evil.example/) /Next << /S /ImportData /F (x.fdf) >> >>",
-        "<< /Type /Annot /Subtype /Link /Rect [0 0 10 10] /A << /S /GoToR /F (other.pdf) /D [0 /Fit] >> >>",
-    ]);
+    let input = pdf(
+        "/AA << /WC 5 0 R >>",
+        "/AA << /O << /S /Launch /F (calc.exe) >> >> /Annots [6 0 R]",
+        &[
+            "<< /S /SubmitForm /F (http://evil.example/) /Next << /S /ImportData /F (x.fdf) >> >>",
+            "<< /Type /Annot /Subtype /Link /Rect [0 0 10 10] /A << /S /GoToR /F (other.pdf) /D [0 /Fit] >> >>",
+        ],
+    );
     let (out, findings) = run(&input, &strict()).unwrap();
     let names = names(&out);
     for banned in ["AA", "Launch", "SubmitForm", "ImportData", "GoToR"] {
@@ -107,7 +113,11 @@ fn launch_and_submit_actions_and_aa_triggers_are_removed() {
 
 #[test]
 fn uri_links_follow_the_hyperlink_mode() {
-    let input = pdf("", "/Annots [5 0 R]", &["<< /Type /Annot /Subtype /Link /Rect [0 0 10 10] /A << /S /URI /URI (https://example.jp/) >> >>"]);
+    let input = pdf(
+        "",
+        "/Annots [5 0 R]",
+        &["<< /Type /Annot /Subtype /Link /Rect [0 0 10 10] /A << /S /URI /URI (https://example.jp/) >> >>"],
+    );
     let mut as_text = strict();
     as_text.hyperlink_mode = HyperlinkMode::KeepAsText;
     let (out, findings) = run(&input, &as_text).unwrap();
@@ -121,11 +131,15 @@ fn uri_links_follow_the_hyperlink_mode() {
 
 #[test]
 fn comments_and_multimedia_annotations_are_removed_links_stay() {
-    let input = pdf("", "/Annots [5 0 R 6 0 R 7 0 R]", &[
-        "<< /Type /Annot /Subtype /Text /Rect [0 0 10 10] /Contents (a comment) >>",
-        "<< /Type /Annot /Subtype /RichMedia /Rect [0 0 10 10] >>",
-        "<< /Type /Annot /Subtype /Link /Rect [0 0 10 10] /Dest [3 0 R /Fit] >>",
-    ]);
+    let input = pdf(
+        "",
+        "/Annots [5 0 R 6 0 R 7 0 R]",
+        &[
+            "<< /Type /Annot /Subtype /Text /Rect [0 0 10 10] /Contents (a comment) >>",
+            "<< /Type /Annot /Subtype /RichMedia /Rect [0 0 10 10] >>",
+            "<< /Type /Annot /Subtype /Link /Rect [0 0 10 10] /Dest [3 0 R /Fit] >>",
+        ],
+    );
     let (out, findings) = run(&input, &strict()).unwrap();
     let names = names(&out);
     assert!(!names.iter().any(|n| n == "RichMedia" || n == "Text"), "{names:?}");
@@ -138,10 +152,14 @@ fn comments_and_multimedia_annotations_are_removed_links_stay() {
 
 #[test]
 fn forms_xfa_and_metadata_follow_policy() {
-    let input = pdf("/AcroForm << /Fields [] /XFA 5 0 R >> /Metadata 6 0 R", "", &[
-        "<< /Length 7 >>\nstream\n<xdp/>\nendstream",
-        "<< /Type /Metadata /Subtype /XML /Length 6 >>\nstream\n<xmp/>\nendstream",
-    ]);
+    let input = pdf(
+        "/AcroForm << /Fields [] /XFA 5 0 R >> /Metadata 6 0 R",
+        "",
+        &[
+            "<< /Length 7 >>\nstream\n<xdp/>\nendstream",
+            "<< /Type /Metadata /Subtype /XML /Length 6 >>\nstream\n<xmp/>\nendstream",
+        ],
+    );
     let (out, findings) = run(&input, &strict()).unwrap();
     let names = names(&out);
     assert!(!names.iter().any(|n| n == "AcroForm" || n == "XFA" || n == "Metadata"), "{names:?}");
@@ -192,10 +210,11 @@ fn garbage_is_invalid_not_a_panic() {
 
 #[test]
 fn output_is_idempotent() {
-    let input = pdf("/OpenAction 5 0 R", "/Annots [6 0 R]", &[
-        "<< /S /JavaScript /JS (x) >>",
-        "<< /Type /Annot /Subtype /Text /Rect [0 0 1 1] >>",
-    ]);
+    let input = pdf(
+        "/OpenAction 5 0 R",
+        "/Annots [6 0 R]",
+        &["<< /S /JavaScript /JS (x) >>", "<< /Type /Annot /Subtype /Text /Rect [0 0 1 1] >>"],
+    );
     let (first, _) = run(&input, &strict()).unwrap();
     let (second, findings) = run(&first, &strict()).unwrap();
     assert_eq!(first, second);

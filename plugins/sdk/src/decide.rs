@@ -29,13 +29,7 @@ impl Findings {
         location: impl Into<String>,
         detail: impl Into<String>,
     ) {
-        self.0.push(Finding {
-            class,
-            disposition,
-            location: location.into(),
-            detail: detail.into(),
-            count: 1,
-        });
+        self.0.push(Finding { class, disposition, location: location.into(), detail: detail.into(), count: 1 });
     }
 
     /// Applies `policy` to one occurrence of `class` and records it.

@@ -31,17 +31,16 @@ pub mod bindings {
     });
 }
 
-pub use bindings::{export_plugin, Guest};
 pub use bindings::sekisho::plugin::host::{Input, LogLevel, Output};
-pub use bindings::sekisho::plugin::types::{
-    Action, ClassRule, ContentClass, Disposition, EmbeddedOutcome, EmbeddedRebuilt,
-    EmbeddedRefusal, Failure, FailureKind, Format, HyperlinkMode, Limits, Magic, PluginInfo,
-    Policy, Rebuilt,
-};
 pub use bindings::sekisho::plugin::types::Finding;
+pub use bindings::sekisho::plugin::types::{
+    Action, ClassRule, ContentClass, Disposition, EmbeddedOutcome, EmbeddedRebuilt, EmbeddedRefusal, Failure,
+    FailureKind, Format, HyperlinkMode, Limits, Magic, PluginInfo, Policy, Rebuilt,
+};
+pub use bindings::{Guest, export_plugin};
 pub use decide::{Decision, Findings};
 pub use embed::{Embedder, HostEmbedder, RefuseAll};
-pub use io::{read_all, InputReader, OutputWriter};
+pub use io::{InputReader, OutputWriter, read_all};
 
 /// The contract version this SDK builds plugins against.
 pub const CONTRACT_VERSION: &str = "0.1.0";
@@ -72,10 +71,7 @@ impl Policy {
     /// The action for `class`; a class missing from the rules is sanitized
     /// (the host always sends every class, this only guards hand-made policies).
     pub fn action(&self, class: ContentClass) -> Action {
-        self.rules
-            .iter()
-            .find(|rule| rule.class == class)
-            .map_or(Action::Sanitize, |rule| rule.action)
+        self.rules.iter().find(|rule| rule.class == class).map_or(Action::Sanitize, |rule| rule.action)
     }
 
     /// A policy with every class set to `action`, for native tests.
@@ -84,11 +80,7 @@ impl Policy {
             name: format!("uniform-{action:?}").to_lowercase(),
             rules: ALL_CLASSES.iter().map(|&class| ClassRule { class, action }).collect(),
             hyperlink_mode: HyperlinkMode::Keep,
-            limits: Limits {
-                max_expanded_bytes: 1 << 30,
-                max_entries: 10_000,
-                max_expansion_ratio: 200,
-            },
+            limits: Limits { max_expanded_bytes: 1 << 30, max_entries: 10_000, max_expansion_ratio: 200 },
         }
     }
 

@@ -1,7 +1,7 @@
 //! Charset detection and decoding to UTF-8, and refusal of binary data.
 
 use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
-use encoding_rs::{Encoding, ISO_2022_JP, UTF_16BE, UTF_16LE, UTF_8};
+use encoding_rs::{Encoding, ISO_2022_JP, UTF_8, UTF_16BE, UTF_16LE};
 use sekisho_plugin_sdk::{ContentClass, Decision, Disposition, Failure, Findings, Policy};
 
 /// Text decoded from its original charset.
@@ -88,9 +88,7 @@ pub fn strip_controls(text: &str, policy: &Policy, findings: &mut Findings) -> R
     }
     let total = text.chars().count().max(1);
     if controls > MIN_CONTROLS_FOR_BINARY && controls as f64 / total as f64 > MAX_CONTROL_RATIO {
-        return Err(Failure::invalid(format!(
-            "binary data posing as text: {controls} control characters in {total}"
-        )));
+        return Err(Failure::invalid(format!("binary data posing as text: {controls} control characters in {total}")));
     }
     let decision = findings.decide(
         policy,

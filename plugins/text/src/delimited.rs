@@ -13,11 +13,8 @@ const EXCERPT: usize = 60;
 /// Parses `text` as delimited rows and rewrites it with every formula cell
 /// prefixed by an apostrophe, which spreadsheets show as text.
 pub fn neutralize(text: &str, delimiter: u8, policy: &Policy, findings: &mut Findings) -> Result<String, Failure> {
-    let mut reader = ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
+    let mut reader =
+        ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(text.as_bytes());
     let crlf = text.contains("\r\n");
     let mut writer = WriterBuilder::new()
         .delimiter(delimiter)
@@ -50,9 +47,7 @@ pub fn neutralize(text: &str, delimiter: u8, policy: &Policy, findings: &mut Fin
         }
         writer.write_record(None::<&[u8]>).map_err(write_error)?;
     }
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| Failure::invalid(format!("rewriting table: {e}")))?;
+    let bytes = writer.into_inner().map_err(|e| Failure::invalid(format!("rewriting table: {e}")))?;
     String::from_utf8(bytes).map_err(|e| Failure::invalid(format!("rewriting table: {e}")))
 }
 

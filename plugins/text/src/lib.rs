@@ -12,11 +12,9 @@ mod delimited;
 
 use std::io::{Read, Write};
 
-use sekisho_plugin_sdk::{
-    read_all, ContentClass, Failure, Findings, Format, PluginInfo, Policy, Rebuilt,
-};
+use sekisho_plugin_sdk::{ContentClass, Failure, Findings, Format, PluginInfo, Policy, Rebuilt, read_all};
 
-pub use charset::{decode, Decoded};
+pub use charset::{Decoded, decode};
 
 /// Plugin name as reported to the host.
 pub const NAME: &str = "text";

@@ -14,13 +14,13 @@ use std::collections::BTreeSet;
 use std::io::{Read, Seek, Write};
 
 use sekisho_plugin_sdk::{
-    ContentClass, Decision, Disposition, EmbeddedOutcome, EmbeddedRefusal, Embedder, Failure,
-    FailureKind, Findings, Format, Magic, PluginInfo, Policy, Rebuilt,
+    ContentClass, Decision, Disposition, EmbeddedOutcome, EmbeddedRefusal, Embedder, Failure, FailureKind, Findings,
+    Format, Magic, PluginInfo, Policy, Rebuilt,
 };
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
-pub use paths::{safe_name, SafeName};
+pub use paths::{SafeName, safe_name};
 
 /// Plugin name as reported to the host.
 pub const NAME: &str = "zip";
@@ -58,10 +58,10 @@ where
     E: Embedder + ?Sized,
 {
     let mut input = input;
-    let input_size = input
-        .seek(std::io::SeekFrom::End(0))
-        .map_err(|e| Failure::invalid(format!("reading input: {e}")))?;
-    let mut archive = ZipArchive::new(input).map_err(|e| Failure::invalid(format!("not a readable ZIP archive: {e}")))?;
+    let input_size =
+        input.seek(std::io::SeekFrom::End(0)).map_err(|e| Failure::invalid(format!("reading input: {e}")))?;
+    let mut archive =
+        ZipArchive::new(input).map_err(|e| Failure::invalid(format!("not a readable ZIP archive: {e}")))?;
     let limits = &policy.limits;
     if archive.len() > limits.max_entries as usize {
         return Err(Failure::limit(format!(
@@ -134,8 +134,13 @@ impl<W: Write> Rebuild<'_, W> {
             let mut target = String::new();
             (&mut file).take(4096).read_to_string(&mut target).ok();
             let detail = format!("symbolic link to {target:?}");
-            if self.findings.decide(policy, ContentClass::MalformedStructure, Disposition::Removed, &original, detail)?
-                == Decision::Keep
+            if self.findings.decide(
+                policy,
+                ContentClass::MalformedStructure,
+                Disposition::Removed,
+                &original,
+                detail,
+            )? == Decision::Keep
             {
                 self.writer.add_symlink(&name, target, options).map_err(write_failure)?;
             }
@@ -200,8 +205,13 @@ impl<W: Write> Rebuild<'_, W> {
         let mut name = safe.path;
         if !safe.problems.is_empty() {
             let detail = format!("{} rewritten to {name:?}", safe.problems.join(", "));
-            let decision =
-                self.findings.decide(policy, ContentClass::MalformedStructure, Disposition::Neutralized, original, detail)?;
+            let decision = self.findings.decide(
+                policy,
+                ContentClass::MalformedStructure,
+                Disposition::Neutralized,
+                original,
+                detail,
+            )?;
             if decision == Decision::Keep {
                 name = original.to_owned();
             }
@@ -225,9 +235,7 @@ impl<W: Write> Rebuild<'_, W> {
         let remaining = self.budget.saturating_sub(self.inflated);
         let declared = file.size();
         let mut data = Vec::with_capacity(declared.min(remaining).min(64 << 20) as usize);
-        file.take(remaining.saturating_add(1))
-            .read_to_end(&mut data)
-            .map_err(|e| Unreadable::Broken(e.to_string()))?;
+        file.take(remaining.saturating_add(1)).read_to_end(&mut data).map_err(|e| Unreadable::Broken(e.to_string()))?;
         self.inflated += data.len() as u64;
         if self.inflated > self.budget {
             return Err(Unreadable::Limit(Failure::limit(format!(
@@ -271,8 +279,13 @@ impl<W: Write> Rebuild<'_, W> {
             }
             Err(EmbeddedRefusal::Failed(detail)) => {
                 let detail = format!("member could not be rebuilt: {detail}");
-                let decision =
-                    self.findings.decide(policy, ContentClass::MalformedStructure, Disposition::Removed, original, detail)?;
+                let decision = self.findings.decide(
+                    policy,
+                    ContentClass::MalformedStructure,
+                    Disposition::Removed,
+                    original,
+                    detail,
+                )?;
                 Ok((decision == Decision::Keep).then_some((name, data)))
             }
             Err(EmbeddedRefusal::Blocked(detail)) => {
@@ -293,8 +306,13 @@ impl<W: Write> Rebuild<'_, W> {
         if comment.is_empty() {
             return Ok(());
         }
-        let decision =
-            self.findings.decide(self.policy, ContentClass::Metadata, Disposition::Removed, "archive comment", format!("{} bytes", comment.len()))?;
+        let decision = self.findings.decide(
+            self.policy,
+            ContentClass::Metadata,
+            Disposition::Removed,
+            "archive comment",
+            format!("{} bytes", comment.len()),
+        )?;
         if decision == Decision::Keep {
             self.writer.set_raw_comment(comment.into()).map_err(write_failure)?;
         }
@@ -336,11 +354,7 @@ fn with_extension(name: &str, extension: &str) -> String {
         Some(dot) if !extension.is_empty() => {
             let stem = &name[..file_start + dot];
             let current = &name[file_start + dot + 1..];
-            if current.eq_ignore_ascii_case(extension) {
-                name.to_owned()
-            } else {
-                format!("{stem}.{extension}")
-            }
+            if current.eq_ignore_ascii_case(extension) { name.to_owned() } else { format!("{stem}.{extension}") }
         }
         _ => name.to_owned(),
     }

@@ -76,9 +76,6 @@ mod tests {
         assert_eq!(path("../.."), None);
         assert_eq!(safe_name("dir/", true).unwrap().path, "dir/");
         assert!(safe_name("docs/readme.txt", false).unwrap().problems.is_empty());
-        assert_eq!(
-            safe_name("../x", false).unwrap().problems,
-            vec!["path traversal ('..')"]
-        );
+        assert_eq!(safe_name("../x", false).unwrap().problems, vec!["path traversal ('..')"]);
     }
 }

@@ -17,11 +17,19 @@ struct Echo;
 
 impl Embedder for Echo {
     fn sanitize_embedded(&mut self, _name: &str, data: &[u8]) -> Result<EmbeddedRebuilt, EmbeddedRefusal> {
-        Ok(EmbeddedRebuilt { outcome: EmbeddedOutcome::Clean, format: "text".into(), extension: "".into(), data: data.to_vec() })
+        Ok(EmbeddedRebuilt {
+            outcome: EmbeddedOutcome::Clean,
+            format: "text".into(),
+            extension: "".into(),
+            data: data.to_vec(),
+        })
     }
 }
 
-fn rebuild(data: &[u8], policy: &Policy) -> Result<(Vec<u8>, Vec<sekisho_plugin_sdk::Finding>), sekisho_plugin_sdk::Failure> {
+fn rebuild(
+    data: &[u8],
+    policy: &Policy,
+) -> Result<(Vec<u8>, Vec<sekisho_plugin_sdk::Finding>), sekisho_plugin_sdk::Failure> {
     let mut out = Vec::new();
     let rebuilt = sekisho_zip::sanitize(Cursor::new(data), &mut out, policy, &mut Echo)?;
     Ok((out, rebuilt.findings))
@@ -44,7 +52,11 @@ fn every_corpus_archive_rebuilds_or_fails_cleanly() {
             Ok((out, _)) => {
                 rebuilt += 1;
                 for name in names(&out) {
-                    assert!(!name.starts_with('/') && !name.split('/').any(|p| p == ".."), "{}: {name}", path.display());
+                    assert!(
+                        !name.starts_with('/') && !name.split('/').any(|p| p == ".."),
+                        "{}: {name}",
+                        path.display()
+                    );
                 }
                 // Idempotent: a second pass gives the same bytes.
                 let (again, _) = rebuild(&out, &policy).unwrap();

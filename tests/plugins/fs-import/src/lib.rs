@@ -1,7 +1,7 @@
 //! A plugin that reads the filesystem, so its component imports
 //! `wasi:filesystem`. The host must refuse to load it.
 
-use sekisho_plugin_sdk::{export_plugin, Failure, Format, Guest, Input, Output, PluginInfo, Policy, Rebuilt};
+use sekisho_plugin_sdk::{Failure, Format, Guest, Input, Output, PluginInfo, Policy, Rebuilt, export_plugin};
 
 struct Snoop;
 

@@ -2,7 +2,7 @@
 //! It claims the "misbehave" format; the first line of the input says what to do.
 
 use sekisho_plugin_sdk::{
-    export_plugin, read_all, Failure, Format, Guest, Input, Magic, Output, PluginInfo, Policy, Rebuilt,
+    Failure, Format, Guest, Input, Magic, Output, PluginInfo, Policy, Rebuilt, export_plugin, read_all,
 };
 
 struct Misbehave;
