@@ -149,14 +149,10 @@ impl Run<'_> {
         let root = doc.trailer.get(b"Root").and_then(Object::as_reference).map_err(|_| Failure::invalid("no /Root"))?;
         let mut catalog = doc.get_dictionary(root).cloned().map_err(|_| Failure::invalid("unreadable catalog"))?;
         if let Ok(open) = catalog.get(b"OpenAction") {
-            // What the action does is decided by its own class first (a
-            // JavaScript open action is blocked when scripts are).
-            let action = match open {
-                Object::Reference(id) => doc.get_dictionary(*id).ok(),
-                Object::Dictionary(d) => Some(d),
-                _ => None,
-            };
-            if let Some(action) = action {
+            // What an inline open action does is decided by its own class
+            // first (a JavaScript open action is blocked when scripts are);
+            // an indirect one is decided with every other action object.
+            if let Object::Dictionary(action) = open {
                 actions::remove_action(action, "catalog /OpenAction", policy, &mut self.findings)?;
             }
             let decision = self.findings.decide(
