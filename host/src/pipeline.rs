@@ -145,15 +145,9 @@ fn new_report(tree: &Tree, name: &str, source: &Source) -> Report {
     }
 }
 
-fn refuse(
-    mut report: Report,
-    outcome: Outcome,
-    kind: ReasonKind,
-    limit: Option<Limit>,
-    detail: impl Into<String>,
-) -> Sanitized {
+fn refuse(mut report: Report, outcome: Outcome, reason: Reason) -> Sanitized {
     report.outcome = outcome;
-    report.reason = Some(Reason { kind, limit, class: None, detail: detail.into() });
+    report.reason = Some(reason);
     Sanitized { report, output: None }
 }
 
@@ -164,11 +158,15 @@ fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, dep
     let mut report = new_report(tree, name, &source);
     if source.len() > policy.limits.max_input_bytes {
         let detail = format!("{} bytes, more than the limit of {}", source.len(), policy.limits.max_input_bytes);
-        return refuse(report, Outcome::Failed, ReasonKind::TooLarge, Some(Limit::Input), detail);
+        return refuse(
+            report,
+            Outcome::Failed,
+            Reason::new(ReasonKind::TooLarge, detail).with_limit(Some(Limit::Input)),
+        );
     }
     let registry = &inner.registry;
     let Some(format) = detect::detect(&source, Some(name), registry.declared_magic()) else {
-        return refuse(report, Outcome::Unsupported, ReasonKind::NoPlugin, None, "file type not recognized");
+        return refuse(report, Outcome::Unsupported, Reason::new(ReasonKind::NoPlugin, "file type not recognized"));
     };
     let format_info = registry.format_info(&format);
     report.input.format = Some(format.clone());
@@ -179,11 +177,8 @@ fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, dep
         match policy.action(Class::MalformedStructure) {
             crate::policy::Action::Block => {
                 report.items.push(item(Class::MalformedStructure, Disposition::Blocked, name, &detail));
-                let mut refused = refuse(report, Outcome::Blocked, ReasonKind::Policy, None, detail);
-                if let Some(reason) = &mut refused.report.reason {
-                    reason.class = Some(Class::MalformedStructure);
-                }
-                return refused;
+                let reason = Reason::new(ReasonKind::Policy, detail).with_class(Some(Class::MalformedStructure));
+                return refuse(report, Outcome::Blocked, reason);
             }
             crate::policy::Action::Allow => {
                 report.items.push(item(Class::MalformedStructure, Disposition::Kept, name, &detail))
@@ -194,7 +189,8 @@ fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, dep
         }
     }
     let Some(plugin) = registry.plugin_for(&format).cloned() else {
-        return refuse(report, Outcome::Unsupported, ReasonKind::NoPlugin, None, format!("no plugin handles {format}"));
+        let detail = format!("no plugin handles {format}");
+        return refuse(report, Outcome::Unsupported, Reason::new(ReasonKind::NoPlugin, detail));
     };
     report.plugin =
         Some(PluginRef { name: plugin.name.clone(), version: plugin.version.clone(), sha256: plugin.sha256.clone() });
@@ -230,8 +226,8 @@ fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, dep
         Err(failure) => return failed_run(report, failure),
     };
     report.items.extend(rebuilt.findings.iter().map(Item::from));
-    if let Some(refused) = escalate(&mut report) {
-        return refused;
+    if let Some((outcome, reason)) = refusing_child(&report) {
+        return refuse(report, outcome, reason);
     }
     match verify_output(registry, &plugin, &format, &rebuilt.format, name, &run.output) {
         Ok(output_info) => {
@@ -242,7 +238,7 @@ fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, dep
             report.output = Some(output_info);
             Sanitized { report, output: Some(run.output) }
         }
-        Err(detail) => refuse(report, Outcome::Failed, ReasonKind::PluginFault, None, detail),
+        Err(detail) => refuse(report, Outcome::Failed, Reason::new(ReasonKind::PluginFault, detail)),
     }
 }
 
@@ -272,8 +268,8 @@ fn failed_run(mut report: Report, failure: RunFailure) -> Sanitized {
     match failure {
         RunFailure::Plugin(failure) => {
             report.items.extend(failure.findings.iter().map(Item::from));
-            if let Some(refused) = escalate(&mut report) {
-                return refused;
+            if let Some((outcome, reason)) = refusing_child(&report) {
+                return refuse(report, outcome, reason);
             }
             let (outcome, kind, class) = match failure.kind {
                 wit::FailureKind::InvalidStructure => (Outcome::Failed, ReasonKind::InvalidStructure, None),
@@ -283,34 +279,27 @@ fn failed_run(mut report: Report, failure: RunFailure) -> Sanitized {
                 wit::FailureKind::Blocked(class) => (Outcome::Blocked, ReasonKind::Policy, Some(class.into())),
                 wit::FailureKind::Unsupported => (Outcome::Unsupported, ReasonKind::NoPlugin, None),
             };
-            let mut refused = refuse(report, outcome, kind, None, failure.detail);
-            if let Some(reason) = &mut refused.report.reason {
-                reason.class = class;
-            }
-            refused
+            refuse(report, outcome, Reason::new(kind, failure.detail).with_class(class))
         }
         RunFailure::Limit(limit, detail) => {
-            refuse(report, Outcome::Failed, ReasonKind::LimitExceeded, Some(limit), detail)
+            refuse(report, Outcome::Failed, Reason::new(ReasonKind::LimitExceeded, detail).with_limit(Some(limit)))
         }
-        RunFailure::Fault(detail) => refuse(report, Outcome::Failed, ReasonKind::PluginFault, None, detail),
+        RunFailure::Fault(detail) => refuse(report, Outcome::Failed, Reason::new(ReasonKind::PluginFault, detail)),
     }
 }
 
-/// A blocked child blocks its parent; a child over a limit fails it.
-fn escalate(report: &mut Report) -> Option<Sanitized> {
-    let child = report.children.iter().find(|c| {
-        c.outcome == Outcome::Blocked
-            || (c.outcome == Outcome::Failed && c.reason.as_ref().is_some_and(|r| r.kind == ReasonKind::LimitExceeded))
-    })?;
-    let reason = child.reason.clone()?;
-    let detail = format!("embedded {}: {}", child.input.name, reason.detail);
-    let outcome = child.outcome;
-    let refused = refuse(report.clone(), outcome, reason.kind, reason.limit, detail);
-    let mut refused = refused;
-    if let Some(r) = &mut refused.report.reason {
-        r.class = reason.class;
-    }
-    Some(refused)
+/// A blocked child blocks its parent; a child over a limit fails it: the
+/// outcome and reason the parent gets, if any child refuses it.
+fn refusing_child(report: &Report) -> Option<(Outcome, Reason)> {
+    report.children.iter().find_map(|c| {
+        let reason = c.reason.as_ref()?;
+        let refuses =
+            c.outcome == Outcome::Blocked || (c.outcome == Outcome::Failed && reason.kind == ReasonKind::LimitExceeded);
+        refuses.then(|| {
+            let detail = format!("embedded {}: {}", c.input.name, reason.detail);
+            (c.outcome, Reason { detail, ..reason.clone() })
+        })
+    })
 }
 
 /// Never trust a plugin's output: the format must be one it declared and the
@@ -364,6 +353,13 @@ impl ChildRunner {
     fn record(&self, report: Report) {
         self.children.lock().unwrap_or_else(|e| e.into_inner()).push(report);
     }
+
+    /// Records a child refused before it ran, for exceeding a tree budget.
+    fn refuse_over_limit(&self, name: &str, source: &Source, limit: Limit, detail: String) -> wit::EmbeddedRefusal {
+        let reason = Reason::new(ReasonKind::LimitExceeded, detail.clone()).with_limit(Some(limit));
+        self.record(refuse(new_report(&self.tree, name, source), Outcome::Failed, reason).report);
+        wit::EmbeddedRefusal::LimitExceeded(detail)
+    }
 }
 
 impl EmbedHandler for ChildRunner {
@@ -372,28 +368,12 @@ impl EmbedHandler for ChildRunner {
         let source = Source::bytes(data);
         if self.depth > limits.max_depth {
             let detail = format!("nested deeper than the limit of {}", limits.max_depth);
-            let refused = refuse(
-                new_report(&self.tree, &name, &source),
-                Outcome::Failed,
-                ReasonKind::LimitExceeded,
-                Some(Limit::Depth),
-                &detail,
-            );
-            self.record(refused.report);
-            return Err(wit::EmbeddedRefusal::LimitExceeded(detail));
+            return Err(self.refuse_over_limit(&name, &source, Limit::Depth, detail));
         }
         let total = self.tree.expanded.fetch_add(source.len(), Ordering::Relaxed) + source.len();
         if total > limits.max_expanded_bytes {
             let detail = format!("embedded documents exceed {} expanded bytes in total", limits.max_expanded_bytes);
-            let refused = refuse(
-                new_report(&self.tree, &name, &source),
-                Outcome::Failed,
-                ReasonKind::LimitExceeded,
-                Some(Limit::Expansion),
-                &detail,
-            );
-            self.record(refused.report);
-            return Err(wit::EmbeddedRefusal::LimitExceeded(detail));
+            return Err(self.refuse_over_limit(&name, &source, Limit::Expansion, detail));
         }
         let child = process(&self.inner, &self.tree, source, &name, self.depth);
         let report = child.report;

@@ -23,76 +23,67 @@ use sha2::{Digest, Sha256};
 
 use crate::sandbox::wit;
 
-/// The content classes of DESIGN.md, shared by every format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Class {
-    Macros,
-    Scripts,
-    AutoActions,
-    ExternalActions,
-    EmbeddedFiles,
-    ActiveObjects,
-    ExternalLinks,
-    Hyperlinks,
-    Dde,
-    DataConnections,
-    Forms,
-    Multimedia,
-    Metadata,
-    Comments,
-    Revisions,
-    UnknownParts,
-    MalformedStructure,
-    Encryption,
+/// Declares the content classes once: the enum, its kebab-case names (the
+/// same as serde's), the full list, and the conversions to and from the
+/// contract's `content-class`.
+macro_rules! content_classes {
+    ($($variant:ident => $name:literal,)*) => {
+        /// The content classes of DESIGN.md, shared by every format.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum Class {
+            $($variant,)*
+        }
+
+        impl Class {
+            /// Every class, in contract order.
+            pub const ALL: [Class; [$(Class::$variant),*].len()] = [$(Class::$variant),*];
+
+            /// The kebab-case name used in policies and reports.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Class::$variant => $name,)*
+                }
+            }
+        }
+
+        impl From<Class> for wit::ContentClass {
+            fn from(class: Class) -> Self {
+                match class {
+                    $(Class::$variant => wit::ContentClass::$variant,)*
+                }
+            }
+        }
+
+        impl From<wit::ContentClass> for Class {
+            fn from(class: wit::ContentClass) -> Self {
+                match class {
+                    $(wit::ContentClass::$variant => Class::$variant,)*
+                }
+            }
+        }
+    };
 }
 
-impl Class {
-    /// Every class, in contract order.
-    pub const ALL: [Class; 18] = [
-        Class::Macros,
-        Class::Scripts,
-        Class::AutoActions,
-        Class::ExternalActions,
-        Class::EmbeddedFiles,
-        Class::ActiveObjects,
-        Class::ExternalLinks,
-        Class::Hyperlinks,
-        Class::Dde,
-        Class::DataConnections,
-        Class::Forms,
-        Class::Multimedia,
-        Class::Metadata,
-        Class::Comments,
-        Class::Revisions,
-        Class::UnknownParts,
-        Class::MalformedStructure,
-        Class::Encryption,
-    ];
-
-    /// The kebab-case name used in policies and reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Class::Macros => "macros",
-            Class::Scripts => "scripts",
-            Class::AutoActions => "auto-actions",
-            Class::ExternalActions => "external-actions",
-            Class::EmbeddedFiles => "embedded-files",
-            Class::ActiveObjects => "active-objects",
-            Class::ExternalLinks => "external-links",
-            Class::Hyperlinks => "hyperlinks",
-            Class::Dde => "dde",
-            Class::DataConnections => "data-connections",
-            Class::Forms => "forms",
-            Class::Multimedia => "multimedia",
-            Class::Metadata => "metadata",
-            Class::Comments => "comments",
-            Class::Revisions => "revisions",
-            Class::UnknownParts => "unknown-parts",
-            Class::MalformedStructure => "malformed-structure",
-            Class::Encryption => "encryption",
-        }
-    }
+content_classes! {
+    Macros => "macros",
+    Scripts => "scripts",
+    AutoActions => "auto-actions",
+    ExternalActions => "external-actions",
+    EmbeddedFiles => "embedded-files",
+    ActiveObjects => "active-objects",
+    ExternalLinks => "external-links",
+    Hyperlinks => "hyperlinks",
+    Dde => "dde",
+    DataConnections => "data-connections",
+    Forms => "forms",
+    Multimedia => "multimedia",
+    Metadata => "metadata",
+    Comments => "comments",
+    Revisions => "revisions",
+    UnknownParts => "unknown-parts",
+    MalformedStructure => "malformed-structure",
+    Encryption => "encryption",
 }
 
 impl fmt::Display for Class {
@@ -340,45 +331,17 @@ impl From<Action> for wit::Action {
     }
 }
 
-macro_rules! class_conversions {
-    ($($variant:ident),*) => {
-        impl From<Class> for wit::ContentClass {
-            fn from(class: Class) -> Self {
-                match class { $(Class::$variant => wit::ContentClass::$variant,)* }
-            }
-        }
-        impl From<wit::ContentClass> for Class {
-            fn from(class: wit::ContentClass) -> Self {
-                match class { $(wit::ContentClass::$variant => Class::$variant,)* }
-            }
-        }
-    };
-}
-
-class_conversions!(
-    Macros,
-    Scripts,
-    AutoActions,
-    ExternalActions,
-    EmbeddedFiles,
-    ActiveObjects,
-    ExternalLinks,
-    Hyperlinks,
-    Dde,
-    DataConnections,
-    Forms,
-    Multimedia,
-    Metadata,
-    Comments,
-    Revisions,
-    UnknownParts,
-    MalformedStructure,
-    Encryption
-);
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn class_names_are_the_serialized_names() {
+        for class in Class::ALL {
+            assert_eq!(serde_json::to_value(class).unwrap(), class.name());
+        }
+        assert_eq!(Class::ALL.len(), 18);
+    }
 
     #[test]
     fn strict_sanitizes_everything() {

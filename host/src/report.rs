@@ -75,6 +75,25 @@ pub struct Reason {
     pub detail: String,
 }
 
+impl Reason {
+    /// A reason of `kind`, without limit or class.
+    pub fn new(kind: ReasonKind, detail: impl Into<String>) -> Reason {
+        Reason { kind, limit: None, class: None, detail: detail.into() }
+    }
+
+    /// The limit that was exceeded.
+    pub fn with_limit(mut self, limit: Option<Limit>) -> Reason {
+        self.limit = limit;
+        self
+    }
+
+    /// The class that was blocked.
+    pub fn with_class(mut self, class: Option<Class>) -> Reason {
+        self.class = class;
+        self
+    }
+}
+
 /// What was done with a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
