@@ -112,6 +112,9 @@ impl Tree {
 }
 
 fn sha256_of(source: &Source) -> String {
+    if let Source::Bytes(data) = source {
+        return hex::encode(Sha256::digest(data.as_slice()));
+    }
     let mut hasher = Sha256::new();
     let mut offset = 0;
     while let Ok(chunk) = source.read_at(offset, 1 << 20) {
@@ -229,14 +232,15 @@ fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, dep
     if let Some((outcome, reason)) = refusing_child(&report) {
         return refuse(report, outcome, reason);
     }
-    match verify_output(registry, &plugin, &format, &rebuilt.format, name, &run.output) {
+    let output = Source::bytes(run.output);
+    match verify_output(registry, &plugin, &format, &rebuilt.format, name, &output) {
         Ok(output_info) => {
             let changed =
                 report.items.iter().any(|i| matches!(i.action, Disposition::Removed | Disposition::Neutralized))
                     || report.children.iter().any(|c| c.outcome == Outcome::Sanitized);
             report.outcome = if changed { Outcome::Sanitized } else { Outcome::Clean };
             report.output = Some(output_info);
-            Sanitized { report, output: Some(run.output) }
+            Sanitized { report, output: output.into_bytes() }
         }
         Err(detail) => refuse(report, Outcome::Failed, Reason::new(ReasonKind::PluginFault, detail)),
     }
@@ -310,7 +314,7 @@ fn verify_output(
     input_format: &str,
     format: &str,
     name: &str,
-    output: &[u8],
+    output: &Source,
 ) -> Result<OutputInfo, String> {
     let declared = plugin
         .format(format)
@@ -322,8 +326,7 @@ fn verify_output(
         Some(ext) if input_format == format && !registry.extension_belongs_elsewhere(format, &ext) => ext,
         _ => declared.extension().to_owned(),
     };
-    let source = Source::bytes(output.to_vec());
-    let detected = detect::detect(&source, Some(&format!("output.{extension}")), registry.declared_magic());
+    let detected = detect::detect(output, Some(&format!("output.{extension}")), registry.declared_magic());
     if detected.as_deref() != Some(format) {
         return Err(format!(
             "plugin {} produced output that is not a valid {format} (detected: {})",
@@ -332,8 +335,8 @@ fn verify_output(
         ));
     }
     Ok(OutputInfo {
-        size: output.len() as u64,
-        sha256: hex::encode(Sha256::digest(output)),
+        size: output.len(),
+        sha256: sha256_of(output),
         format: format.into(),
         media_type: declared.media_type().into(),
         extension,

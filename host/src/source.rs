@@ -13,8 +13,12 @@ use std::sync::Arc;
 /// Read-only input with random access.
 #[derive(Clone, Debug)]
 pub enum Source {
-    Bytes(Arc<[u8]>),
-    File { file: Arc<File>, len: u64 },
+    /// Bytes in memory; a `Vec` so that owned data moves in and out without a copy.
+    Bytes(Arc<Vec<u8>>),
+    File {
+        file: Arc<File>,
+        len: u64,
+    },
 }
 
 impl Source {
@@ -28,9 +32,18 @@ impl Source {
         Ok(Source::File { file: Arc::new(file), len: meta.len() })
     }
 
-    /// Wraps bytes already in memory.
-    pub fn bytes(data: impl Into<Arc<[u8]>>) -> Source {
-        Source::Bytes(data.into())
+    /// Wraps bytes already in memory (moved, not copied).
+    pub fn bytes(data: Vec<u8>) -> Source {
+        Source::Bytes(Arc::new(data))
+    }
+
+    /// The bytes back, without a copy when this is their only owner; `None`
+    /// for a file.
+    pub fn into_bytes(self) -> Option<Vec<u8>> {
+        match self {
+            Source::Bytes(data) => Some(Arc::try_unwrap(data).unwrap_or_else(|shared| shared.as_ref().clone())),
+            Source::File { .. } => None,
+        }
     }
 
     /// Size in bytes.
