@@ -6,10 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
-use sekisho_plugin_sdk::{
-    Action, ContentClass, Disposition, EmbeddedOutcome, EmbeddedRefusal, Embedder, Failure, FailureKind, Findings,
-    Policy,
-};
+use sekisho_plugin_sdk::{Action, ContentClass, Disposition, Embedded, Embedder, Failure, Findings, Policy};
 
 /// Rebuilds or removes every embedded file stream.
 pub fn rebuild<E: Embedder + ?Sized>(
@@ -55,50 +52,17 @@ pub fn rebuild<E: Embedder + ?Sized>(
                     continue;
                 }
             };
-        match embedder.sanitize_embedded(&name, &data) {
-            Ok(rebuilt) => {
+        match findings.embed(embedder, ContentClass::EmbeddedFiles, &location, &name, &data)? {
+            Embedded::Rebuilt(rebuilt) => {
                 let mut stream = Stream::new(
                     Dictionary::from_iter([("Type", Object::Name(b"EmbeddedFile".to_vec()))]),
                     rebuilt.data,
                 );
                 stream.compress().map_err(|e| Failure::invalid(format!("compressing {name:?}: {e}")))?;
                 doc.objects.insert(id, Object::Stream(stream));
-                if rebuilt.outcome == EmbeddedOutcome::Sanitized {
-                    findings.push(
-                        ContentClass::EmbeddedFiles,
-                        Disposition::Neutralized,
-                        location,
-                        "attached file rebuilt with active content removed",
-                    );
-                }
             }
-            Err(EmbeddedRefusal::Blocked(detail)) => {
-                findings.push(ContentClass::EmbeddedFiles, Disposition::Blocked, location.clone(), detail.clone());
-                return Err(Failure {
-                    kind: FailureKind::Blocked(ContentClass::EmbeddedFiles),
-                    detail: format!("{location} is blocked: {detail}"),
-                    findings: findings.as_slice().to_vec(),
-                });
-            }
-            Err(EmbeddedRefusal::LimitExceeded(detail)) => {
-                return Err(Failure::limit(format!("{location}: {detail}")).with_findings(findings.clone()));
-            }
-            Err(EmbeddedRefusal::Unsupported(kind)) => {
-                findings.push(
-                    ContentClass::EmbeddedFiles,
-                    Disposition::Removed,
-                    location,
-                    format!("no plugin rebuilds it ({kind}): removed"),
-                );
-                removed.insert(id);
-            }
-            Err(EmbeddedRefusal::Failed(detail)) => {
-                findings.push(
-                    ContentClass::EmbeddedFiles,
-                    Disposition::Removed,
-                    location,
-                    format!("could not be rebuilt ({detail}): removed"),
-                );
+            Embedded::Refused(why) => {
+                findings.push(ContentClass::EmbeddedFiles, Disposition::Removed, location, format!("{why}: removed"));
                 removed.insert(id);
             }
         }

@@ -17,6 +17,10 @@
 mod decide;
 mod embed;
 mod io;
+#[cfg(feature = "package")]
+pub mod package;
+#[cfg(feature = "xml")]
+pub mod xml;
 
 /// Bindings generated from the contract in `wit/`.
 #[allow(missing_docs, clippy::all)]
@@ -39,7 +43,7 @@ pub use bindings::sekisho::plugin::types::{
 };
 pub use bindings::{Guest, export_plugin};
 pub use decide::{Decision, Findings};
-pub use embed::{Embedder, HostEmbedder, RefuseAll};
+pub use embed::{Embedded, Embedder, HostEmbedder, RefuseAll};
 pub use io::{InputReader, OutputWriter, read_all};
 
 /// The contract version this SDK builds plugins against.

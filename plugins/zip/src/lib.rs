@@ -8,26 +8,19 @@
 //! a bomb through. The output is deterministic: input order, input
 //! timestamps, fixed compression settings.
 
-mod paths;
-
 use std::collections::BTreeSet;
 use std::io::{Read, Seek, Write};
 
+use sekisho_plugin_sdk::package::{PackageReader, Unreadable, safe_name, write_failure};
 use sekisho_plugin_sdk::{
-    ContentClass, Decision, Disposition, EmbeddedOutcome, EmbeddedRefusal, Embedder, Failure, FailureKind, Findings,
-    Format, Magic, PluginInfo, Policy, Rebuilt,
+    ContentClass, Decision, Disposition, Embedded, Embedder, Failure, Findings, Format, Magic, PluginInfo, Policy,
+    Rebuilt,
 };
 use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipArchive, ZipWriter};
-
-pub use paths::{SafeName, safe_name};
+use zip::{CompressionMethod, ZipWriter};
 
 /// Plugin name as reported to the host.
 pub const NAME: &str = "zip";
-
-/// Inflation allowed whatever the ratio, so small archives of text are not
-/// refused for compressing well.
-const RATIO_FLOOR_BYTES: u64 = 1 << 20;
 
 /// Describes the `zip` format.
 pub fn describe() -> PluginInfo {
@@ -57,34 +50,10 @@ where
     W: Write,
     E: Embedder + ?Sized,
 {
-    let mut input = input;
-    let input_size =
-        input.seek(std::io::SeekFrom::End(0)).map_err(|e| Failure::invalid(format!("reading input: {e}")))?;
-    let mut archive =
-        ZipArchive::new(input).map_err(|e| Failure::invalid(format!("not a readable ZIP archive: {e}")))?;
-    let limits = &policy.limits;
-    if archive.len() > limits.max_entries as usize {
-        return Err(Failure::limit(format!(
-            "{} entries, more than the limit of {}",
-            archive.len(),
-            limits.max_entries
-        )));
-    }
-    if archive.has_overlapping_entries().map_err(|e| Failure::invalid(format!("reading entries: {e}")))? {
-        return Err(Failure::invalid("entries overlap each other (a zip bomb construction)"));
-    }
-    let budget = limits
-        .max_expanded_bytes
-        .min(input_size.saturating_mul(limits.max_expansion_ratio as u64).max(RATIO_FLOOR_BYTES));
-    let mut rebuild = Rebuild {
-        policy,
-        findings: Findings::new(),
-        writer: ZipWriter::new_stream(output),
-        names: BTreeSet::new(),
-        inflated: 0,
-        budget,
-    };
-    if archive.has_duplicate_names() {
+    let mut reader = PackageReader::open(input, &policy.limits)?;
+    let mut rebuild =
+        Rebuild { policy, findings: Findings::new(), writer: ZipWriter::new_stream(output), names: BTreeSet::new() };
+    if reader.archive().has_duplicate_names() {
         // The reader keeps the last entry of each name; the others never reach the output.
         rebuild.findings.decide(
             policy,
@@ -94,10 +63,10 @@ where
             "entries with duplicate names: only the last of each is kept",
         )?;
     }
-    for index in 0..archive.len() {
-        rebuild.member(&mut archive, index, embedder)?;
+    for index in 0..reader.archive().len() {
+        rebuild.member(&mut reader, index, embedder)?;
     }
-    rebuild.comment(archive.comment())?;
+    rebuild.comment(reader.archive().comment())?;
     let Rebuild { findings, writer, .. } = rebuild;
     writer.finish().map_err(write_failure)?;
     Ok(Rebuilt { format: "zip".into(), findings: findings.into_vec() })
@@ -110,20 +79,18 @@ struct Rebuild<'p, W: Write> {
     writer: ZipWriter<zip::write::StreamWriter<W>>,
     /// Names already written, to drop duplicates.
     names: BTreeSet<String>,
-    /// Bytes inflated so far, counted as they are produced.
-    inflated: u64,
-    budget: u64,
 }
 
 impl<W: Write> Rebuild<'_, W> {
     fn member<R: Read + Seek, E: Embedder + ?Sized>(
         &mut self,
-        archive: &mut ZipArchive<R>,
+        reader: &mut PackageReader<R>,
         index: usize,
         embedder: &mut E,
     ) -> Result<(), Failure> {
         let policy = self.policy;
-        let mut file = archive.by_index_raw(index).map_err(|e| Failure::invalid(format!("entry {index}: {e}")))?;
+        let mut file =
+            reader.archive().by_index_raw(index).map_err(|e| Failure::invalid(format!("entry {index}: {e}")))?;
         let original = String::from_utf8_lossy(file.name_raw()).into_owned();
         let is_dir = file.is_dir();
         let Some(name) = self.safe_member_name(&original, is_dir)? else {
@@ -163,7 +130,7 @@ impl<W: Write> Rebuild<'_, W> {
             return Ok(());
         }
         drop(file);
-        let data = match self.inflate(archive, index) {
+        let data = match reader.inflate(index) {
             Ok(data) => data,
             Err(Unreadable::Limit(failure)) => return Err(failure),
             Err(Unreadable::Broken(detail)) => {
@@ -175,7 +142,7 @@ impl<W: Write> Rebuild<'_, W> {
                     format!("member cannot be read: {detail}"),
                 )?;
                 if decision == Decision::Keep {
-                    let raw = archive.by_index_raw(index).map_err(|e| Failure::invalid(e.to_string()))?;
+                    let raw = reader.archive().by_index_raw(index).map_err(|e| Failure::invalid(e.to_string()))?;
                     self.writer.raw_copy_file_rename(raw, &name).map_err(write_failure)?;
                 }
                 return Ok(());
@@ -229,23 +196,6 @@ impl<W: Write> Rebuild<'_, W> {
         Ok(Some(name))
     }
 
-    /// Inflates one member, counting the bytes actually produced against the budget.
-    fn inflate<R: Read + Seek>(&mut self, archive: &mut ZipArchive<R>, index: usize) -> Result<Vec<u8>, Unreadable> {
-        let file = archive.by_index(index).map_err(|e| Unreadable::Broken(e.to_string()))?;
-        let remaining = self.budget.saturating_sub(self.inflated);
-        let declared = file.size();
-        let mut data = Vec::with_capacity(declared.min(remaining).min(64 << 20) as usize);
-        file.take(remaining.saturating_add(1)).read_to_end(&mut data).map_err(|e| Unreadable::Broken(e.to_string()))?;
-        self.inflated += data.len() as u64;
-        if self.inflated > self.budget {
-            return Err(Unreadable::Limit(Failure::limit(format!(
-                "archive inflates to more than {} bytes (expanded-bytes and expansion-ratio limits)",
-                self.budget
-            ))));
-        }
-        Ok(data)
-    }
-
     /// Sends a member through the host; `None` when it is dropped.
     fn sanitize_member<E: Embedder + ?Sized>(
         &mut self,
@@ -255,51 +205,23 @@ impl<W: Write> Rebuild<'_, W> {
         data: Vec<u8>,
     ) -> Result<Option<(String, Vec<u8>)>, Failure> {
         let policy = self.policy;
-        match embedder.sanitize_embedded(&name, &data) {
-            Ok(rebuilt) => {
-                let mut renamed = with_extension(&name, &rebuilt.extension);
-                if renamed != name && !self.names.insert(renamed.clone()) {
-                    renamed = name.clone();
-                }
-                if rebuilt.outcome == EmbeddedOutcome::Sanitized || renamed != name {
-                    let detail = if renamed != name {
-                        format!("member rebuilt as {}, renamed to {renamed:?}", rebuilt.format)
-                    } else {
-                        "member rebuilt with active content removed".to_owned()
-                    };
-                    self.findings.push(ContentClass::EmbeddedFiles, Disposition::Neutralized, original, detail);
-                }
-                Ok(Some((renamed, rebuilt.data)))
-            }
-            Err(EmbeddedRefusal::Unsupported(kind)) => {
-                let detail = format!("no plugin rebuilds this member ({kind})");
+        let rebuilt = match self.findings.embed(embedder, ContentClass::EmbeddedFiles, original, &name, &data)? {
+            Embedded::Rebuilt(rebuilt) => rebuilt,
+            Embedded::Refused(why) => {
                 let decision =
-                    self.findings.decide(policy, ContentClass::UnknownParts, Disposition::Removed, original, detail)?;
-                Ok((decision == Decision::Keep).then_some((name, data)))
+                    self.findings.decide(policy, ContentClass::UnknownParts, Disposition::Removed, original, why)?;
+                return Ok((decision == Decision::Keep).then_some((name, data)));
             }
-            Err(EmbeddedRefusal::Failed(detail)) => {
-                let detail = format!("member could not be rebuilt: {detail}");
-                let decision = self.findings.decide(
-                    policy,
-                    ContentClass::MalformedStructure,
-                    Disposition::Removed,
-                    original,
-                    detail,
-                )?;
-                Ok((decision == Decision::Keep).then_some((name, data)))
-            }
-            Err(EmbeddedRefusal::Blocked(detail)) => {
-                self.findings.push(ContentClass::EmbeddedFiles, Disposition::Blocked, original, detail.clone());
-                Err(Failure {
-                    kind: FailureKind::Blocked(ContentClass::EmbeddedFiles),
-                    detail: format!("member {original:?} is blocked: {detail}"),
-                    findings: self.findings.as_slice().to_vec(),
-                })
-            }
-            Err(EmbeddedRefusal::LimitExceeded(detail)) => {
-                Err(Failure::limit(format!("member {original:?}: {detail}")).with_findings(self.findings.clone()))
-            }
+        };
+        let mut renamed = with_extension(&name, &rebuilt.extension);
+        if renamed != name && !self.names.insert(renamed.clone()) {
+            renamed = name.clone();
         }
+        if renamed != name {
+            let detail = format!("member rebuilt as {}, renamed to {renamed:?}", rebuilt.format);
+            self.findings.push(ContentClass::EmbeddedFiles, Disposition::Neutralized, original, detail);
+        }
+        Ok(Some((renamed, rebuilt.data)))
     }
 
     fn comment(&mut self, comment: &[u8]) -> Result<(), Failure> {
@@ -318,14 +240,6 @@ impl<W: Write> Rebuild<'_, W> {
         }
         Ok(())
     }
-}
-
-/// Why a member's data could not be used.
-enum Unreadable {
-    /// An inflation limit: the whole archive fails.
-    Limit(Failure),
-    /// The member is broken or uses an unsupported method: policy decides.
-    Broken(String),
 }
 
 /// Deterministic options: compression kept as stored or deflated, the
@@ -358,10 +272,6 @@ fn with_extension(name: &str, extension: &str) -> String {
         }
         _ => name.to_owned(),
     }
-}
-
-fn write_failure(error: impl std::fmt::Display) -> Failure {
-    Failure::too_large(format!("writing archive: {error}"))
 }
 
 sekisho_plugin_sdk::export_library!(
