@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use lopdf::{Dictionary, Document, Object, ObjectId};
-use sekisho_plugin_sdk::{Action, ContentClass, Decision, Disposition, Failure, Findings, HyperlinkMode, Policy};
+use sekisho_plugin_sdk::{ContentClass, Decision, Disposition, Failure, Findings, Policy};
 
 /// Keys that hold private or descriptive data, removed as metadata.
 const METADATA_KEYS: [&[u8]; 2] = [b"Metadata", b"PieceInfo"];
@@ -33,11 +33,6 @@ fn typed_other(dict: &Dictionary) -> bool {
     dict.get(b"Type").and_then(Object::as_name).is_ok_and(|t| t != b"Action")
 }
 
-/// Hyperlinks in `keep` mode stay even when the class says sanitize.
-fn keeps_links(policy: &Policy) -> bool {
-    policy.action(ContentClass::Hyperlinks) == Action::Sanitize && policy.hyperlink_mode == HyperlinkMode::Keep
-}
-
 /// Decides one action by its own class; true when it must go.
 pub fn remove_action(
     dict: &Dictionary,
@@ -46,7 +41,7 @@ pub fn remove_action(
     findings: &mut Findings,
 ) -> Result<bool, Failure> {
     let Some((class, label)) = action_class(dict) else { return Ok(false) };
-    if class == ContentClass::Hyperlinks && keeps_links(policy) {
+    if class == ContentClass::Hyperlinks && policy.keeps_links() {
         return Ok(false);
     }
     let detail = match dict.get(b"URI").and_then(Object::as_str) {

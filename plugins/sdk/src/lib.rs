@@ -78,6 +78,12 @@ impl Policy {
         self.rules.iter().find(|rule| rule.class == class).map_or(Action::Sanitize, |rule| rule.action)
     }
 
+    /// True when hyperlinks are sanitized in `keep` mode: they stay, unrecorded
+    /// (`allow` keeps them too, but records each one).
+    pub fn keeps_links(&self) -> bool {
+        self.action(ContentClass::Hyperlinks) == Action::Sanitize && self.hyperlink_mode == HyperlinkMode::Keep
+    }
+
     /// A policy with every class set to `action`, for native tests.
     pub fn uniform(action: Action) -> Policy {
         Policy {

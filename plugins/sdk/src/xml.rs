@@ -104,13 +104,14 @@ pub enum Node<'a> {
 pub fn scan(xml: &[u8], mut visit: impl FnMut(Node<'_>) -> Result<(), Failure>) -> Result<(), Failure> {
     let mut reader = NsReader::from_reader(xml);
     reader.config_mut().check_end_names = true;
-    let mut index = 0;
+    let (mut index, mut depth) = (0, 0usize);
     loop {
         let (namespace, event) = reader.read_resolved_event().map_err(invalid)?;
         let namespace = bound(&namespace).to_owned();
         match event {
             Event::Start(ref start) | Event::Empty(ref start) => {
                 let empty = matches!(event, Event::Empty(_));
+                depth += usize::from(!empty);
                 let local = start.local_name().as_ref().to_owned();
                 visit(Node::Start(Element { index, namespace: &namespace, local: &local, start, reader: &reader }))?;
                 index += 1;
@@ -118,11 +119,17 @@ pub fn scan(xml: &[u8], mut visit: impl FnMut(Node<'_>) -> Result<(), Failure>) 
                     visit(Node::End)?;
                 }
             }
-            Event::End(_) => visit(Node::End)?,
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                visit(Node::End)?
+            }
             Event::Text(text) => visit(Node::Text(Cow::Borrowed(&*text)))?,
             Event::CData(data) => visit(Node::Text(Cow::Borrowed(&*data)))?,
             Event::GeneralRef(reference) => visit(Node::Text(Cow::Owned(resolve_reference(&reference)?)))?,
             Event::DocType(_) => return Err(Failure::invalid("XML part declares a document type (DTD)")),
+            Event::Eof if depth > 0 => {
+                return Err(Failure::invalid("XML is not well formed: it ends inside an element"));
+            }
             Event::Eof => return Ok(()),
             _ => {}
         }
@@ -187,6 +194,9 @@ pub fn rewrite(
                 }
             }
             Event::DocType(_) => return Err(Failure::invalid("XML part declares a document type (DTD)")),
+            Event::Eof if dropping > 0 || !open.is_empty() => {
+                return Err(Failure::invalid("XML is not well formed: it ends inside an element"));
+            }
             Event::Eof => break,
             _ if dropping > 0 => {}
             other => write(&mut writer, other)?,
@@ -270,6 +280,8 @@ mod tests {
         assert!(rewrite(bomb, |_| Ok(Edit::Keep)).is_err());
         assert!(scan(bomb, |_| Ok(())).is_err());
         assert!(rewrite(b"<a><b></a>", |_| Ok(Edit::Keep)).is_err());
+        assert!(rewrite(b"<a><b/>", |_| Ok(Edit::Keep)).is_err());
+        assert!(scan(b"<a><b/>", |_| Ok(())).is_err());
         assert!(scan(b"<a>&unknown;</a>", |_| Ok(())).is_err());
     }
 }

@@ -1,0 +1,113 @@
+//! Sekisho `ooxml` plugin: Word, Excel and PowerPoint documents in Office
+//! Open XML packages.
+//!
+//! The package is taken apart into parts and relationships. Parts that are
+//! active content (VBA projects, XLM macro sheets, ActiveX controls, OLE
+//! objects, external workbook links, data connections) are removed with
+//! their relationships and content-type entries; relationships that reach
+//! outside the package are cut; embedded documents go back through the host
+//! and are put back rebuilt; the XML that remains is rewritten so nothing
+//! points at what was removed (see [`markup`]). A macro-enabled document
+//! whose macros are gone becomes its macro-free type (`.docm` → `.docx`).
+//!
+//! Binary workbooks (`xlsb`) are refused: their parts are BIFF12 records
+//! that this plugin does not parse, so they cannot be proven clean.
+
+mod classify;
+mod fields;
+mod markup;
+mod opc;
+mod rebuild;
+mod workbook;
+
+use std::io::{Read, Seek, Write};
+
+use sekisho_plugin_sdk::package::{PackageReader, write_parts};
+use sekisho_plugin_sdk::{ContentClass, Embedder, Failure, Findings, Format, Magic, PluginInfo, Policy, Rebuilt};
+
+/// Plugin name as reported to the host.
+pub const NAME: &str = "ooxml";
+
+const WORD_NS: &str = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
+const SHEET_NS: &str = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
+const R_NS: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+const R_STRICT_NS: &str = "http://purl.oclc.org/ooxml/officeDocument/relationships";
+const VML_OFFICE_NS: &str = "urn:schemas-microsoft-com:office:office";
+const VML_EXCEL_NS: &str = "urn:schemas-microsoft-com:office:excel";
+
+/// The formats, as the host names them: id, media type, extensions.
+const FORMATS: &[(&str, &str, &[&str])] = &[
+    ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", &["docx", "dotx"]),
+    ("docm", "application/vnd.ms-word.document.macroEnabled.12", &["docm", "dotm"]),
+    ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", &["xlsx", "xltx"]),
+    ("xlsm", "application/vnd.ms-excel.sheet.macroEnabled.12", &["xlsm", "xltm"]),
+    ("xlsb", "application/vnd.ms-excel.sheet.binary.macroEnabled.12", &["xlsb"]),
+    ("pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation", &["pptx", "ppsx", "potx"]),
+    ("pptm", "application/vnd.ms-powerpoint.presentation.macroEnabled.12", &["pptm", "ppsm", "potm"]),
+];
+
+/// Describes the Office Open XML formats.
+pub fn describe() -> PluginInfo {
+    let formats = FORMATS
+        .iter()
+        .map(|(id, media_type, extensions)| Format {
+            id: (*id).into(),
+            media_types: vec![(*media_type).into()],
+            extensions: extensions.iter().map(|e| (*e).into()).collect(),
+            magic: vec![Magic { offset: 0, bytes: b"PK\x03\x04".to_vec() }],
+        })
+        .collect();
+    PluginInfo {
+        name: NAME.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        formats,
+        classes: vec![
+            ContentClass::Macros,
+            ContentClass::ActiveObjects,
+            ContentClass::EmbeddedFiles,
+            ContentClass::ExternalLinks,
+            ContentClass::ExternalActions,
+            ContentClass::Hyperlinks,
+            ContentClass::Dde,
+            ContentClass::DataConnections,
+            ContentClass::Metadata,
+            ContentClass::Comments,
+            ContentClass::Revisions,
+            ContentClass::UnknownParts,
+            ContentClass::MalformedStructure,
+        ],
+    }
+}
+
+/// Rebuilds the document read from `input` into `output`.
+pub fn sanitize<R, W, E>(
+    format: &str,
+    input: R,
+    output: W,
+    policy: &Policy,
+    embedder: &mut E,
+) -> Result<Rebuilt, Failure>
+where
+    R: Read + Seek,
+    W: Write,
+    E: Embedder + ?Sized,
+{
+    if format == "xlsb" {
+        return Err(Failure::unsupported(
+            "binary workbooks (xlsb) are not rebuilt: their records cannot be inspected for macros and links; \
+             save the workbook as xlsx",
+        ));
+    }
+    let parts = PackageReader::open(input, &policy.limits)?.read_parts()?;
+    let mut findings = Findings::new();
+    let mut package = rebuild::Package::load(parts)?;
+    package.sanitize(policy, &mut findings, embedder)?;
+    let format = package.format().ok_or_else(|| Failure::invalid("the package's main part is not a document"))?;
+    write_parts(output, package.parts())?;
+    Ok(Rebuilt { format: format.into(), findings: findings.into_vec() })
+}
+
+sekisho_plugin_sdk::export_library!(
+    describe: crate::describe,
+    sanitize: |format, reader, writer, policy, host| crate::sanitize(format, reader, writer, policy, host)
+);
