@@ -13,8 +13,12 @@ use std::process::Command;
 
 const TARGET: &str = "wasm32-wasip2";
 /// Packages embedded in the binary, and their wasm file names.
-const BUILTIN: &[(&str, &str)] =
-    &[("sekisho-text", "sekisho_text"), ("sekisho-zip", "sekisho_zip"), ("sekisho-pdf", "sekisho_pdf")];
+const BUILTIN: &[(&str, &str)] = &[
+    ("sekisho-text", "sekisho_text"),
+    ("sekisho-zip", "sekisho_zip"),
+    ("sekisho-pdf", "sekisho_pdf"),
+    ("sekisho-ooxml", "sekisho_ooxml"),
+];
 /// Packages built for the host's tests only.
 const TEST_ONLY: &[&str] = &["sekisho-test-misbehave", "sekisho-test-fs-import"];
 

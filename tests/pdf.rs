@@ -34,15 +34,6 @@ const REMOVED_NAMES: [&str; 16] = [
 /// Names that may stay only when sanitized attachments were put back.
 const ATTACHMENT_NAMES: [&str; 4] = ["/EmbeddedFile", "/EmbeddedFiles", "/EF", "/FileAttachment"];
 
-fn tool(name: &str) -> bool {
-    let found = Command::new(name).arg("--version").output().is_ok_and(|o| o.status.success() || !o.stderr.is_empty());
-    if !found {
-        assert!(std::env::var_os("SEKISHO_REQUIRE_ORACLES").is_none(), "{name} is required");
-        eprintln!("skipping: {name} is not installed");
-    }
-    found
-}
-
 /// `pdfid -a` counts of every name it lists.
 fn pdfid(path: &Path) -> BTreeMap<String, u64> {
     let out = Command::new("python3").args(["-m", "pdfid.pdfid", "-a"]).arg(path).output().unwrap();
@@ -97,16 +88,7 @@ fn every_corpus_pdf_ends_with_a_precise_outcome_and_no_active_names() {
     if !(tool("qpdf") && tool("pdftoppm") && tool("pdfinfo") && tool("pdftotext") && tool("python3")) {
         return;
     }
-    let baseline: BTreeMap<String, Vec<String>> =
-        std::fs::read_to_string(root().join("../shared/oracles/baseline.jsonl"))
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-            .map(|r| {
-                let active = r["active"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
-                (r["file"].as_str().unwrap().to_owned(), active)
-            })
-            .collect();
+    let baseline = baseline();
     let work = tempfile::tempdir().unwrap();
     let mut passed = 0;
     for path in corpus_files("pdf") {

@@ -130,36 +130,31 @@ fn zip_flavour(source: &Source) -> &'static str {
         }
     }
     if let Some(types) = peek_member(&mut archive, "[Content_Types].xml") {
-        let types = String::from_utf8_lossy(&types).to_ascii_lowercase();
-        let has = |needle: &str| types.contains(needle);
-        let macro_enabled = has("macroenabled") || has("vbaproject");
-        return match () {
-            _ if has("wordprocessingml") || has("ms-word") => {
-                if macro_enabled {
-                    "docm"
-                } else {
-                    "docx"
-                }
-            }
-            _ if has("sheet.binary") => "xlsb",
-            _ if has("spreadsheetml") || has("ms-excel") => {
-                if macro_enabled {
-                    "xlsm"
-                } else {
-                    "xlsx"
-                }
-            }
-            _ if has("presentationml") || has("ms-powerpoint") => {
-                if macro_enabled {
-                    "pptm"
-                } else {
-                    "pptx"
-                }
-            }
-            _ => "zip",
-        };
+        return ooxml_flavour(&String::from_utf8_lossy(&types).to_ascii_lowercase());
     }
     "zip"
+}
+
+/// The OOXML format from `[Content_Types].xml`: the family is the main
+/// document part's (`….main+xml`: an embedded workbook's type elsewhere in
+/// the list does not make a presentation a spreadsheet); a macro-enabled main
+/// part or a VBA project anywhere makes it the macro-enabled format.
+fn ooxml_flavour(types: &str) -> &'static str {
+    let main = types
+        .split("contenttype=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .find(|ct| ct.contains(".main+xml") || ct.ends_with(".main"))
+        .unwrap_or("");
+    let macro_enabled = main.contains("macroenabled") || types.contains("vbaproject");
+    let pick = |plain, with_macros| if macro_enabled { with_macros } else { plain };
+    match () {
+        _ if main.contains("sheet.binary") => "xlsb",
+        _ if main.contains("wordprocessingml") || main.contains("ms-word") => pick("docx", "docm"),
+        _ if main.contains("spreadsheetml") || main.contains("ms-excel") => pick("xlsx", "xlsm"),
+        _ if main.contains("presentationml") || main.contains("ms-powerpoint") => pick("pptx", "pptm"),
+        _ => "zip",
+    }
 }
 
 fn peek_member<R: Read + std::io::Seek>(archive: &mut zip::ZipArchive<R>, name: &str) -> Option<Vec<u8>> {
@@ -301,5 +296,21 @@ mod tests {
         assert_eq!(extension("dir.d/a.PDF").as_deref(), Some("pdf"));
         assert_eq!(extension(".bashrc"), None);
         assert_eq!(extension("noext"), None);
+    }
+
+    #[test]
+    fn ooxml_family_comes_from_the_main_part() {
+        let pptm_with_a_workbook = r#"<types><default extension="xls" contenttype="application/vnd.ms-excel"/><override partname="/ppt/presentation.xml" contenttype="application/vnd.ms-powerpoint.presentation.macroenabled.main+xml"/></types>"#;
+        assert_eq!(ooxml_flavour(pptm_with_a_workbook), "pptm");
+        let docx = r#"<override contenttype="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>"#;
+        assert_eq!(ooxml_flavour(docx), "docx");
+        assert_eq!(
+            ooxml_flavour(&format!("{docx}<default contenttype=\"application/vnd.ms-office.vbaproject\"/>")),
+            "docm"
+        );
+        assert_eq!(
+            ooxml_flavour("<override contenttype=\"application/vnd.ms-excel.sheet.binary.macroenabled.main\"/>"),
+            "xlsb"
+        );
     }
 }

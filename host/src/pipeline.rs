@@ -320,11 +320,18 @@ fn verify_output(
         .format(format)
         .ok_or_else(|| format!("plugin {} returned format {format:?}, which it does not declare", plugin.name))?;
     // Keep the input's extension unless it belongs to another format (a
-    // `.docm` rebuilt as docx, a PNG named `.jpg`).
+    // `.docm` rebuilt as docx, a PNG named `.jpg`). Extensions of related
+    // formats correspond by position: a `.dotm` template rebuilt as docx
+    // becomes `.dotx`, a `.ppsm` slide show `.ppsx`.
+    let same_position = |ext: &str| {
+        let position = plugin.format(input_format)?.extensions.iter().position(|e| e.eq_ignore_ascii_case(ext))?;
+        declared.extensions.get(position).cloned()
+    };
     let extension = match detect::extension(name) {
         Some(ext) if declared.extensions.iter().any(|e| e.eq_ignore_ascii_case(&ext)) => ext,
         Some(ext) if input_format == format && !registry.extension_belongs_elsewhere(format, &ext) => ext,
-        _ => declared.extension().to_owned(),
+        Some(ext) => same_position(&ext).unwrap_or_else(|| declared.extension().to_owned()),
+        None => declared.extension().to_owned(),
     };
     let detected = detect::detect(output, Some(&format!("output.{extension}")), registry.declared_magic());
     if detected.as_deref() != Some(format) {

@@ -1,7 +1,9 @@
 //! Helpers shared by the end-to-end tests.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use sekisho::pipeline::Options;
@@ -97,4 +99,30 @@ pub fn make_zip(members: &[(&str, &[u8])]) -> Vec<u8> {
 pub fn zip_names(data: &[u8]) -> Vec<String> {
     let archive = zip::ZipArchive::new(std::io::Cursor::new(data)).unwrap();
     archive.file_names().map(|n| n.unwrap().into_owned()).collect()
+}
+
+/// True when the external tool `name` runs. Where the oracles must be
+/// present (`SEKISHO_REQUIRE_ORACLES`, set by `.ci/run`) a missing tool fails
+/// the test instead of skipping it.
+pub fn tool(name: &str) -> bool {
+    let found = Command::new(name).arg("--version").output().is_ok_and(|o| o.status.success() || !o.stderr.is_empty());
+    if !found {
+        assert!(std::env::var_os("SEKISHO_REQUIRE_ORACLES").is_none(), "{name} is required");
+        eprintln!("skipping: {name} is not installed");
+    }
+    found
+}
+
+/// The active-content tags `check_active.py` found in each corpus file
+/// (`../shared/oracles/baseline.jsonl`), by path relative to the corpus.
+pub fn baseline() -> BTreeMap<String, Vec<String>> {
+    std::fs::read_to_string(root().join("../shared/oracles/baseline.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|r| {
+            let active = r["active"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+            (r["file"].as_str().unwrap().to_owned(), active)
+        })
+        .collect()
 }
