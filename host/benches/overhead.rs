@@ -219,8 +219,9 @@ fn main() {
         &format!("ratio {:.2}", wasm.as_secs_f64() / native.as_secs_f64()),
     );
 
-    // 4. PDF corpus throughput, side by side with a plain qpdf rewrite.
+    // 4. Corpus throughput, side by side with peer tools.
     pdf_corpus(&sekisho, &policy);
+    office_corpus(&sekisho, &policy);
 
     // 5. The CLI end to end, plugins already in the cache.
     let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/samples/invoice.csv");
@@ -238,50 +239,121 @@ fn main() {
     let _ = std::fs::remove_file(out);
 }
 
-/// Files/s and MB/s over the PDF corpus: Sekisho in process, Sekisho as one
-/// process per file, and `qpdf IN OUT` (a plain rewrite) as one process per file.
+/// The files of some corpus folders, for throughput rows.
+struct Corpus {
+    files: Vec<PathBuf>,
+    bytes: u64,
+    label: String,
+}
+
+impl Corpus {
+    fn load(folders: &[&str], kind: &str) -> Option<Corpus> {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+        let mut files = Vec::new();
+        for folder in folders {
+            let Ok(entries) = std::fs::read_dir(root.join(folder)) else {
+                row(kind, "-".into(), &format!("../shared/corpus/{folder} not found"));
+                return None;
+            };
+            files.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
+        }
+        files.sort();
+        let bytes = files.iter().map(|f| std::fs::metadata(f).map_or(0, |m| m.len())).sum();
+        let label = format!("{} {kind}, {:.1} MB", files.len(), bytes as f64 / 1e6);
+        Some(Corpus { files, bytes, label })
+    }
+
+    fn rate(&self, d: Duration) -> String {
+        let seconds = d.as_secs_f64();
+        format!("{:.1} files/s, {:.2} MB/s", self.files.len() as f64 / seconds, self.bytes as f64 / 1e6 / seconds)
+    }
+
+    /// Rows for Sekisho in process and as one process per file; answers the
+    /// per-file time, to compare with a peer tool run the same way.
+    fn sekisho_rows(&self, sekisho: &Sekisho, policy: &Policy) -> Duration {
+        let in_process = median(3, || {
+            for file in &self.files {
+                black_box(sekisho.sanitize(Source::open(file).unwrap(), &file.display().to_string(), policy));
+            }
+        });
+        let out = std::env::temp_dir().join("sekisho-bench-out");
+        let per_process = median(3, || {
+            for file in &self.files {
+                let _ = std::process::Command::new(env!("CARGO_BIN_EXE_sekisho"))
+                    .arg("sanitize")
+                    .arg(file)
+                    .arg("-o")
+                    .arg(&out)
+                    .env("SEKISHO_CACHE_DIR", cache_dir())
+                    .stderr(std::process::Stdio::null())
+                    .status();
+            }
+        });
+        let _ = std::fs::remove_file(out);
+        row(&format!("{}: Sekisho in process", self.label), ms(in_process), &self.rate(in_process));
+        row(&format!("{}: `sekisho sanitize` per file", self.label), ms(per_process), &self.rate(per_process));
+        per_process
+    }
+}
+
+/// The PDF corpus, side by side with `qpdf IN OUT` (a plain rewrite).
 fn pdf_corpus(sekisho: &Sekisho, policy: &Policy) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/pdf");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        row("PDF corpus", "-".into(), "../shared/corpus/pdf not found");
-        return;
-    };
-    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    files.sort();
-    let bytes: u64 = files.iter().map(|f| std::fs::metadata(f).map_or(0, |m| m.len())).sum();
-    let rate = |d: Duration| {
-        format!("{:.1} files/s, {:.2} MB/s", files.len() as f64 / d.as_secs_f64(), bytes as f64 / 1e6 / d.as_secs_f64())
-    };
+    let Some(corpus) = Corpus::load(&["pdf"], "PDFs") else { return };
+    let per_process = corpus.sekisho_rows(sekisho, policy);
     let out = std::env::temp_dir().join("sekisho-bench.pdf");
-    let in_process = median(3, || {
-        for file in &files {
-            black_box(sekisho.sanitize(Source::open(file).unwrap(), "in.pdf", policy));
-        }
-    });
-    let per_process = median(3, || {
-        for file in &files {
-            let _ = std::process::Command::new(env!("CARGO_BIN_EXE_sekisho"))
-                .arg("sanitize")
-                .arg(file)
-                .arg("-o")
-                .arg(&out)
-                .env("SEKISHO_CACHE_DIR", cache_dir())
-                .stderr(std::process::Stdio::null())
-                .status();
-        }
-    });
     let qpdf = median(3, || {
-        for file in &files {
+        for file in &corpus.files {
             let _ = std::process::Command::new("qpdf").arg(file).arg(&out).stderr(std::process::Stdio::null()).status();
         }
     });
-    let label = format!("{} PDFs, {:.1} MB", files.len(), bytes as f64 / 1e6);
-    row(&format!("{label}: Sekisho in process"), ms(in_process), &rate(in_process));
-    row(&format!("{label}: `sekisho sanitize` per file"), ms(per_process), &rate(per_process));
-    row(
-        &format!("{label}: `qpdf IN OUT` per file"),
-        ms(qpdf),
-        &format!("{}; Sekisho per file / qpdf = {:.2}", rate(qpdf), per_process.as_secs_f64() / qpdf.as_secs_f64()),
-    );
     let _ = std::fs::remove_file(out);
+    let ratio = per_process.as_secs_f64() / qpdf.as_secs_f64();
+    row(
+        &format!("{}: `qpdf IN OUT` per file", corpus.label),
+        ms(qpdf),
+        &format!("{}; Sekisho per file / qpdf = {ratio:.2}", corpus.rate(qpdf)),
+    );
+}
+
+/// The office corpus, side by side with mat2 (metadata cleaning of the same
+/// files; Sekisho removes active content too), both one process per file,
+/// and mat2 also as one process for all files.
+fn office_corpus(sekisho: &Sekisho, policy: &Policy) {
+    let Some(corpus) = Corpus::load(&["ooxml", "odf"], "office documents") else { return };
+    let per_process = corpus.sekisho_rows(sekisho, policy);
+    if std::process::Command::new("mat2").arg("--version").output().is_err() {
+        row(&format!("{}: mat2", corpus.label), "-".into(), "mat2 is not installed");
+        return;
+    }
+    // mat2 writes `name.cleaned.ext` beside its input: work on copies.
+    let work = std::env::temp_dir().join("sekisho-bench-mat2");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+    let copies: Vec<PathBuf> = corpus
+        .files
+        .iter()
+        .map(|f| {
+            let copy = work.join(f.file_name().unwrap());
+            std::fs::copy(f, &copy).unwrap();
+            copy
+        })
+        .collect();
+    let mat2 = |files: &[PathBuf]| {
+        let _ = std::process::Command::new("mat2")
+            .args(["--unknown-members", "omit"])
+            .args(files)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    };
+    let mat2_per_file = median(3, || copies.iter().for_each(|c| mat2(std::slice::from_ref(c))));
+    let mat2_batch = median(3, || mat2(&copies));
+    let _ = std::fs::remove_dir_all(&work);
+    let ratio = per_process.as_secs_f64() / mat2_per_file.as_secs_f64();
+    row(
+        &format!("{}: `mat2 FILE` per file", corpus.label),
+        ms(mat2_per_file),
+        &format!("{}; Sekisho per file / mat2 = {ratio:.2}", corpus.rate(mat2_per_file)),
+    );
+    row(&format!("{}: `mat2 FILES…` one process", corpus.label), ms(mat2_batch), &corpus.rate(mat2_batch));
 }

@@ -27,7 +27,7 @@ struct Field {
 /// Finds the fields and formulas of one part that must go.
 pub fn plan(part: &str, data: &[u8], policy: &Policy, findings: &mut Findings) -> Result<Marks, Failure> {
     let mut marks = Marks::new();
-    if !(contains(data, b"instrText") || contains(data, b"fldSimple") || contains(data, b"|")) {
+    if !(contains(data, b"instrText") || contains(data, b"fldSimple") || contains(data, b"|") || contains(data, b"[")) {
         return Ok(marks);
     }
     let mut fields: Vec<Field> = Vec::new();
@@ -91,13 +91,24 @@ pub fn plan(part: &str, data: &[u8], policy: &Policy, findings: &mut Findings) -
             Node::End => {
                 if open.pop() == Some(Collect::Formula)
                     && let Some((index, text)) = formula.take()
-                    && is_dde_formula(&text)
                 {
-                    let detail = format!("DDE formula {:?}", clip(&text));
-                    if findings.decide(policy, ContentClass::Dde, Disposition::Neutralized, part, detail)?
-                        == Decision::Sanitize
-                    {
-                        // The cached value stays; the formula that would run goes.
+                    // The cached value stays; the formula that would reach out goes.
+                    let decision = if is_dde_formula(&text) {
+                        let detail = format!("DDE formula {:?}", clip(&text));
+                        findings.decide(policy, ContentClass::Dde, Disposition::Neutralized, part, detail)?
+                    } else if refers_to_external_workbook(&text) {
+                        let detail = "formulas that read another workbook (their cached values stay)";
+                        findings.decide_grouped(
+                            policy,
+                            ContentClass::ExternalLinks,
+                            Disposition::Neutralized,
+                            part,
+                            detail,
+                        )?
+                    } else {
+                        Decision::Keep
+                    };
+                    if decision == Decision::Sanitize {
                         marks.insert(index, Change::Drop);
                     }
                 }
@@ -164,6 +175,27 @@ fn is_dde_formula(formula: &str) -> bool {
     false
 }
 
+/// A formula with an external workbook reference (`[1]Sheet!A1`), told
+/// from structured table references (`Table1[2019]`) by what precedes it.
+fn refers_to_external_workbook(formula: &str) -> bool {
+    let mut in_string = false;
+    let chars: Vec<char> = formula.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        match c {
+            '"' => in_string = !in_string,
+            '[' if !in_string => {
+                let token_start = i == 0 || "=(,+-*/&^<>:;'{ !".contains(chars[i - 1]);
+                let digits = chars[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+                if token_start && digits > 0 && chars.get(i + 1 + digits) == Some(&']') {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
 fn contains(data: &[u8], needle: &[u8]) -> bool {
     data.windows(needle.len()).any(|w| w == needle)
 }
@@ -183,6 +215,16 @@ mod tests {
         assert!(is_dde_formula("msexcel|'\\..\\..\\Windows\\System32\\cmd.exe /c calc'!''"));
         assert!(!is_dde_formula("\"a|b\"&Sheet1!A1"));
         assert!(!is_dde_formula("SUM(A1:A3)"));
+    }
+
+    #[test]
+    fn external_workbook_references_are_told_from_table_references() {
+        assert!(refers_to_external_workbook("[1]Uses!$A$1"));
+        assert!(refers_to_external_workbook("SUM('[2]My Sheet'!A1:A3)"));
+        assert!(refers_to_external_workbook("[1]!NR_Global_B2"));
+        assert!(!refers_to_external_workbook("Table1[2019]"));
+        assert!(!refers_to_external_workbook("SUM(Table1[[#This Row],[Cost]])"));
+        assert!(!refers_to_external_workbook("\"[1]\"&A1"));
     }
 
     #[test]
