@@ -11,7 +11,7 @@
 //! text.
 
 use sekisho_plugin_sdk::xml::{self, Node};
-use sekisho_plugin_sdk::{ContentClass, Decision, Disposition, Failure, Findings, Policy};
+use sekisho_plugin_sdk::{ContentClass, Decision, Disposition, Failure, Findings, Policy, field_class};
 
 use crate::markup::{Change, Marks};
 use crate::{SHEET_NS, WORD_NS};
@@ -137,24 +137,6 @@ enum Collect {
     Formula,
 }
 
-/// The class of a field instruction that reaches outside the document.
-fn field_class(instruction: &str) -> Option<(ContentClass, &'static str)> {
-    let keyword = instruction.split_whitespace().next()?.trim_start_matches('\\').to_ascii_uppercase();
-    Some(match keyword.as_str() {
-        "DDE" => (ContentClass::Dde, "DDE"),
-        "DDEAUTO" => (ContentClass::Dde, "DDEAUTO"),
-        "INCLUDETEXT" => (ContentClass::ExternalLinks, "INCLUDETEXT"),
-        "INCLUDEPICTURE" => (ContentClass::ExternalLinks, "INCLUDEPICTURE"),
-        "INCLUDE" => (ContentClass::ExternalLinks, "INCLUDE"),
-        "IMPORT" => (ContentClass::ExternalLinks, "IMPORT"),
-        "LINK" => (ContentClass::ExternalLinks, "LINK"),
-        "DATABASE" => (ContentClass::DataConnections, "DATABASE"),
-        "HYPERLINK" => (ContentClass::Hyperlinks, "HYPERLINK"),
-        "MACROBUTTON" => (ContentClass::Macros, "MACROBUTTON"),
-        _ => return None,
-    })
-}
-
 /// A formula calling another application through DDE: `app|topic!item`,
 /// outside string literals.
 fn is_dde_formula(formula: &str) -> bool {
@@ -227,10 +209,4 @@ mod tests {
         assert!(!refers_to_external_workbook("\"[1]\"&A1"));
     }
 
-    #[test]
-    fn field_keywords() {
-        assert_eq!(field_class(" DDEAUTO c:\\\\windows\\\\cmd.exe \"/c calc\"").map(|c| c.1), Some("DDEAUTO"));
-        assert_eq!(field_class("includePicture \"http://x/y.png\" \\d").map(|c| c.1), Some("INCLUDEPICTURE"));
-        assert_eq!(field_class(" PAGE "), None);
-    }
 }

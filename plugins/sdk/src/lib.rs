@@ -16,6 +16,7 @@
 
 mod decide;
 mod embed;
+mod fields;
 mod io;
 #[cfg(feature = "package")]
 pub mod package;
@@ -44,6 +45,7 @@ pub use bindings::sekisho::plugin::types::{
 pub use bindings::{Guest, export_plugin};
 pub use decide::{Decision, Findings};
 pub use embed::{Embedded, Embedder, HostEmbedder, RefuseAll};
+pub use fields::field_class;
 pub use io::{InputReader, OutputWriter, read_all};
 
 /// The contract version this SDK builds plugins against.
