@@ -18,6 +18,8 @@ const BUILTIN: &[(&str, &str)] = &[
     ("sekisho-zip", "sekisho_zip"),
     ("sekisho-pdf", "sekisho_pdf"),
     ("sekisho-ooxml", "sekisho_ooxml"),
+    ("sekisho-ole", "sekisho_ole"),
+    ("sekisho-odf", "sekisho_odf"),
 ];
 /// Packages built for the host's tests only.
 const TEST_ONLY: &[&str] = &["sekisho-test-misbehave", "sekisho-test-fs-import"];
