@@ -1,6 +1,7 @@
 //! Benchmarks, printed as a table: per-file sandbox overhead (pooling and
 //! on-demand), compile vs cached load, wasm/native ratios of the text and zip
-//! plugins on multi-megabyte inputs, and the CLI end to end.
+//! plugins on multi-megabyte inputs, the CLI end to end, and corpus
+//! throughput beside peer tools (qpdf for PDF, mat2 for office documents).
 //!
 //! Run with `cargo bench -p sekisho`. Absolute times depend on the machine;
 //! the ratios, measured in the same run, are what to compare.
@@ -222,6 +223,10 @@ fn main() {
     // 4. Corpus throughput, side by side with peer tools.
     pdf_corpus(&sekisho, &policy);
     office_corpus(&sekisho, &policy);
+    // Legacy formats: no peer rebuilds them (mat2 does not read them).
+    if let Some(corpus) = Corpus::load(&["ole", "rtf"], "legacy documents (doc/xls/ppt, rtf)") {
+        corpus.sekisho_rows(&sekisho, &policy);
+    }
 
     // 5. The CLI end to end, plugins already in the cache.
     let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/samples/invoice.csv");

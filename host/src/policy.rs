@@ -11,6 +11,8 @@
 //! hyperlinks = "allow"
 //! [limits]
 //! max-depth = 3
+//! [options]
+//! image-mode = "re-encode"
 //! ```
 
 use std::collections::BTreeMap;
@@ -164,6 +166,52 @@ pub struct Policy {
     pub classes: BTreeMap<Class, Action>,
     pub hyperlinks_mode: HyperlinkMode,
     pub limits: Limits,
+    pub options: FormatOptions,
+}
+
+/// Format choices that are not per-class actions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct FormatOptions {
+    pub image_mode: ImageMode,
+    pub html_mode: HtmlMode,
+}
+
+/// How images are rebuilt.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImageMode {
+    /// Copy the coded image data, drop everything else: fast.
+    #[default]
+    Structural,
+    /// Decode the pixels and encode a new file: defeats decoder exploits.
+    ReEncode,
+}
+
+/// What HTML becomes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HtmlMode {
+    /// Allowlisted HTML.
+    #[default]
+    Sanitize,
+    /// Plain text, links as text (what mail gateways often want).
+    Text,
+}
+
+impl FormatOptions {
+    /// The options as the contract carries them, with the TOML names.
+    fn to_wit(self) -> Vec<(String, String)> {
+        let image_mode = match self.image_mode {
+            ImageMode::Structural => "structural",
+            ImageMode::ReEncode => "re-encode",
+        };
+        let html_mode = match self.html_mode {
+            HtmlMode::Sanitize => "sanitize",
+            HtmlMode::Text => "text",
+        };
+        vec![("image-mode".into(), image_mode.into()), ("html-mode".into(), html_mode.into())]
+    }
 }
 
 /// A policy file as written: everything optional, on top of a profile.
@@ -177,6 +225,8 @@ struct PolicyFile {
     classes: BTreeMap<Class, Action>,
     #[serde(default)]
     limits: Option<toml::Table>,
+    #[serde(default)]
+    options: Option<toml::Table>,
 }
 
 /// Errors reading a policy.
@@ -221,7 +271,7 @@ impl Profile {
                 "keep-macros"
             }
         };
-        Policy { name: name.into(), classes, hyperlinks_mode, limits: Limits::default() }
+        Policy { name: name.into(), classes, hyperlinks_mode, limits: Limits::default(), options: FormatOptions::default() }
     }
 }
 
@@ -271,6 +321,11 @@ impl Policy {
             merged.extend(overrides);
             policy.limits = merged.try_into().map_err(|e: toml::de::Error| invalid(e.to_string()))?;
         }
+        if let Some(overrides) = file.options {
+            let mut merged = toml::Table::try_from(policy.options).map_err(|e| invalid(e.to_string()))?;
+            merged.extend(overrides);
+            policy.options = merged.try_into().map_err(|e: toml::de::Error| invalid(e.to_string()))?;
+        }
         policy.validate().map_err(invalid)?;
         Ok(policy)
     }
@@ -317,6 +372,7 @@ impl Policy {
                 max_entries: self.limits.max_entries,
                 max_expansion_ratio: self.limits.max_expansion_ratio,
             },
+            options: self.options.to_wit(),
         }
     }
 }
@@ -364,6 +420,17 @@ mod tests {
         assert_eq!(policy.action(Class::Dde), Action::Block);
         assert_eq!(policy.limits.max_depth, 2);
         assert_eq!(policy.limits.max_entries, Limits::default().max_entries);
+    }
+
+    #[test]
+    fn format_options_parse_and_reach_the_contract() {
+        let policy = Policy::from_toml("[options]\nimage-mode = \"re-encode\"\n", "t").unwrap();
+        assert_eq!(policy.options.image_mode, ImageMode::ReEncode);
+        assert_eq!(policy.options.html_mode, HtmlMode::Sanitize);
+        let wit = policy.to_wit(1);
+        assert!(wit.options.contains(&("image-mode".to_owned(), "re-encode".to_owned())));
+        assert!(Policy::from_toml("[options]\nimage-mode = \"lossy\"\n", "t").is_err());
+        assert!(Policy::from_toml("[options]\nimage-mod = \"structural\"\n", "t").is_err());
     }
 
     #[test]

@@ -86,6 +86,18 @@ impl Policy {
         self.action(ContentClass::Hyperlinks) == Action::Sanitize && self.hyperlink_mode == HyperlinkMode::Keep
     }
 
+    /// The value of a format option (`image-mode`, `html-mode`), if the host sent it.
+    pub fn option(&self, key: &str) -> Option<&str> {
+        self.options.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Returns the policy with one format option set, for native tests.
+    pub fn with_option(mut self, key: &str, value: &str) -> Policy {
+        self.options.retain(|(k, _)| k != key);
+        self.options.push((key.into(), value.into()));
+        self
+    }
+
     /// A policy with every class set to `action`, for native tests.
     pub fn uniform(action: Action) -> Policy {
         Policy {
@@ -93,6 +105,7 @@ impl Policy {
             rules: ALL_CLASSES.iter().map(|&class| ClassRule { class, action }).collect(),
             hyperlink_mode: HyperlinkMode::Keep,
             limits: Limits { max_expanded_bytes: 1 << 30, max_entries: 10_000, max_expansion_ratio: 200 },
+            options: Vec::new(),
         }
     }
 
