@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::policy::Policy;
 use crate::report::Report;
 use crate::sandbox::SandboxConfig;
+use crate::serve::{self, Config as ServeConfig, IcapRefusal};
 use crate::source::Source;
 use crate::{Options, Sekisho};
 
@@ -107,6 +108,41 @@ enum Command {
         #[command(flatten)]
         policy: PolicyArgs,
     },
+    /// Run the gateway: HTTP API (and ICAP with --icap) until SIGINT/SIGTERM.
+    #[command(
+        after_help = "Examples:\n  sekisho serve --listen 127.0.0.1:8080 --icap 127.0.0.1:1344 --audit audit.jsonl\n  \
+                            curl --data-binary @in.docx 'http://127.0.0.1:8080/v1/sanitize?name=in.docx' -o clean.docx\n\n\
+                            The API is described in docs/openapi.json."
+    )]
+    Serve {
+        /// Address of the HTTP API.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Address of the ICAP service (RFC 3507), e.g. 127.0.0.1:1344.
+        #[arg(long)]
+        icap: Option<std::net::SocketAddr>,
+        /// File of `user:token` lines; requests need `Authorization: Bearer TOKEN`.
+        /// Required when listening on a non-loopback address.
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// Files in sandboxes at once [default: number of cores].
+        #[arg(long)]
+        workers: Option<usize>,
+        /// Requests that may wait for a sandbox; more get 503 with Retry-After.
+        #[arg(long, default_value_t = 64)]
+        queue: usize,
+        /// How long a request may wait for a sandbox, in milliseconds.
+        #[arg(long, default_value_t = 2000)]
+        queue_wait_ms: u64,
+        /// Append one JSON line per file decision to this file.
+        #[arg(long)]
+        audit: Option<PathBuf>,
+        /// What ICAP clients get instead of a refused file.
+        #[arg(long, value_enum, default_value = "page")]
+        icap_refusal: IcapRefusal,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
     /// List the loaded plugins.
     Plugins {
         /// Print JSON instead of a table.
@@ -175,6 +211,22 @@ fn run(cli: Cli) -> Result<u8, String> {
             print!("# sha256 {}\n{}", policy.sha256(), policy.to_toml());
             Ok(EXIT_PASSED)
         }
+        Command::Serve { listen, icap, token_file, workers, queue, queue_wait_ms, audit, icap_refusal, policy } => {
+            let tokens = load_tokens(token_file.as_deref())?;
+            let config = ServeConfig {
+                http: listen,
+                icap,
+                tokens,
+                workers: workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+                queue,
+                queue_wait: std::time::Duration::from_millis(queue_wait_ms),
+                policy: policy.load()?,
+                audit,
+                icap_refusal,
+            };
+            serve::run(engine(&cli.engine)?, config)?;
+            Ok(EXIT_PASSED)
+        }
         Command::Plugins { json } => {
             let sekisho = engine(&cli.engine)?;
             print_plugins(&sekisho, json)?;
@@ -227,6 +279,27 @@ fn run(cli: Cli) -> Result<u8, String> {
             Ok(exit_code(&reports))
         }
     }
+}
+
+/// Tokens from a `user:token` file, or `SEKISHO_TOKEN` (user `token`).
+fn load_tokens(file: Option<&Path>) -> Result<Vec<(String, String)>, String> {
+    let mut tokens = Vec::new();
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        for (number, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#')) {
+            let (user, token) =
+                line.split_once(':').filter(|(u, t)| !u.trim().is_empty() && t.trim().len() >= 16).ok_or_else(
+                    || format!("{}:{}: expected `user:token` (16 characters or more)", path.display(), number + 1),
+                )?;
+            tokens.push((user.trim().to_owned(), token.trim().to_owned()));
+        }
+    }
+    if let Ok(token) = std::env::var("SEKISHO_TOKEN")
+        && !token.is_empty()
+    {
+        tokens.push(("token".into(), token));
+    }
+    Ok(tokens)
 }
 
 fn exit_code(reports: &[Report]) -> u8 {

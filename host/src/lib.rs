@@ -15,8 +15,10 @@
 //!
 //! Modules, one concern each: [`sandbox`] (wasmtime), [`registry`] (plugins),
 //! [`detect`] (types from content), [`policy`], [`pipeline`] (the flow of one
-//! file), [`report`], [`source`] (read-only input).
+//! file), [`report`], [`source`] (read-only input), [`serve`] (the gateway:
+//! HTTP API and ICAP), [`audit`] (the audit log).
 
+pub mod audit;
 pub mod cli;
 pub mod detect;
 pub mod pipeline;
@@ -24,6 +26,7 @@ pub mod policy;
 pub mod registry;
 pub mod report;
 pub mod sandbox;
+pub mod serve;
 pub mod source;
 
 pub use pipeline::{Options, Sanitized, Sekisho};

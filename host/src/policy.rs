@@ -271,7 +271,13 @@ impl Profile {
                 "keep-macros"
             }
         };
-        Policy { name: name.into(), classes, hyperlinks_mode, limits: Limits::default(), options: FormatOptions::default() }
+        Policy {
+            name: name.into(),
+            classes,
+            hyperlinks_mode,
+            limits: Limits::default(),
+            options: FormatOptions::default(),
+        }
     }
 }
 

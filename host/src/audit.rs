@@ -1,0 +1,154 @@
+//! The audit log: one JSON line per file decision, appended, never the file
+//! content. Each line is written with a single `write` on a file opened for
+//! appending, so a crash cannot leave half a line in the middle; a
+//! background flusher calls `fsync` at most every [`SYNC_INTERVAL`] when
+//! something was written (batching), and [`AuditLog::sync`] forces it.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::policy::Policy;
+use crate::report::{Outcome, Report};
+
+/// How long a written line may wait for its `fsync`.
+pub const SYNC_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Where a file came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Origin {
+    /// `cli`, `http` or `icap`.
+    pub interface: &'static str,
+    /// The client address, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    /// The authenticated user (the token's name), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+/// One audit line.
+#[derive(Debug, Serialize)]
+pub struct Entry<'a> {
+    /// Seconds since the Unix epoch, with milliseconds.
+    pub time: f64,
+    #[serde(flatten)]
+    pub origin: &'a Origin,
+    pub name: &'a str,
+    pub size_in: u64,
+    pub sha256_in: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size_out: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256_out: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<&'a str>,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'a str>,
+    /// Items by class, over the file and its embedded files.
+    pub items: BTreeMap<&'static str, u32>,
+    /// `name@version` of every plugin used.
+    pub plugins: Vec<String>,
+    pub policy: &'a str,
+    pub policy_sha256: &'a str,
+}
+
+impl<'a> Entry<'a> {
+    pub fn new(origin: &'a Origin, report: &'a Report, policy: &'a Policy, policy_sha256: &'a str) -> Entry<'a> {
+        let mut items = BTreeMap::new();
+        count_items(report, &mut items);
+        let time = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| (d.as_millis() as f64) / 1000.0);
+        Entry {
+            time,
+            origin,
+            name: &report.input.name,
+            size_in: report.input.size,
+            sha256_in: &report.input.sha256,
+            size_out: report.output.as_ref().map(|o| o.size),
+            sha256_out: report.output.as_ref().map(|o| o.sha256.as_str()),
+            format: report.input.format.as_deref(),
+            outcome: report.outcome,
+            reason: report.reason.as_ref().map(|r| r.detail.as_str()),
+            items,
+            plugins: report.plugins().iter().map(|p| format!("{}@{}", p.name, p.version)).collect(),
+            policy: &policy.name,
+            policy_sha256,
+        }
+    }
+}
+
+fn count_items(report: &Report, counts: &mut BTreeMap<&'static str, u32>) {
+    for item in &report.items {
+        *counts.entry(item.class.name()).or_default() += item.count;
+    }
+    for child in &report.children {
+        count_items(child, counts);
+    }
+}
+
+/// An append-only audit file shared by the threads that decide files.
+#[derive(Clone)]
+pub struct AuditLog {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    file: Mutex<File>,
+    dirty: AtomicBool,
+}
+
+impl AuditLog {
+    /// Opens (or creates) the log for appending and starts its flusher.
+    pub fn open(path: &Path) -> std::io::Result<AuditLog> {
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let inner = Arc::new(Inner { file: Mutex::new(file), dirty: AtomicBool::new(false) });
+        let weak = Arc::downgrade(&inner);
+        std::thread::Builder::new().name("sekisho-audit-sync".into()).spawn(move || {
+            while let Some(inner) = weak.upgrade() {
+                inner.sync();
+                drop(inner);
+                std::thread::sleep(SYNC_INTERVAL);
+            }
+        })?;
+        Ok(AuditLog { inner })
+    }
+
+    /// Appends one line.
+    pub fn record(&self, entry: &Entry<'_>) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        let mut file = self.inner.file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        file.write_all(&line)?;
+        self.inner.dirty.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Forces written lines to disk.
+    pub fn sync(&self) {
+        self.inner.sync();
+    }
+}
+
+impl Inner {
+    fn sync(&self) {
+        if self.dirty.swap(false, Ordering::AcqRel) {
+            let file = self.file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Err(e) = file.sync_data() {
+                tracing::warn!("audit log fsync failed: {e}");
+            }
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.sync();
+    }
+}

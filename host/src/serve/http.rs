@@ -1,0 +1,239 @@
+//! The HTTP API (documented in `docs/openapi.json`).
+//!
+//! `POST /v1/sanitize` takes the file as the raw request body, its name in
+//! `?name=` or an `X-Filename` header, and a profile in `?profile=`. A file
+//! that passes comes back as the body, with the outcome in headers and the
+//! report available at `GET /v1/reports/{id}`; a refused file gets its JSON
+//! report as the body and a status that says why.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::{Gateway, Refusal};
+use crate::audit::Origin;
+use crate::report::{Outcome, ReasonKind, Report};
+
+/// Every route, as documented in `docs/openapi.json` (a test compares them).
+pub const ROUTES: [(&str, &str); 7] = [
+    ("post", "/v1/sanitize"),
+    ("post", "/v1/scan"),
+    ("get", "/v1/reports/{id}"),
+    ("get", "/v1/plugins"),
+    ("get", "/v1/policy"),
+    ("get", "/healthz"),
+    ("get", "/metrics"),
+];
+
+/// The router over a gateway.
+pub fn router(gateway: Arc<Gateway>) -> Router {
+    let limit = gateway.config.policy.limits.max_input_bytes.min(usize::MAX as u64) as usize;
+    let api = Router::new()
+        .route("/v1/sanitize", post(sanitize))
+        .route("/v1/scan", post(scan))
+        .route("/v1/reports/{id}", get(report))
+        .route("/v1/plugins", get(plugins))
+        .route("/v1/policy", get(policy))
+        .route("/metrics", get(metrics))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&gateway), authenticate));
+    Router::new()
+        .merge(api)
+        .route("/healthz", get(|| async { "ok\n" }))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(gateway)
+}
+
+/// The user a request authenticated as, for the audit log.
+#[derive(Clone)]
+struct User(String);
+
+async fn authenticate(State(gateway): State<Arc<Gateway>>, mut request: Request, next: Next) -> Response {
+    let bearer = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match gateway.authenticate(bearer) {
+        Some(user) => {
+            request.extensions_mut().insert(User(user));
+            next.run(request).await
+        }
+        None => {
+            let mut response = error(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct FileQuery {
+    name: Option<String>,
+    profile: Option<String>,
+}
+
+async fn sanitize(
+    State(gateway): State<Arc<Gateway>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Query(query): Query<FileQuery>,
+    request: Request,
+) -> Response {
+    let (name, policy, origin, body) = match prepare(&gateway, client, query, request).await {
+        Ok(prepared) => prepared,
+        Err(response) => return response,
+    };
+    let (id, result) = match gateway.sanitize(name, body, policy, origin).await {
+        Ok(done) => done,
+        Err(refusal) => return refused(refusal),
+    };
+    let report = &result.report;
+    let mut response = match (&result.output, &report.output) {
+        (Some(bytes), Some(info)) => {
+            let mut response = Response::new(Body::from(bytes.clone()));
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, value(&info.media_type));
+            let file = download_name(&report.input.name, &info.extension);
+            headers.insert(header::CONTENT_DISPOSITION, value(&format!("attachment; filename=\"{file}\"")));
+            headers.insert("x-sekisho-extension", value(&info.extension));
+            response
+        }
+        _ => {
+            let mut response = json(report);
+            *response.status_mut() = refusal_status(report);
+            response
+        }
+    };
+    outcome_headers(response.headers_mut(), report, &id);
+    response
+}
+
+async fn scan(
+    State(gateway): State<Arc<Gateway>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Query(query): Query<FileQuery>,
+    request: Request,
+) -> Response {
+    let (name, policy, origin, body) = match prepare(&gateway, client, query, request).await {
+        Ok(prepared) => prepared,
+        Err(response) => return response,
+    };
+    match gateway.sanitize(name, body, policy, origin).await {
+        Ok((id, result)) => {
+            let mut response = json(&result.report);
+            outcome_headers(response.headers_mut(), &result.report, &id);
+            response
+        }
+        Err(refusal) => refused(refusal),
+    }
+}
+
+/// Reads the file and everything about it from a request.
+async fn prepare(
+    gateway: &Gateway,
+    client: SocketAddr,
+    query: FileQuery,
+    request: Request,
+) -> Result<(String, crate::policy::Policy, Origin, Vec<u8>), Response> {
+    let policy = gateway.policy(query.profile.as_deref()).map_err(refused)?;
+    let user = request.extensions().get::<User>().map(|u| u.0.clone()).filter(|u| !u.is_empty());
+    let name = query
+        .name
+        .or_else(|| request.headers().get("x-filename").and_then(|v| v.to_str().ok()).map(str::to_owned))
+        .unwrap_or_else(|| "upload".into());
+    let body: Bytes = axum::body::to_bytes(request.into_body(), usize::MAX)
+        .await
+        .map_err(|e| error(StatusCode::PAYLOAD_TOO_LARGE, &format!("reading the request body: {e}")))?;
+    let origin = Origin { interface: "http", client: Some(client.ip().to_string()), user };
+    Ok((name, policy, origin, body.to_vec()))
+}
+
+async fn report(State(gateway): State<Arc<Gateway>>, Path(id): Path<String>) -> Response {
+    match gateway.report(&id) {
+        Some(report) => json(&*report),
+        None => error(StatusCode::NOT_FOUND, "no such report (reports are kept for the last 4096 files)"),
+    }
+}
+
+async fn plugins(State(gateway): State<Arc<Gateway>>) -> Response {
+    let plugins: Vec<&crate::registry::Plugin> = gateway.engine().registry().plugins().iter().map(|p| &**p).collect();
+    json(&plugins)
+}
+
+async fn policy(State(gateway): State<Arc<Gateway>>) -> Response {
+    let mut response = gateway.config.policy.to_toml().into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/toml"));
+    response
+}
+
+async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
+    let mut response = gateway.metrics.render().into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
+    response
+}
+
+/// The status of a refused file: blocked 403, unsupported 415, too large
+/// 413, other failures 422.
+fn refusal_status(report: &Report) -> StatusCode {
+    match (report.outcome, report.reason.as_ref().map(|r| r.kind)) {
+        (Outcome::Blocked, _) => StatusCode::FORBIDDEN,
+        (Outcome::Unsupported, _) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        (_, Some(ReasonKind::TooLarge)) => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+fn refused(refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::Busy => {
+            let mut response = error(StatusCode::SERVICE_UNAVAILABLE, "all sandboxes are busy; retry later");
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response
+        }
+        Refusal::UnknownProfile(name) => error(StatusCode::BAD_REQUEST, &format!("unknown profile {name:?}")),
+    }
+}
+
+fn outcome_headers(headers: &mut HeaderMap, report: &Report, id: &str) {
+    let outcome = serde_json::to_value(report.outcome).ok().and_then(|v| v.as_str().map(str::to_owned));
+    headers.insert("x-sekisho-outcome", value(outcome.as_deref().unwrap_or("unknown")));
+    headers.insert("x-sekisho-report-id", value(id));
+    if let Some(reason) = &report.reason {
+        headers.insert("x-sekisho-reason", value(&reason.detail.chars().take(200).collect::<String>()));
+    }
+}
+
+fn json<T: serde::Serialize + ?Sized>(body: &T) -> Response {
+    match serde_json::to_vec_pretty(body) {
+        Ok(bytes) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    let mut response = json(&serde_json::json!({ "error": message }));
+    *response.status_mut() = status;
+    response
+}
+
+/// A header value from any text: characters a header cannot carry become `?`.
+fn value(text: &str) -> HeaderValue {
+    let clean: String = text.chars().map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '?' }).collect();
+    HeaderValue::from_str(&clean).unwrap_or_else(|_| HeaderValue::from_static("?"))
+}
+
+/// `report.docm` rebuilt as docx downloads as `report.docx`.
+fn download_name(name: &str, extension: &str) -> String {
+    let file = name.rsplit(['/', '\\']).next().unwrap_or(name).replace('"', "");
+    match file.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() => format!("{stem}.{extension}"),
+        _ => format!("{file}.{extension}"),
+    }
+}
