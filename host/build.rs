@@ -20,6 +20,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("sekisho-ooxml", "sekisho_ooxml"),
     ("sekisho-ole", "sekisho_ole"),
     ("sekisho-odf", "sekisho_odf"),
+    ("sekisho-rtf", "sekisho_rtf"),
 ];
 /// Packages built for the host's tests only.
 const TEST_ONLY: &[&str] = &["sekisho-test-misbehave", "sekisho-test-fs-import"];

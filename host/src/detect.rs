@@ -103,7 +103,8 @@ fn binary_signature(head: &[u8]) -> Option<&'static str> {
         _ if find(&head[..head.len().min(1024)], b"%PDF-").is_some() => "pdf",
         _ if starts(b"PK\x03\x04") || starts(b"PK\x05\x06") || starts(b"PK\x07\x08") => "zip",
         _ if starts(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) => "ole2",
-        _ if starts(b"{\\rtf") => "rtf",
+        // Word opens anything that starts `{\rt`: so must the RTF plugin (which refuses what is not RTF).
+        _ if starts(b"{\\rt") => "rtf",
         _ if starts(b"\x89PNG\r\n\x1a\n") => "png",
         _ if starts(&[0xFF, 0xD8, 0xFF]) => "jpeg",
         _ if starts(b"GIF87a") || starts(b"GIF89a") => "gif",
@@ -263,6 +264,7 @@ mod tests {
         assert_eq!(detect_bytes(b"%PDF-1.7\n...", Some("a.txt")).as_deref(), Some("pdf"));
         assert_eq!(detect_bytes(b"\x89PNG\r\n\x1a\n\0\0", Some("a.csv")).as_deref(), Some("png"));
         assert_eq!(detect_bytes(b"{\\rtf1 hello}", None).as_deref(), Some("rtf"));
+        assert_eq!(detect_bytes(b"{\\rt{\\object\\objautlink}}", Some("a.txt")).as_deref(), Some("rtf"));
     }
 
     #[test]
