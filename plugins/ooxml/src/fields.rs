@@ -208,5 +208,4 @@ mod tests {
         assert!(!refers_to_external_workbook("SUM(Table1[[#This Row],[Cost]])"));
         assert!(!refers_to_external_workbook("\"[1]\"&A1"));
     }
-
 }
