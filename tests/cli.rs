@@ -233,3 +233,30 @@ fn vendor_plugin_builds_loads_and_sanitizes() {
     assert_eq!(report["outcome"], "sanitized");
     assert_eq!(report["plugin"]["name"], "farbfeld");
 }
+
+#[test]
+fn folders_run_in_parallel_resume_and_audit() {
+    let out = tempfile::tempdir().unwrap();
+    let audit = out.path().join("audit.jsonl");
+    let dir = corpus("ooxml");
+    let (dir, out_dir, audit_path) = (dir.to_str().unwrap(), out.path().join("clean"), audit.to_str().unwrap());
+    let first = sekisho(&["sanitize", dir, "--out-dir", out_dir.to_str().unwrap(), "--resume", "-j", "2", "--audit", audit_path]);
+    assert!(first.status.code() == Some(0), "{}", stderr(&first));
+    let log = stderr(&first);
+    let files = corpus_files("ooxml").len();
+    assert!(log.contains(&format!("{files} files: ")), "no summary: {log}");
+    assert!(log.lines().any(|l| l.starts_with("OUTCOME") && l.contains("FORMAT")), "{log}");
+    // One complete JSON line per file, never the content.
+    let lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(&audit).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), files);
+    assert!(lines.iter().all(|l| l["interface"] == "cli" && l["sha256_in"].as_str().unwrap().len() == 64));
+    assert!(lines.iter().any(|l| l["items"]["macros"].as_u64().unwrap_or(0) > 0));
+    // A second run skips everything; a changed output is redone.
+    let docx = out_dir.join("ooxml/poi__SimpleMacro.docx");
+    std::fs::write(&docx, b"tampered").unwrap();
+    let second = sekisho(&["sanitize", dir, "--out-dir", out_dir.to_str().unwrap(), "--resume"]);
+    let log = stderr(&second);
+    assert_eq!(log.matches("skipped").count(), files - 1, "{log}");
+    assert!(std::fs::read(&docx).unwrap().starts_with(b"PK"), "the tampered output is rebuilt");
+}

@@ -6,6 +6,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use sha2::{Digest, Sha256};
+
+use crate::audit::{AuditLog, Entry as AuditEntry, Origin};
+use crate::batch;
 use crate::policy::Policy;
 use crate::report::Report;
 use crate::sandbox::SandboxConfig;
@@ -75,6 +79,26 @@ impl PolicyArgs {
     }
 }
 
+#[derive(Args)]
+struct BatchArgs {
+    /// Files processed at once [default: number of cores].
+    #[arg(short, long)]
+    jobs: Option<usize>,
+    /// Append one JSON line per file decision to this audit log.
+    #[arg(long)]
+    audit: Option<PathBuf>,
+}
+
+impl BatchArgs {
+    fn threads(&self) -> usize {
+        self.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+    }
+
+    fn audit(&self) -> Result<Option<AuditLog>, String> {
+        self.audit.as_deref().map(|p| AuditLog::open(p).map_err(|e| format!("audit log {}: {e}", p.display()))).transpose()
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Rebuild files; write clean outputs and reports.
@@ -94,6 +118,13 @@ enum Command {
         /// Write the JSON report here (`-` for standard output).
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Skip files already done: with --out-dir, each file's report is kept
+        /// beside its output (`NAME.sekisho.json`); a file whose report names
+        /// the same input hash, and whose output is still there, is skipped.
+        #[arg(long, requires = "out_dir")]
+        resume: bool,
+        #[command(flatten)]
+        batch: BatchArgs,
         #[command(flatten)]
         policy: PolicyArgs,
     },
@@ -105,6 +136,8 @@ enum Command {
         /// Write the JSON report here instead of standard output.
         #[arg(long)]
         report: Option<PathBuf>,
+        #[command(flatten)]
+        batch: BatchArgs,
         #[command(flatten)]
         policy: PolicyArgs,
     },
@@ -232,21 +265,25 @@ fn run(cli: Cli) -> Result<u8, String> {
             print_plugins(&sekisho, json)?;
             Ok(EXIT_PASSED)
         }
-        Command::Scan { inputs, report, policy } => {
+        Command::Scan { inputs, report, batch, policy } => {
             let policy = policy.load()?;
             let sekisho = engine(&cli.engine)?;
             let jobs = collect_inputs(&inputs)?;
-            let mut reports = Vec::new();
-            for job in &jobs {
-                let (source, name) = job.open()?;
-                let result = sekisho.sanitize(source, &name, &policy);
-                eprintln!("{}", result.report.summary());
-                reports.push(result.report);
-            }
+            let audit = batch.audit()?;
+            let results = batch::run(&jobs, batch.threads(), |job| {
+                let result = job.open().map(|(source, name)| {
+                    let report = sekisho.sanitize(source, &name, &policy).report;
+                    record(audit.as_ref(), &report, &policy);
+                    report
+                });
+                let line = result.as_ref().map_or_else(|e| format!("error: {e}"), Report::summary);
+                (result, line)
+            });
+            let reports = finish(results, jobs.len())?;
             write_reports(&reports, Some(report.unwrap_or_else(|| PathBuf::from("-"))).as_deref(), jobs.len() == 1)?;
             Ok(exit_code(&reports))
         }
-        Command::Sanitize { inputs, output, out_dir, report, policy } => {
+        Command::Sanitize { inputs, output, out_dir, report, resume, batch, policy } => {
             let policy = policy.load()?;
             let jobs = collect_inputs(&inputs)?;
             let target = match (output, out_dir) {
@@ -260,24 +297,71 @@ fn run(cli: Cli) -> Result<u8, String> {
                 return Err("the output and the report cannot both go to standard output".into());
             }
             let sekisho = engine(&cli.engine)?;
-            let mut reports = Vec::new();
-            for job in &jobs {
-                let (source, name) = job.open()?;
-                let result = sekisho.sanitize(source, &name, &policy);
-                eprintln!("{}", result.report.summary());
-                if let Some(bytes) = &result.output {
-                    let extension = result.report.output.as_ref().map(|o| o.extension.as_str());
-                    let destination = target.destination(job, extension);
-                    job.check_not_input(&destination)?;
-                    write_output(&destination, bytes)?;
+            let audit = batch.audit()?;
+            let results = batch::run(&jobs, batch.threads(), |job| {
+                if resume && let Some(done) = target.already_done(job) {
+                    let line = format!("{} (done before, skipped)", done.summary());
+                    return (Ok(done), line);
                 }
-                reports.push(result.report);
-            }
+                let result = sanitize_one(&sekisho, &policy, &target, job, resume);
+                if let Ok(report) = &result {
+                    record(audit.as_ref(), report, &policy);
+                }
+                let line = result.as_ref().map_or_else(|e| format!("error: {e}"), Report::summary);
+                (result, line)
+            });
+            let reports = finish(results, jobs.len())?;
             if let Some(path) = &report {
                 write_reports(&reports, Some(path), jobs.len() == 1)?;
             }
             Ok(exit_code(&reports))
         }
+    }
+}
+
+/// Sanitizes one job and writes its output (and, when resuming, its report).
+fn sanitize_one(sekisho: &Sekisho, policy: &Policy, target: &Target, job: &InputJob, sidecar: bool) -> Result<Report, String> {
+    let (source, name) = job.open()?;
+    let result = sekisho.sanitize(source, &name, policy);
+    if let Some(bytes) = &result.output {
+        let extension = result.report.output.as_ref().map(|o| o.extension.as_str());
+        let destination = target.destination(job, extension);
+        job.check_not_input(&destination)?;
+        write_output(&destination, bytes)?;
+    }
+    if sidecar {
+        let text = serde_json::to_vec_pretty(&result.report).map_err(|e| e.to_string())?;
+        write_output(&target.sidecar(job), &text)?;
+    }
+    Ok(result.report)
+}
+
+/// Appends a decision to the audit log, if there is one.
+fn record(audit: Option<&AuditLog>, report: &Report, policy: &Policy) {
+    let Some(audit) = audit else { return };
+    let origin = Origin { interface: "cli", client: None, user: std::env::var("USER").ok() };
+    if let Err(e) = audit.record(&AuditEntry::new(&origin, report, policy, &policy.sha256())) {
+        eprintln!("sekisho: audit log: {e}");
+    }
+}
+
+/// The reports in input order, a summary table for folders, and the first
+/// error if a file could not be processed at all.
+fn finish(results: Vec<Result<Report, String>>, count: usize) -> Result<Vec<Report>, String> {
+    let mut reports = Vec::with_capacity(results.len());
+    let mut errors = Vec::new();
+    for result in results {
+        match result {
+            Ok(report) => reports.push(report),
+            Err(e) => errors.push(e),
+        }
+    }
+    if count > 1 {
+        eprint!("{}", batch::summary(&reports.iter().collect::<Vec<_>>()));
+    }
+    match errors.into_iter().next() {
+        Some(first) => Err(first),
+        None => Ok(reports),
     }
 }
 
@@ -287,10 +371,10 @@ fn load_tokens(file: Option<&Path>) -> Result<Vec<(String, String)>, String> {
     if let Some(path) = file {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         for (number, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#')) {
-            let (user, token) =
-                line.split_once(':').filter(|(u, t)| !u.trim().is_empty() && t.trim().len() >= 16).ok_or_else(
-                    || format!("{}:{}: expected `user:token` (16 characters or more)", path.display(), number + 1),
-                )?;
+            let (user, token) = line
+                .split_once(':')
+                .filter(|(u, t)| !u.trim().is_empty() && t.trim().len() >= 16)
+                .ok_or_else(|| format!("{}:{}: expected `user:token` (16 characters or more)", path.display(), number + 1))?;
             tokens.push((user.trim().to_owned(), token.trim().to_owned()));
         }
     }
@@ -431,6 +515,35 @@ impl Target {
                 dir.join(relative)
             }
         }
+    }
+}
+
+impl Target {
+    /// Where a job's report is kept when resuming: beside its output, named
+    /// after the input (the output's extension may differ).
+    fn sidecar(&self, job: &InputJob) -> PathBuf {
+        let base = self.destination(job, None);
+        let mut name = base.file_name().unwrap_or_default().to_os_string();
+        name.push(".sekisho.json");
+        base.with_file_name(name)
+    }
+
+    /// The report of a job done by an earlier run: its input hash matches and
+    /// its output, if it had one, is still there unchanged.
+    fn already_done(&self, job: &InputJob) -> Option<Report> {
+        let path = job.path.as_ref()?;
+        let report: Report = serde_json::from_slice(&std::fs::read(self.sidecar(job)).ok()?).ok()?;
+        let input = std::fs::read(path).ok()?;
+        if report.input.sha256 != hex::encode(Sha256::digest(&input)) {
+            return None;
+        }
+        if let Some(output) = &report.output {
+            let written = std::fs::read(self.destination(job, Some(&output.extension))).ok()?;
+            if output.sha256 != hex::encode(Sha256::digest(&written)) {
+                return None;
+            }
+        }
+        Some(report)
     }
 }
 

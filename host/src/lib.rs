@@ -16,9 +16,11 @@
 //! Modules, one concern each: [`sandbox`] (wasmtime), [`registry`] (plugins),
 //! [`detect`] (types from content), [`policy`], [`pipeline`] (the flow of one
 //! file), [`report`], [`source`] (read-only input), [`serve`] (the gateway:
-//! HTTP API and ICAP), [`audit`] (the audit log).
+//! HTTP API and ICAP), [`audit`] (the audit log), [`batch`] (folders from the
+//! CLI: parallel, with progress and a summary).
 
 pub mod audit;
+pub mod batch;
 pub mod cli;
 pub mod detect;
 pub mod pipeline;
