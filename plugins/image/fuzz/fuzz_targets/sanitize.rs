@@ -1,0 +1,41 @@
+//! Any input, routed by its magic bytes as the host would: the image plugin
+//! answers a rebuilt file or a failure, never a panic, in both modes. A
+//! structural rebuild sanitizes again to itself; a re-encoded file sanitizes
+//! again without findings.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use sekisho_plugin_sdk::{Action, Policy};
+
+fn format_of(data: &[u8]) -> Option<&'static str> {
+    Some(match data {
+        [0x89, b'P', b'N', b'G', ..] => "png",
+        [0xFF, 0xD8, 0xFF, ..] => "jpeg",
+        [b'G', b'I', b'F', b'8', ..] => "gif",
+        [b'I', b'I', b'*', 0, ..] | [b'M', b'M', 0, b'*', ..] => "tiff",
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => "webp",
+        [b'B', b'M', ..] => "bmp",
+        _ => return None,
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some(format) = format_of(data) else { return };
+    let structural = Policy::uniform(Action::Sanitize);
+    let mut out = Vec::new();
+    if sekisho_image::sanitize(format, data, &mut out, &structural).is_ok() {
+        let mut again = Vec::new();
+        let rebuilt =
+            sekisho_image::sanitize(format, &out[..], &mut again, &structural).expect("an output sanitizes again");
+        assert!(rebuilt.findings.is_empty(), "second pass found {:?}", rebuilt.findings);
+        assert_eq!(again, out, "not idempotent");
+    }
+    let reencode = structural.with_option("image-mode", "re-encode");
+    let mut out = Vec::new();
+    if sekisho_image::sanitize(format, data, &mut out, &reencode).is_ok() {
+        let mut again = Vec::new();
+        let rebuilt = sekisho_image::sanitize(format, &out[..], &mut again, &reencode)
+            .expect("a re-encoded file sanitizes again");
+        assert!(rebuilt.findings.is_empty(), "second re-encode found {:?}", rebuilt.findings);
+    }
+});
