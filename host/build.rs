@@ -21,6 +21,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("sekisho-ole", "sekisho_ole"),
     ("sekisho-odf", "sekisho_odf"),
     ("sekisho-rtf", "sekisho_rtf"),
+    ("sekisho-image", "sekisho_image"),
 ];
 /// Packages built for the host's tests only.
 const TEST_ONLY: &[&str] = &["sekisho-test-misbehave", "sekisho-test-fs-import"];
