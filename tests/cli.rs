@@ -240,7 +240,17 @@ fn folders_run_in_parallel_resume_and_audit() {
     let audit = out.path().join("audit.jsonl");
     let dir = corpus("ooxml");
     let (dir, out_dir, audit_path) = (dir.to_str().unwrap(), out.path().join("clean"), audit.to_str().unwrap());
-    let first = sekisho(&["sanitize", dir, "--out-dir", out_dir.to_str().unwrap(), "--resume", "-j", "2", "--audit", audit_path]);
+    let first = sekisho(&[
+        "sanitize",
+        dir,
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+        "--resume",
+        "-j",
+        "2",
+        "--audit",
+        audit_path,
+    ]);
     assert!(first.status.code() == Some(0), "{}", stderr(&first));
     let log = stderr(&first);
     let files = corpus_files("ooxml").len();

@@ -95,7 +95,10 @@ impl BatchArgs {
     }
 
     fn audit(&self) -> Result<Option<AuditLog>, String> {
-        self.audit.as_deref().map(|p| AuditLog::open(p).map_err(|e| format!("audit log {}: {e}", p.display()))).transpose()
+        self.audit
+            .as_deref()
+            .map(|p| AuditLog::open(p).map_err(|e| format!("audit log {}: {e}", p.display())))
+            .transpose()
     }
 }
 
@@ -320,7 +323,13 @@ fn run(cli: Cli) -> Result<u8, String> {
 }
 
 /// Sanitizes one job and writes its output (and, when resuming, its report).
-fn sanitize_one(sekisho: &Sekisho, policy: &Policy, target: &Target, job: &InputJob, sidecar: bool) -> Result<Report, String> {
+fn sanitize_one(
+    sekisho: &Sekisho,
+    policy: &Policy,
+    target: &Target,
+    job: &InputJob,
+    sidecar: bool,
+) -> Result<Report, String> {
     let (source, name) = job.open()?;
     let result = sekisho.sanitize(source, &name, policy);
     if let Some(bytes) = &result.output {
@@ -371,10 +380,10 @@ fn load_tokens(file: Option<&Path>) -> Result<Vec<(String, String)>, String> {
     if let Some(path) = file {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         for (number, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#')) {
-            let (user, token) = line
-                .split_once(':')
-                .filter(|(u, t)| !u.trim().is_empty() && t.trim().len() >= 16)
-                .ok_or_else(|| format!("{}:{}: expected `user:token` (16 characters or more)", path.display(), number + 1))?;
+            let (user, token) =
+                line.split_once(':').filter(|(u, t)| !u.trim().is_empty() && t.trim().len() >= 16).ok_or_else(
+                    || format!("{}:{}: expected `user:token` (16 characters or more)", path.display(), number + 1),
+                )?;
             tokens.push((user.trim().to_owned(), token.trim().to_owned()));
         }
     }

@@ -5,7 +5,7 @@
 //!
 //! Back-pressure instead of unbounded queues: a request waits at most
 //! `queue-wait` for a sandbox slot, and at most `queue` requests wait; the
-//! others get 503 (HTTP) or 503-equivalent ICAP answers with `Retry-After`.
+//! others get 503 (HTTP, with `Retry-After`; ICAP has no such header).
 
 pub mod http;
 pub mod icap;
