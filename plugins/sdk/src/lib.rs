@@ -14,12 +14,14 @@
 //! );
 //! ```
 
+pub mod css;
 mod decide;
 mod embed;
 mod fields;
 mod io;
 #[cfg(feature = "package")]
 pub mod package;
+pub mod url;
 #[cfg(feature = "xml")]
 pub mod xml;
 
