@@ -22,6 +22,8 @@ const BUILTIN: &[(&str, &str)] = &[
     ("sekisho-odf", "sekisho_odf"),
     ("sekisho-rtf", "sekisho_rtf"),
     ("sekisho-image", "sekisho_image"),
+    ("sekisho-svg", "sekisho_svg"),
+    ("sekisho-html", "sekisho_html"),
 ];
 /// Packages built for the host's tests only.
 const TEST_ONLY: &[&str] = &["sekisho-test-misbehave", "sekisho-test-fs-import"];
