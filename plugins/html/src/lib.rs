@@ -141,8 +141,3 @@ fn parse(text: &str) -> RcDom {
     let tree_builder = TreeBuilderOpts { scripting_enabled: false, ..Default::default() };
     parse_document(RcDom::default(), ParseOpts { tree_builder, ..Default::default() }).one(text)
 }
-
-sekisho_plugin_sdk::export_library!(
-    describe: crate::describe,
-    sanitize: |_format, reader, writer, policy, _host| crate::sanitize(reader, writer, policy)
-);

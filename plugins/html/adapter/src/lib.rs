@@ -1,0 +1,7 @@
+//! The HTML plugin's wasm adapter. It is a crate of its own so that other
+//! plugins (e-mail bodies) can link the HTML library without its exports.
+
+sekisho_plugin_sdk::export_library!(
+    describe: sekisho_html::describe,
+    sanitize: |_format, reader, writer, policy, _host| sekisho_html::sanitize(reader, writer, policy)
+);
