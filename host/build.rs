@@ -23,7 +23,8 @@ const BUILTIN: &[(&str, &str)] = &[
     ("sekisho-rtf", "sekisho_rtf"),
     ("sekisho-image", "sekisho_image"),
     ("sekisho-svg", "sekisho_svg"),
-    ("sekisho-html", "sekisho_html"),
+    ("sekisho-html-plugin", "sekisho_html_plugin"),
+    ("sekisho-mail", "sekisho_mail"),
 ];
 /// Packages built for the host's tests only.
 const TEST_ONLY: &[&str] = &["sekisho-test-misbehave", "sekisho-test-fs-import"];

@@ -1,14 +1,15 @@
 //! Benchmarks, printed as a table: per-file sandbox overhead (pooling and
 //! on-demand), compile vs cached load, wasm/native ratios of the text and zip
 //! plugins on multi-megabyte inputs, the CLI end to end, and corpus
-//! throughput beside peer tools (qpdf for PDF, mat2 for office documents).
+//! throughput beside peer tools (qpdf for PDF, mat2 for office documents,
+//! exiftool and mat2 for images).
 //!
 //! Run with `cargo bench -p sekisho`. Absolute times depend on the machine;
 //! the ratios, measured in the same run, are what to compare.
 
 use std::hint::black_box;
 use std::io::{Cursor, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sekisho::Sekisho;
@@ -223,6 +224,7 @@ fn main() {
     // 4. Corpus throughput, side by side with peer tools.
     pdf_corpus(&sekisho, &policy);
     office_corpus(&sekisho, &policy);
+    image_corpus(&sekisho, &policy);
     // Legacy formats: no peer rebuilds them (mat2 does not read them).
     if let Some(corpus) = Corpus::load(&["ole", "rtf"], "legacy documents (doc/xls/ppt, rtf)") {
         corpus.sekisho_rows(&sekisho, &policy);
@@ -320,45 +322,65 @@ fn pdf_corpus(sekisho: &Sekisho, policy: &Policy) {
     );
 }
 
-/// The office corpus, side by side with mat2 (metadata cleaning of the same
-/// files; Sekisho removes active content too), both one process per file,
-/// and mat2 also as one process for all files.
-fn office_corpus(sekisho: &Sekisho, policy: &Policy) {
-    let Some(corpus) = Corpus::load(&["ooxml", "odf"], "office documents") else { return };
-    let per_process = corpus.sekisho_rows(sekisho, policy);
-    if std::process::Command::new("mat2").arg("--version").output().is_err() {
-        row(&format!("{}: mat2", corpus.label), "-".into(), "mat2 is not installed");
+/// Times `peer` once per file (on copies, since some peers write beside
+/// their input) and prints its row with the Sekisho / peer ratio.
+fn peer_row(corpus: &Corpus, name: &str, per_process: Duration, peer: impl Fn(&Path, &Path) -> std::process::Command) {
+    let probe = peer(Path::new("--version"), Path::new("/dev/null")).output();
+    if probe.is_err() {
+        row(&format!("{}: {name}", corpus.label), "-".into(), "not installed");
         return;
     }
-    // mat2 writes `name.cleaned.ext` beside its input: work on copies.
-    let work = std::env::temp_dir().join("sekisho-bench-mat2");
+    let work = std::env::temp_dir().join("sekisho-bench-peer");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
     let copies: Vec<PathBuf> = corpus
         .files
         .iter()
-        .map(|f| {
-            let copy = work.join(f.file_name().unwrap());
+        .enumerate()
+        .map(|(i, f)| {
+            let copy = work.join(format!("{i}-{}", f.file_name().unwrap().to_string_lossy()));
             std::fs::copy(f, &copy).unwrap();
             copy
         })
         .collect();
-    let mat2 = |files: &[PathBuf]| {
-        let _ = std::process::Command::new("mat2")
-            .args(["--unknown-members", "omit"])
-            .args(files)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status();
-    };
-    let mat2_per_file = median(3, || copies.iter().for_each(|c| mat2(std::slice::from_ref(c))));
-    let mat2_batch = median(3, || mat2(&copies));
+    let time = median(3, || {
+        for (i, copy) in copies.iter().enumerate() {
+            let out = work.join(format!("out-{i}-{}", copy.file_name().unwrap().to_string_lossy()));
+            let _ = std::fs::remove_file(&out);
+            let _ = peer(copy, &out).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status();
+        }
+    });
     let _ = std::fs::remove_dir_all(&work);
-    let ratio = per_process.as_secs_f64() / mat2_per_file.as_secs_f64();
+    let ratio = per_process.as_secs_f64() / time.as_secs_f64();
     row(
-        &format!("{}: `mat2 FILE` per file", corpus.label),
-        ms(mat2_per_file),
-        &format!("{}; Sekisho per file / mat2 = {ratio:.2}", corpus.rate(mat2_per_file)),
+        &format!("{}: `{name}` per file", corpus.label),
+        ms(time),
+        &format!("{}; Sekisho per file / {name} = {ratio:.2}", corpus.rate(time)),
     );
-    row(&format!("{}: `mat2 FILES…` one process", corpus.label), ms(mat2_batch), &corpus.rate(mat2_batch));
+}
+
+fn mat2(input: &Path, _out: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new("mat2");
+    command.args(["--unknown-members", "omit"]).arg(input);
+    command
+}
+
+/// Office documents beside mat2 (metadata cleaning of the same files;
+/// Sekisho removes active content too).
+fn office_corpus(sekisho: &Sekisho, policy: &Policy) {
+    let Some(corpus) = Corpus::load(&["ooxml", "odf"], "office documents") else { return };
+    let per_process = corpus.sekisho_rows(sekisho, policy);
+    peer_row(&corpus, "mat2 FILE", per_process, mat2);
+}
+
+/// Images beside `exiftool -all=` and mat2 (both strip metadata only).
+fn image_corpus(sekisho: &Sekisho, policy: &Policy) {
+    let Some(corpus) = Corpus::load(&["image"], "images") else { return };
+    let per_process = corpus.sekisho_rows(sekisho, policy);
+    peer_row(&corpus, "exiftool -all= -o OUT FILE", per_process, |input, out| {
+        let mut command = std::process::Command::new("exiftool");
+        command.arg("-all=").arg("-o").arg(out).arg(input);
+        command
+    });
+    peer_row(&corpus, "mat2 FILE", per_process, mat2);
 }

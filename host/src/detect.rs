@@ -199,18 +199,29 @@ fn is_mail(text: &str) -> bool {
         "reply-to",
     ];
     let mut known = 0;
-    for line in text.lines().take(64) {
+    for (number, line) in text.lines().take(64).enumerate() {
         if line.is_empty() {
             break;
         }
-        if line.starts_with([' ', '\t']) {
+        // Continuation lines, and the `From ` separator line of mbox files.
+        if line.starts_with([' ', '\t']) || (number == 0 && line.starts_with("From ")) {
             continue;
         }
-        let Some((name, _)) = line.split_once(':') else { return false };
+        // The first line that is not a header ends the header block (mail
+        // readers then take it as the body, without the blank line).
+        let name = line.split_once(':').map(|(name, _)| name).unwrap_or_default();
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return false;
+            if number == 0 {
+                return false;
+            }
+            break;
         }
-        if MAIL_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+        let name = name.to_ascii_lowercase();
+        // Transport headers only ever start a message.
+        if known == 0 && matches!(name.as_str(), "received" | "return-path" | "delivered-to") {
+            known += 1;
+        }
+        if MAIL_HEADERS.contains(&name.as_str()) {
             known += 1;
         }
     }
@@ -280,6 +291,14 @@ mod tests {
         assert_eq!(detect_bytes(b"<?xml version=\"1.0\"?>\n<svg xmlns=\"\">", None).as_deref(), Some("svg"));
         assert_eq!(detect_bytes(b"<!DOCTYPE html><p>x", None).as_deref(), Some("html"));
         assert_eq!(detect_bytes(b"From: a@example.jp\r\nSubject: x\r\n\r\nbody", None).as_deref(), Some("eml"));
+        let no_blank_line = b"From: a@example.jp\nTo: b@example.jp\nSubject: x\nthe body, with no blank line\n";
+        assert_eq!(detect_bytes(no_blank_line, Some("msg.txt")).as_deref(), Some("eml"));
+        assert_eq!(detect_bytes(b"Note: one line\nand text\n", Some("n.txt")).as_deref(), Some("text"));
+        let mbox =
+            b"From a@example.jp Tue May 10 11:28:07 2005\r\nReturn-Path: <a@example.jp>\r\nTo: b@example.jp\r\n\r\nx";
+        assert_eq!(detect_bytes(mbox, Some("m.eml")).as_deref(), Some("eml"));
+        let relayed = b"Received: from a by b\r\nReceived-SPF: softfail\r\nquite broken\r\n\r\nx";
+        assert_eq!(detect_bytes(relayed, Some("m.eml")).as_deref(), Some("eml"));
         assert_eq!(detect_bytes(b"Note: this is text\nand more", None).as_deref(), Some("text"));
     }
 

@@ -1,0 +1,167 @@
+//! E-mail end to end: the corpus and a Japanese message built by Python's
+//! `email` package, checked by Python (no defects) and `check_active.py`.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use sekisho::policy::{HtmlMode, Policy};
+use sekisho::report::{Outcome, ReasonKind, Report};
+
+/// For each message: Python's defects, the sha256 of every attachment, and
+/// the text of every text/plain part.
+const INSPECT: &str = r#"
+import sys, json, hashlib, email, email.policy
+out = {}
+for path in sys.argv[1:]:
+    m = email.message_from_bytes(open(path, "rb").read(), policy=email.policy.default)
+    defects = [repr(d) for part in m.walk() for d in part.defects]
+    attachments, texts = [], []
+    for part in m.walk():
+        if part.is_multipart():
+            continue
+        if part.get_content_disposition() == "attachment" or part.get_filename():
+            attachments.append(hashlib.sha256(part.get_payload(decode=True) or b"").hexdigest())
+        elif part.get_content_type() == "text/plain":
+            texts.append(part.get_content())
+    out[path] = {"defects": defects, "attachments": attachments, "texts": texts}
+print(json.dumps(out))
+"#;
+
+fn inspect(files: &[&Path]) -> serde_json::Value {
+    let out = Command::new("python3").args(["-c", INSPECT]).args(files).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The output hashes of every child that passed, at any depth.
+fn rebuilt_children(report: &Report, hashes: &mut BTreeSet<String>) {
+    for child in &report.children {
+        if let Some(output) = &child.output {
+            hashes.insert(output.sha256.clone());
+        }
+        rebuilt_children(child, hashes);
+    }
+}
+
+#[test]
+fn every_message_is_rebuilt_and_parses_without_defects() {
+    if !tool("python3") {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let mut done = Vec::new();
+    for input in corpus_files("eml") {
+        let file = input.file_name().unwrap().to_str().unwrap().to_owned();
+        let result = sanitize_file(engine(), &input, &Policy::default());
+        match result.report.outcome {
+            Outcome::Clean | Outcome::Sanitized => {}
+            Outcome::Failed => {
+                let kind = result.report.reason.as_ref().unwrap().kind;
+                assert!(matches!(kind, ReasonKind::InvalidStructure | ReasonKind::Encrypted), "{file}");
+                continue;
+            }
+            other => panic!("{file}: {other:?} {:#?}", result.report),
+        }
+        let output = work.path().join(format!("{file}.eml"));
+        std::fs::write(&output, result.output.unwrap()).unwrap();
+        done.push((format!("eml/{file}"), output, result.report));
+    }
+    assert!(done.len() >= 20, "only {} messages passed", done.len());
+    let outputs: Vec<&Path> = done.iter().map(|(_, o, _)| o.as_path()).collect();
+    let inspected = inspect(&outputs);
+    for (key, output, report) in &done {
+        let found = &inspected[output.to_str().unwrap()];
+        assert_eq!(found["defects"].as_array().unwrap().len(), 0, "{key}: {}", found["defects"]);
+        // Every attachment left is the output of a child sandbox.
+        let mut children = BTreeSet::new();
+        rebuilt_children(report, &mut children);
+        for hash in found["attachments"].as_array().unwrap() {
+            assert!(children.contains(hash.as_str().unwrap()), "{key}: an attachment that no plugin rebuilt");
+        }
+    }
+    // check_active: no script in HTML, no TNEF, nothing strict removes.
+    let jsonl = work.path().join("check_active.jsonl");
+    let oracle = root().join("../shared/oracles/check_active.py");
+    if Command::new("python3").args(["-c", "import magic"]).status().is_ok_and(|s| s.success()) {
+        let status = Command::new("python3").arg(oracle).arg(&jsonl).args(&outputs).status().unwrap();
+        assert!(status.success());
+        for line in std::fs::read_to_string(&jsonl).unwrap().lines() {
+            let record: serde_json::Value = serde_json::from_str(line).unwrap();
+            let tags: Vec<&str> = record["active"].as_array().unwrap().iter().filter_map(|t| t.as_str()).collect();
+            for forbidden in ["html-script", "tnef", "part-defects"] {
+                assert!(!tags.contains(&forbidden), "{}: {forbidden}", record["file"]);
+            }
+        }
+    } else {
+        assert!(std::env::var_os("SEKISHO_REQUIRE_ORACLES").is_none(), "python-magic is required");
+    }
+}
+
+#[test]
+fn messages_are_idempotent_and_deterministic() {
+    let policy = Policy::default();
+    for path in corpus_files("eml") {
+        let first = sanitize_file(engine(), &path, &policy);
+        let Some(output) = first.output else { continue };
+        let again = sanitize_file(engine(), &path, &policy);
+        assert_eq!(again.output.as_ref(), Some(&output), "{} is not deterministic", path.display());
+        let second = sanitize_bytes(engine(), "out.eml", &output, &policy);
+        assert!(second.report.outcome.passed(), "{}: {:#?}", path.display(), second.report);
+        assert_eq!(second.output.as_ref(), Some(&output), "{} is not idempotent", path.display());
+    }
+}
+
+/// A message as a Japanese mailer sends it: ISO-2022-JP text and HTML
+/// alternatives and a macro-enabled Word attachment, built by Python.
+const JAPANESE: &str = r#"
+import sys
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.mime.application import MIMEApplication
+from email.header import Header
+m = MIMEMultipart("mixed")
+m["From"] = str(Header("山田太郎", "iso-2022-jp")) + " <yamada@example.jp>"
+m["To"] = "tanaka@example.jp"
+m["Subject"] = Header("会議資料の送付", "iso-2022-jp")
+alt = MIMEMultipart("alternative")
+alt.attach(MIMEText("田中様\n\n会議資料をお送りします。\n\n山田\n", "plain", "iso-2022-jp"))
+alt.attach(MIMEText('<p>会議資料をお送りします。</p><img src="http://tracker.example/p.gif"><script>alert(1)</script>', "html", "iso-2022-jp"))
+m.attach(alt)
+doc = MIMEApplication(open(sys.argv[1], "rb").read(), "vnd.ms-word.document.macroEnabled.12")
+doc.add_header("Content-Disposition", "attachment", filename=("iso-2022-jp", "", "報告書.docm"))
+m.attach(doc)
+sys.stdout.buffer.write(m.as_bytes())
+"#;
+
+#[test]
+fn a_japanese_message_comes_out_readable_with_its_attachment_rebuilt() {
+    if !tool("python3") {
+        return;
+    }
+    let docm = corpus("ooxml").join("poi__SimpleMacro.docm");
+    let built = Command::new("python3").args(["-c", JAPANESE]).arg(&docm).output().unwrap();
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let mut policy = Policy::default();
+    policy.options.html_mode = HtmlMode::Text;
+    let result = sanitize_bytes(engine(), "jp.eml", &built.stdout, &policy);
+    assert_eq!(result.report.outcome, Outcome::Sanitized, "{:#?}", result.report);
+    let work = tempfile::tempdir().unwrap();
+    let output = work.path().join("jp.eml");
+    std::fs::write(&output, result.output.as_ref().unwrap()).unwrap();
+    let found = &inspect(&[output.as_path()])[output.to_str().unwrap()];
+    assert_eq!(found["defects"].as_array().unwrap().len(), 0, "{}", found["defects"]);
+    let texts: Vec<&str> = found["texts"].as_array().unwrap().iter().filter_map(|t| t.as_str()).collect();
+    assert!(texts.iter().any(|t| t.contains("会議資料をお送りします。")), "{texts:?}");
+    let raw = String::from_utf8_lossy(result.output.as_ref().unwrap());
+    assert!(!raw.contains("text/html") && !raw.contains("tracker.example/p.gif\""), "no HTML part, no pixel: {raw}");
+    // The Word attachment went through the OOXML plugin and lost its macros.
+    let child = result.report.children.iter().find(|c| c.plugin.as_ref().is_some_and(|p| p.name == "ooxml"));
+    let child = child.unwrap_or_else(|| panic!("{:#?}", result.report.children));
+    assert_eq!(child.output.as_ref().unwrap().extension, "docx");
+    assert_eq!(found["attachments"].as_array().unwrap().len(), 1);
+    assert_eq!(found["attachments"][0].as_str(), Some(child.output.as_ref().unwrap().sha256.as_str()));
+}
