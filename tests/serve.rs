@@ -336,3 +336,17 @@ fn the_openapi_file_documents_every_route() {
     let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
     assert_eq!(documented, sekisho::serve::http::ROUTES.len(), "the spec documents routes that do not exist");
 }
+
+#[test]
+fn a_trickled_upload_times_out() {
+    let server = Server::start(&["--request-timeout-s", "1"]);
+    let mut stream = TcpStream::connect(server.http).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    stream.write_all(b"POST /v1/sanitize HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly ten b").unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let reply = parse_http(&answer).expect("an answer, not a hang");
+    assert_eq!(reply.status, 408);
+    assert!(started.elapsed() < Duration::from_secs(10));
+}

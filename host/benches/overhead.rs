@@ -229,6 +229,11 @@ fn main() {
     if let Some(corpus) = Corpus::load(&["ole", "rtf"], "legacy documents (doc/xls/ppt, rtf)") {
         corpus.sekisho_rows(&sekisho, &policy);
     }
+    for (folder, label) in [("svg", "SVG drawings"), ("html", "HTML pages"), ("eml", "e-mail messages")] {
+        if let Some(corpus) = Corpus::load(&[folder], label) {
+            corpus.sekisho_rows(&sekisho, &policy);
+        }
+    }
 
     // 5. The CLI end to end, plugins already in the cache.
     let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/samples/invoice.csv");

@@ -170,6 +170,10 @@ enum Command {
         /// How long a request may wait for a sandbox, in milliseconds.
         #[arg(long, default_value_t = 2000)]
         queue_wait_ms: u64,
+        /// How long an HTTP client may take to upload its file and get the
+        /// answer, in seconds (408 or 504 after that).
+        #[arg(long, default_value_t = 300)]
+        request_timeout_s: u64,
         /// Append one JSON line per file decision to this file.
         #[arg(long)]
         audit: Option<PathBuf>,
@@ -247,7 +251,18 @@ fn run(cli: Cli) -> Result<u8, String> {
             print!("# sha256 {}\n{}", policy.sha256(), policy.to_toml());
             Ok(EXIT_PASSED)
         }
-        Command::Serve { listen, icap, token_file, workers, queue, queue_wait_ms, audit, icap_refusal, policy } => {
+        Command::Serve {
+            listen,
+            icap,
+            token_file,
+            workers,
+            queue,
+            queue_wait_ms,
+            request_timeout_s,
+            audit,
+            icap_refusal,
+            policy,
+        } => {
             let tokens = load_tokens(token_file.as_deref())?;
             let config = ServeConfig {
                 http: listen,
@@ -256,6 +271,7 @@ fn run(cli: Cli) -> Result<u8, String> {
                 workers: workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
                 queue,
                 queue_wait: std::time::Duration::from_millis(queue_wait_ms),
+                request_timeout: std::time::Duration::from_secs(request_timeout_s),
                 policy: policy.load()?,
                 audit,
                 icap_refusal,

@@ -90,9 +90,11 @@ async fn sanitize(
         Ok(prepared) => prepared,
         Err(response) => return response,
     };
-    let (id, result) = match gateway.sanitize(name, body, policy, origin).await {
-        Ok(done) => done,
-        Err(refusal) => return refused(refusal),
+    let decided = tokio::time::timeout(gateway.config.request_timeout, gateway.sanitize(name, body, policy, origin));
+    let (id, result) = match decided.await {
+        Ok(Ok(done)) => done,
+        Ok(Err(refusal)) => return refused(refusal),
+        Err(_) => return error(StatusCode::GATEWAY_TIMEOUT, "the file was not decided in time"),
     };
     let report = &result.report;
     let mut response = match (&result.output, &report.output) {
@@ -125,13 +127,14 @@ async fn scan(
         Ok(prepared) => prepared,
         Err(response) => return response,
     };
-    match gateway.sanitize(name, body, policy, origin).await {
-        Ok((id, result)) => {
+    match tokio::time::timeout(gateway.config.request_timeout, gateway.sanitize(name, body, policy, origin)).await {
+        Ok(Ok((id, result))) => {
             let mut response = json(&result.report);
             outcome_headers(response.headers_mut(), &result.report, &id);
             response
         }
-        Err(refusal) => refused(refusal),
+        Ok(Err(refusal)) => refused(refusal),
+        Err(_) => error(StatusCode::GATEWAY_TIMEOUT, "the file was not decided in time"),
     }
 }
 
@@ -148,8 +151,12 @@ async fn prepare(
         .name
         .or_else(|| request.headers().get("x-filename").and_then(|v| v.to_str().ok()).map(str::to_owned))
         .unwrap_or_else(|| "upload".into());
-    let body: Bytes = axum::body::to_bytes(request.into_body(), usize::MAX)
+    // A client that trickles its upload does not hold a connection forever.
+    let upload =
+        tokio::time::timeout(gateway.config.request_timeout, axum::body::to_bytes(request.into_body(), usize::MAX));
+    let body: Bytes = upload
         .await
+        .map_err(|_| error(StatusCode::REQUEST_TIMEOUT, "the upload took too long"))?
         .map_err(|e| error(StatusCode::PAYLOAD_TOO_LARGE, &format!("reading the request body: {e}")))?;
     let origin = Origin { interface: "http", client: Some(client.ip().to_string()), user };
     Ok((name, policy, origin, body.to_vec()))

@@ -42,6 +42,9 @@ pub struct Config {
     pub queue: usize,
     /// How long a request may wait for a slot.
     pub queue_wait: Duration,
+    /// How long an HTTP client may take to send its file, and the server to
+    /// answer it (the sandbox has its own, shorter, time limit per file).
+    pub request_timeout: Duration,
     /// The policy used when a request names no profile.
     pub policy: Policy,
     pub audit: Option<PathBuf>,
