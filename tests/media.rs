@@ -53,23 +53,6 @@ fn sanitize_folder(folder: &str, policy: &Policy, dir: &Path) -> Vec<Done> {
     done
 }
 
-/// `check_active.py` tags of each file.
-fn check_active(files: &[&Path], dir: &Path) -> BTreeMap<PathBuf, Vec<String>> {
-    let jsonl = dir.join("check_active.jsonl");
-    let oracle = root().join("../shared/oracles/check_active.py");
-    let status = Command::new("python3").arg(oracle).arg(&jsonl).args(files).output().unwrap();
-    assert!(status.status.success(), "check_active.py: {}", String::from_utf8_lossy(&status.stderr));
-    std::fs::read_to_string(&jsonl)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .map(|r| {
-            let tags = r["active"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_owned()).collect();
-            (PathBuf::from(r["file"].as_str().unwrap()), tags)
-        })
-        .collect()
-}
-
 fn python_with(modules: &str) -> bool {
     let found = Command::new("python3").args(["-c", &format!("import {modules}")]).status().is_ok_and(|s| s.success());
     if !found {
@@ -180,17 +163,7 @@ fn images_lose_their_metadata_and_still_decode() {
 
 #[test]
 fn images_are_idempotent_and_deterministic() {
-    let policy = Policy::default();
-    for path in corpus_files("image") {
-        let first = sanitize_file(engine(), &path, &policy);
-        let Some(output) = first.output else { continue };
-        let again = sanitize_file(engine(), &path, &policy);
-        assert_eq!(again.output.as_ref(), Some(&output), "{} is not deterministic", path.display());
-        let name = format!("out.{}", first.report.output.as_ref().unwrap().extension);
-        let second = sanitize_bytes(engine(), &name, &output, &policy);
-        assert_eq!(second.report.outcome, Outcome::Clean, "{}: {:#?}", path.display(), second.report.items);
-        assert_eq!(second.output.as_ref(), Some(&output), "{} is not idempotent", path.display());
-    }
+    assert_idempotent_and_deterministic("image", &Policy::default(), true);
 }
 
 #[test]

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -66,23 +65,6 @@ fn sanitize_folder(folder: &str, dir: &Path) -> Vec<Done> {
         done.push(Done { key: format!("{folder}/{file}"), input, output, report });
     }
     done
-}
-
-/// `check_active.py` tags of each file.
-fn check_active(files: &[&Path], dir: &Path) -> BTreeMap<PathBuf, Vec<String>> {
-    let jsonl = dir.join("check_active.jsonl");
-    let oracle = root().join("../shared/oracles/check_active.py");
-    let status = Command::new("python3").arg(oracle).arg(&jsonl).args(files).output().unwrap();
-    assert!(status.status.success(), "check_active.py: {}", String::from_utf8_lossy(&status.stderr));
-    std::fs::read_to_string(&jsonl)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .map(|r| {
-            let tags = r["active"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_owned()).collect();
-            (PathBuf::from(r["file"].as_str().unwrap()), tags)
-        })
-        .collect()
 }
 
 fn oracles_available() -> bool {
@@ -277,18 +259,8 @@ fn is_error_value(line: &str) -> bool {
 
 #[test]
 fn office_documents_are_idempotent_and_deterministic() {
-    let policy = Policy::default();
     for folder in FOLDERS {
-        for path in corpus_files(folder) {
-            let first = sanitize_file(engine(), &path, &policy);
-            let Some(output) = first.output else { continue };
-            let again = sanitize_file(engine(), &path, &policy);
-            assert_eq!(again.output.as_ref(), Some(&output), "{} is not deterministic", path.display());
-            let name = format!("out.{}", first.report.output.as_ref().unwrap().extension);
-            let second = sanitize_bytes(engine(), &name, &output, &policy);
-            assert!(second.report.outcome.passed(), "{}: {:#?}", path.display(), second.report);
-            assert_eq!(second.output.as_ref(), Some(&output), "{} is not idempotent", path.display());
-        }
+        assert_idempotent_and_deterministic(folder, &Policy::default(), false);
     }
 }
 

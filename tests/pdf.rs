@@ -187,16 +187,7 @@ fn pdftotext(pdf: &Path) -> Option<String> {
 
 #[test]
 fn every_pdf_is_idempotent_and_deterministic() {
-    let policy = Policy::default();
-    for path in corpus_files("pdf") {
-        let first = sanitize_file(engine(), &path, &policy);
-        let Some(output) = first.output else { continue };
-        let again = sanitize_file(engine(), &path, &policy);
-        assert_eq!(again.output.as_ref(), Some(&output), "{} is not deterministic", path.display());
-        let second = sanitize_bytes(engine(), "out.pdf", &output, &policy);
-        assert!(second.report.outcome.passed(), "{}: {:#?}", path.display(), second.report);
-        assert_eq!(second.output.as_ref(), Some(&output), "{} is not idempotent", path.display());
-    }
+    assert_idempotent_and_deterministic("pdf", &Policy::default(), false);
 }
 
 #[test]

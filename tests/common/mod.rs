@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use sekisho::pipeline::Options;
 use sekisho::policy::Policy;
-use sekisho::report::Report;
+use sekisho::report::{Outcome, Report};
 use sekisho::sandbox::{Allocator, SandboxConfig};
 use sekisho::source::Source;
 use sekisho::{Sanitized, Sekisho};
@@ -123,6 +123,42 @@ pub fn baseline() -> BTreeMap<String, Vec<String>> {
         .map(|r| {
             let active = r["active"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
             (r["file"].as_str().unwrap().to_owned(), active)
+        })
+        .collect()
+}
+
+/// Sanitizes every file of a corpus folder twice and its output once more:
+/// the same input gives the same bytes, and an output sanitizes to itself.
+/// `clean_again` also requires the second pass to find nothing at all.
+pub fn assert_idempotent_and_deterministic(folder: &str, policy: &Policy, clean_again: bool) {
+    for path in corpus_files(folder) {
+        let first = sanitize_file(engine(), &path, policy);
+        let Some(output) = first.output else { continue };
+        let again = sanitize_file(engine(), &path, policy);
+        assert_eq!(again.output.as_ref(), Some(&output), "{} is not deterministic", path.display());
+        let name = format!("out.{}", first.report.output.as_ref().map_or("bin", |o| o.extension.as_str()));
+        let second = sanitize_bytes(engine(), &name, &output, policy);
+        assert!(second.report.outcome.passed(), "{}: {:#?}", path.display(), second.report);
+        if clean_again {
+            assert_eq!(second.report.outcome, Outcome::Clean, "{}: {:#?}", path.display(), second.report.items);
+        }
+        assert_eq!(second.output.as_ref(), Some(&output), "{} is not idempotent", path.display());
+    }
+}
+
+/// The tags `../shared/oracles/check_active.py` finds in each file, by path.
+pub fn check_active(files: &[&Path], dir: &Path) -> BTreeMap<PathBuf, Vec<String>> {
+    let jsonl = dir.join("check_active.jsonl");
+    let oracle = root().join("../shared/oracles/check_active.py");
+    let status = Command::new("python3").arg(oracle).arg(&jsonl).args(files).output().unwrap();
+    assert!(status.status.success(), "check_active.py: {}", String::from_utf8_lossy(&status.stderr));
+    std::fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|r| {
+            let tags = r["active"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_owned()).collect();
+            (PathBuf::from(r["file"].as_str().unwrap()), tags)
         })
         .collect()
 }
