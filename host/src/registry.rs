@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::detect::{self, DeclaredMagic};
 use crate::policy::Class;
-use crate::sandbox::{Compiled, Sandbox, SandboxError};
+use crate::sandbox::{Compiled, Sandbox, SandboxError, wit};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_plugins.rs"));
 
@@ -93,8 +93,16 @@ impl Registry {
     /// Loads the built-in plugins and every `*.wasm` in `dirs` (sorted by name).
     pub fn load(sandbox: &Sandbox, dirs: &[PathBuf]) -> Result<Registry, RegistryError> {
         let mut registry = Registry { plugins: Vec::new(), by_format: BTreeMap::new(), declared_magic: Vec::new() };
-        for (name, wasm) in BUILTIN_PLUGINS {
-            registry.add(sandbox, name, wasm, Origin::BuiltIn)?;
+        // Loading (cache lookup, admission, pre-instantiation, `describe`)
+        // is independent per plugin: do it on all cores, register in order.
+        let prepared: Vec<_> = std::thread::scope(|scope| {
+            let jobs: Vec<_> =
+                BUILTIN_PLUGINS.iter().map(|(name, wasm)| scope.spawn(move || prepare(sandbox, name, wasm))).collect();
+            jobs.into_iter().map(|job| job.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        });
+        for ((name, _), prepared) in BUILTIN_PLUGINS.iter().zip(prepared) {
+            let (compiled, info) = prepared?;
+            registry.register(name, compiled, info, Origin::BuiltIn)?;
         }
         for dir in dirs {
             for path in wasm_files(dir)? {
@@ -115,8 +123,18 @@ impl Registry {
         wasm: &[u8],
         origin: Origin,
     ) -> Result<Arc<Plugin>, RegistryError> {
-        let compiled = sandbox.load(label, wasm)?;
-        let info = sandbox.describe(label, &compiled)?;
+        let (compiled, info) = prepare(sandbox, label, wasm)?;
+        self.register(label, compiled, info, origin)
+    }
+
+    /// Checks a loaded plugin's description and makes it routable.
+    fn register(
+        &mut self,
+        label: &str,
+        compiled: Compiled,
+        info: wit::PluginInfo,
+        origin: Origin,
+    ) -> Result<Arc<Plugin>, RegistryError> {
         let invalid = |message: String| RegistryError::Invalid { plugin: label.to_owned(), message };
         if info.name.is_empty() || info.formats.is_empty() {
             return Err(invalid("describe() names no plugin or no format".into()));
@@ -202,6 +220,13 @@ impl Registry {
             detect::KNOWN.iter().any(|k| k.id != id && k.extensions.iter().any(|e| e.eq_ignore_ascii_case(ext)));
         known || self.plugins.iter().flat_map(|p| &p.formats).any(|f| f.id != id && claims(&f.extensions))
     }
+}
+
+/// Compiles (or loads from the cache) one plugin and asks it to describe itself.
+fn prepare(sandbox: &Sandbox, label: &str, wasm: &[u8]) -> Result<(Compiled, wit::PluginInfo), RegistryError> {
+    let compiled = sandbox.load(label, wasm)?;
+    let info = sandbox.describe(label, &compiled)?;
+    Ok((compiled, info))
 }
 
 fn wasm_files(dir: &Path) -> Result<Vec<PathBuf>, RegistryError> {
