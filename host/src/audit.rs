@@ -14,7 +14,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::policy::Policy;
 use crate::report::{Outcome, Report};
 
 /// How long a written line may wait for its `fsync`.
@@ -61,7 +60,9 @@ pub struct Entry<'a> {
 }
 
 impl<'a> Entry<'a> {
-    pub fn new(origin: &'a Origin, report: &'a Report, policy: &'a Policy, policy_sha256: &'a str) -> Entry<'a> {
+    /// The line for one decided file; the policy's name and hash are the
+    /// ones the report records.
+    pub fn new(origin: &'a Origin, report: &'a Report) -> Entry<'a> {
         let mut items = BTreeMap::new();
         count_items(report, &mut items);
         let time = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| (d.as_millis() as f64) / 1000.0);
@@ -78,8 +79,8 @@ impl<'a> Entry<'a> {
             reason: report.reason.as_ref().map(|r| r.detail.as_str()),
             items,
             plugins: report.plugins().iter().map(|p| format!("{}@{}", p.name, p.version)).collect(),
-            policy: &policy.name,
-            policy_sha256,
+            policy: &report.policy.name,
+            policy_sha256: &report.policy.sha256,
         }
     }
 }

@@ -292,7 +292,7 @@ fn run(cli: Cli) -> Result<u8, String> {
             let results = batch::run(&jobs, batch.threads(), |job| {
                 let result = job.open().map(|(source, name)| {
                     let report = sekisho.sanitize(source, &name, &policy).report;
-                    record(audit.as_ref(), &report, &policy);
+                    record(audit.as_ref(), &report);
                     report
                 });
                 let line = result.as_ref().map_or_else(|e| format!("error: {e}"), Report::summary);
@@ -324,7 +324,7 @@ fn run(cli: Cli) -> Result<u8, String> {
                 }
                 let result = sanitize_one(&sekisho, &policy, &target, job, resume);
                 if let Ok(report) = &result {
-                    record(audit.as_ref(), report, &policy);
+                    record(audit.as_ref(), report);
                 }
                 let line = result.as_ref().map_or_else(|e| format!("error: {e}"), Report::summary);
                 (result, line)
@@ -362,10 +362,10 @@ fn sanitize_one(
 }
 
 /// Appends a decision to the audit log, if there is one.
-fn record(audit: Option<&AuditLog>, report: &Report, policy: &Policy) {
+fn record(audit: Option<&AuditLog>, report: &Report) {
     let Some(audit) = audit else { return };
     let origin = Origin { interface: "cli", client: None, user: std::env::var("USER").ok() };
-    if let Err(e) = audit.record(&AuditEntry::new(&origin, report, policy, &policy.sha256())) {
+    if let Err(e) = audit.record(&AuditEntry::new(&origin, report)) {
         eprintln!("sekisho: audit log: {e}");
     }
 }

@@ -19,6 +19,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::{Gateway, Refusal};
+use crate::Sanitized;
 use crate::audit::Origin;
 use crate::report::{Outcome, ReasonKind, Report};
 
@@ -86,20 +87,15 @@ async fn sanitize(
     Query(query): Query<FileQuery>,
     request: Request,
 ) -> Response {
-    let (name, policy, origin, body) = match prepare(&gateway, client, query, request).await {
-        Ok(prepared) => prepared,
+    let (id, mut result) = match decide(&gateway, client, query, request).await {
+        Ok(decided) => decided,
         Err(response) => return response,
     };
-    let decided = tokio::time::timeout(gateway.config.request_timeout, gateway.sanitize(name, body, policy, origin));
-    let (id, result) = match decided.await {
-        Ok(Ok(done)) => done,
-        Ok(Err(refusal)) => return refused(refusal),
-        Err(_) => return error(StatusCode::GATEWAY_TIMEOUT, "the file was not decided in time"),
-    };
+    let output = result.output.take();
     let report = &result.report;
-    let mut response = match (&result.output, &report.output) {
+    let mut response = match (output, &report.output) {
         (Some(bytes), Some(info)) => {
-            let mut response = Response::new(Body::from(bytes.clone()));
+            let mut response = Response::new(Body::from(bytes));
             let headers = response.headers_mut();
             headers.insert(header::CONTENT_TYPE, value(&info.media_type));
             let file = download_name(&report.input.name, &info.extension);
@@ -123,18 +119,30 @@ async fn scan(
     Query(query): Query<FileQuery>,
     request: Request,
 ) -> Response {
-    let (name, policy, origin, body) = match prepare(&gateway, client, query, request).await {
-        Ok(prepared) => prepared,
-        Err(response) => return response,
-    };
-    match tokio::time::timeout(gateway.config.request_timeout, gateway.sanitize(name, body, policy, origin)).await {
-        Ok(Ok((id, result))) => {
+    match decide(&gateway, client, query, request).await {
+        Ok((id, result)) => {
             let mut response = json(&result.report);
             outcome_headers(response.headers_mut(), &result.report, &id);
             response
         }
-        Ok(Err(refusal)) => refused(refusal),
-        Err(_) => error(StatusCode::GATEWAY_TIMEOUT, "the file was not decided in time"),
+        Err(response) => response,
+    }
+}
+
+/// Reads the request and has the gateway decide its file within the
+/// request timeout; answers the report id and the result, or the error
+/// response to send instead.
+async fn decide(
+    gateway: &Arc<Gateway>,
+    client: SocketAddr,
+    query: FileQuery,
+    request: Request,
+) -> Result<(String, Sanitized), Response> {
+    let (name, policy, origin, body) = prepare(gateway, client, query, request).await?;
+    match tokio::time::timeout(gateway.config.request_timeout, gateway.sanitize(name, body, policy, origin)).await {
+        Ok(Ok(decided)) => Ok(decided),
+        Ok(Err(refusal)) => Err(refused(refusal)),
+        Err(_) => Err(error(StatusCode::GATEWAY_TIMEOUT, "the file was not decided in time")),
     }
 }
 

@@ -163,11 +163,10 @@ impl Gateway {
         let result = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let result = gateway.sekisho.sanitize(Source::bytes(data), &name, &policy);
-            if let Some(audit) = &gateway.audit {
-                let sha = policy.sha256();
-                if let Err(e) = audit.record(&Entry::new(&origin, &result.report, &policy, &sha)) {
-                    tracing::error!("audit log: {e}");
-                }
+            if let Some(audit) = &gateway.audit
+                && let Err(e) = audit.record(&Entry::new(&origin, &result.report))
+            {
+                tracing::error!("audit log: {e}");
             }
             result
         })

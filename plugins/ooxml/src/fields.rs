@@ -178,7 +178,8 @@ fn refers_to_external_workbook(formula: &str) -> bool {
     false
 }
 
-fn contains(data: &[u8], needle: &[u8]) -> bool {
+/// True when `needle` occurs in `data` (a cheap look before parsing).
+pub fn contains(data: &[u8], needle: &[u8]) -> bool {
     data.windows(needle.len()).any(|w| w == needle)
 }
 

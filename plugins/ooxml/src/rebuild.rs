@@ -8,6 +8,7 @@ use sekisho_plugin_sdk::package::Part;
 use sekisho_plugin_sdk::{Action, ContentClass, Decision, Disposition, Embedded, Embedder, Failure, Findings, Policy};
 
 use crate::classify::{self, is_embedded_package, is_passive, part_class, relationship_class};
+use crate::fields::contains;
 use crate::markup::{self, Context};
 use crate::opc::{self, CONTENT_TYPES, ContentTypes, Relationship, key};
 
@@ -340,8 +341,4 @@ fn is_xml(content_type: &str) -> bool {
 
 fn is_workbook(content_type: &str) -> bool {
     content_type.ends_with(".main+xml") && (content_type.contains("spreadsheetml") || content_type.contains("ms-excel"))
-}
-
-fn contains(data: &[u8], needle: &[u8]) -> bool {
-    data.windows(needle.len()).any(|w| w == needle)
 }
