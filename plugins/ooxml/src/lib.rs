@@ -10,8 +10,9 @@
 //! points at what was removed (see [`markup`]). A macro-enabled document
 //! whose macros are gone becomes its macro-free type (`.docm` → `.docx`).
 //!
-//! Binary workbooks (`xlsb`) are refused: their parts are BIFF12 records
-//! that this plugin does not parse, so they cannot be proven clean.
+//! Binary workbooks (`xlsb`) are not declared: their parts are BIFF12
+//! records that this plugin does not parse, so they cannot be proven clean
+//! and the host reports them as unsupported.
 
 mod classify;
 mod fields;
@@ -41,7 +42,6 @@ const FORMATS: &[(&str, &str, &[&str])] = &[
     ("docm", "application/vnd.ms-word.document.macroEnabled.12", &["docm", "dotm"]),
     ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", &["xlsx", "xltx"]),
     ("xlsm", "application/vnd.ms-excel.sheet.macroEnabled.12", &["xlsm", "xltm"]),
-    ("xlsb", "application/vnd.ms-excel.sheet.binary.macroEnabled.12", &["xlsb"]),
     ("pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation", &["pptx", "ppsx", "potx"]),
     ("pptm", "application/vnd.ms-powerpoint.presentation.macroEnabled.12", &["pptm", "ppsm", "potm"]),
 ];
@@ -92,11 +92,8 @@ where
     W: Write,
     E: Embedder + ?Sized,
 {
-    if format == "xlsb" {
-        return Err(Failure::unsupported(
-            "binary workbooks (xlsb) are not rebuilt: their records cannot be inspected for macros and links; \
-             save the workbook as xlsx",
-        ));
+    if !FORMATS.iter().any(|(id, _, _)| *id == format) {
+        return Err(Failure::unsupported(format!("the ooxml plugin does not rebuild {format}")));
     }
     let parts = PackageReader::open(input, &policy.limits)?.read_parts()?;
     let mut findings = Findings::new();

@@ -57,7 +57,7 @@ impl Findings {
                 Ok(Decision::Sanitize)
             }
             Action::Block => {
-                let reason = format!("{class:?} at {location}: {detail}");
+                let reason = format!("{class} at {location}: {detail}");
                 self.push(class, Disposition::Blocked, location, detail);
                 Err(Failure { kind: FailureKind::Blocked(class), detail: reason, findings: self.0.clone() })
             }

@@ -53,27 +53,50 @@ pub use io::{InputReader, OutputWriter, read_all};
 /// The contract version this SDK builds plugins against.
 pub const CONTRACT_VERSION: &str = "0.1.0";
 
-/// Every content class, in contract order.
-pub const ALL_CLASSES: [ContentClass; 18] = [
-    ContentClass::Macros,
-    ContentClass::Scripts,
-    ContentClass::AutoActions,
-    ContentClass::ExternalActions,
-    ContentClass::EmbeddedFiles,
-    ContentClass::ActiveObjects,
-    ContentClass::ExternalLinks,
-    ContentClass::Hyperlinks,
-    ContentClass::Dde,
-    ContentClass::DataConnections,
-    ContentClass::Forms,
-    ContentClass::Multimedia,
-    ContentClass::Metadata,
-    ContentClass::Comments,
-    ContentClass::Revisions,
-    ContentClass::UnknownParts,
-    ContentClass::MalformedStructure,
-    ContentClass::Encryption,
-];
+/// Declares the content classes once: the list in contract order and the
+/// names policies and reports use.
+macro_rules! classes {
+    ($($variant:ident => $name:literal,)*) => {
+        /// Every content class, in contract order.
+        pub const ALL_CLASSES: [ContentClass; [$($name),*].len()] = [$(ContentClass::$variant),*];
+
+        impl ContentClass {
+            /// The kebab-case name used in policies and reports (`dde`, `auto-actions`).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(ContentClass::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+classes! {
+    Macros => "macros",
+    Scripts => "scripts",
+    AutoActions => "auto-actions",
+    ExternalActions => "external-actions",
+    EmbeddedFiles => "embedded-files",
+    ActiveObjects => "active-objects",
+    ExternalLinks => "external-links",
+    Hyperlinks => "hyperlinks",
+    Dde => "dde",
+    DataConnections => "data-connections",
+    Forms => "forms",
+    Multimedia => "multimedia",
+    Metadata => "metadata",
+    Comments => "comments",
+    Revisions => "revisions",
+    UnknownParts => "unknown-parts",
+    MalformedStructure => "malformed-structure",
+    Encryption => "encryption",
+}
+
+impl std::fmt::Display for ContentClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 impl Policy {
     /// The action for `class`; a class missing from the rules is sanitized

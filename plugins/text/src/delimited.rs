@@ -1,4 +1,7 @@
-//! CSV/TSV: neutralize cells that a spreadsheet would evaluate as formulas.
+//! Neutralize cells that a spreadsheet would evaluate as formulas: every
+//! cell of CSV and TSV, and in plain text the start of each line and of
+//! each tab-separated field (Excel opens `.txt` files through its import,
+//! which splits on tabs and evaluates formulas).
 
 use csv::{ReaderBuilder, Terminator, WriterBuilder};
 use sekisho_plugin_sdk::{ContentClass, Decision, Disposition, Failure, Findings, Policy};
@@ -51,6 +54,36 @@ pub fn neutralize(text: &str, delimiter: u8, policy: &Policy, findings: &mut Fin
     String::from_utf8(bytes).map_err(|e| Failure::invalid(format!("rewriting table: {e}")))
 }
 
+/// Plain text: a line, or a tab-separated field of it, that a spreadsheet
+/// import would evaluate gets a leading apostrophe. Prose that merely starts
+/// with a sign (`- item`, `+ added`, `@team`) stays: outside CSV only cells
+/// that start with `=`, or with `+`, `-`, `@` and also call a function,
+/// a DDE server or another sheet (`(`, `|`, `!`) are treated as formulas.
+pub fn neutralize_text(text: &str, policy: &Policy, findings: &mut Findings) -> Result<String, Failure> {
+    let mut out = String::with_capacity(text.len());
+    for (number, line) in text.split_inclusive('\n').enumerate() {
+        for (column, field) in line.split_inclusive('\t').enumerate() {
+            let cell = field.trim_end_matches(['\t', '\n', '\r']);
+            let formula = is_formula(cell) && (cell.starts_with('=') || cell.contains(['(', '|', '!']));
+            if formula {
+                let location = if column == 0 {
+                    format!("line {}", number + 1)
+                } else {
+                    format!("line {}, field {}", number + 1, column + 1)
+                };
+                let detail = format!("formula {}", excerpt(cell));
+                if findings.decide(policy, ContentClass::Dde, Disposition::Neutralized, location, detail)?
+                    == Decision::Sanitize
+                {
+                    out.push('\'');
+                }
+            }
+            out.push_str(field);
+        }
+    }
+    Ok(out)
+}
+
 /// True when a spreadsheet would evaluate `cell`. Plain signed numbers
 /// (`-12.5`, `+81`) are data, not formulas, and stay as they are.
 pub fn is_formula(cell: &str) -> bool {
@@ -89,5 +122,23 @@ mod tests {
         for cell in ["=1+2", "-1+2", "+81-3-1234", "@SUM(A1)", "\tx", "\r=x", "=cmd|' /C calc'!A0", "-"] {
             assert!(is_formula(cell), "{cell}");
         }
+    }
+
+    #[test]
+    fn text_lines_and_tab_fields_that_evaluate_are_neutralized() {
+        let policy = Policy::uniform(sekisho_plugin_sdk::Action::Sanitize);
+        let mut findings = Findings::new();
+        let text = "- a list item\n=cmd|' /C calc'!A0\nname\t@SUM(1+1)*cmd|' /C calc'!A0\n+ added\n-2+3+cmd|' /C calc'!A0";
+        let out = neutralize_text(text, &policy, &mut findings).unwrap();
+        assert_eq!(
+            out,
+            "- a list item\n'=cmd|' /C calc'!A0\nname\t'@SUM(1+1)*cmd|' /C calc'!A0\n+ added\n'-2+3+cmd|' /C calc'!A0"
+        );
+        let locations: Vec<&str> = findings.as_slice().iter().map(|f| f.location.as_str()).collect();
+        assert_eq!(locations, ["line 2", "line 3, field 2", "line 5"]);
+        let blocked = Policy::uniform(sekisho_plugin_sdk::Action::Sanitize)
+            .with(ContentClass::Dde, sekisho_plugin_sdk::Action::Block);
+        let failure = neutralize_text("=1+1\n", &blocked, &mut Findings::new()).unwrap_err();
+        assert!(failure.detail.starts_with("dde at line 1"), "{}", failure.detail);
     }
 }

@@ -5,7 +5,9 @@
 //! as UTF-8. Binary data posing as text is refused; stray control characters
 //! are removed. In CSV and TSV, cells that a spreadsheet would evaluate as a
 //! formula (`=`, `+`, `-`, `@`, tab, CR: the DDE payload `=cmd|' /C calc'!A0`
-//! among them) are neutralized with a leading apostrophe.
+//! among them) are neutralized with a leading apostrophe; in plain text, so
+//! are lines and tab-separated fields that a spreadsheet import would
+//! evaluate (see [`delimited::neutralize_text`]).
 
 mod charset;
 mod delimited;
@@ -54,7 +56,7 @@ pub fn sanitize<R: Read, W: Write>(
     let body = match format {
         "csv" => delimited::neutralize(&text, b',', policy, &mut findings)?,
         "tsv" => delimited::neutralize(&text, b'\t', policy, &mut findings)?,
-        "text" => text,
+        "text" => delimited::neutralize_text(&text, policy, &mut findings)?,
         other => return Err(Failure::unsupported(format!("text plugin does not handle format {other:?}"))),
     };
     // Spreadsheets read BOM-less UTF-8 CSV as the local legacy code page, so a
