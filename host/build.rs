@@ -37,6 +37,8 @@ fn main() {
     }
     println!("cargo:rerun-if-env-changed=SEKISHO_PLUGIN_TARGET_DIR");
 
+    println!("cargo:rustc-env=SEKISHO_GIT_REVISION={}", git_revision(&root));
+
     let target_dir = env::var_os("SEKISHO_PLUGIN_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target").join("plugins"));
@@ -55,6 +57,35 @@ fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(out.join("builtin_plugins.rs"), code).expect("write builtin_plugins.rs");
     println!("cargo:rustc-env=SEKISHO_TEST_PLUGINS_DIR={}", wasm_dir.display());
+}
+
+/// The commit the binary is built from (`unknown` outside a git checkout),
+/// for `sekisho --version`. The build reruns when HEAD moves.
+fn git_revision(root: &Path) -> String {
+    let git = root.join(".git");
+    if git.is_dir() {
+        println!("cargo:rerun-if-changed={}", git.join("HEAD").display());
+        if let Ok(head) = std::fs::read_to_string(git.join("HEAD"))
+            && let Some(reference) = head.trim().strip_prefix("ref: ")
+        {
+            // A missing watched path would rerun the build every time.
+            for watched in [git.join(reference), git.join("packed-refs")] {
+                if watched.exists() {
+                    println!("cargo:rerun-if-changed={}", watched.display());
+                }
+            }
+        }
+    }
+    let revision = Command::new("git")
+        .current_dir(root)
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_owned());
+    revision.filter(|r| !r.is_empty()).unwrap_or_else(|| "unknown".into())
 }
 
 /// Installs the wasm32-wasip2 target through rustup when it is missing, so a

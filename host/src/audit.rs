@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
@@ -35,8 +35,8 @@ pub struct Origin {
 /// One audit line.
 #[derive(Debug, Serialize)]
 pub struct Entry<'a> {
-    /// Seconds since the Unix epoch, with milliseconds.
-    pub time: f64,
+    /// When the file was decided: RFC 3339, UTC, with milliseconds.
+    pub time: String,
     #[serde(flatten)]
     pub origin: &'a Origin,
     pub name: &'a str,
@@ -65,7 +65,7 @@ impl<'a> Entry<'a> {
     pub fn new(origin: &'a Origin, report: &'a Report) -> Entry<'a> {
         let mut items = BTreeMap::new();
         count_items(report, &mut items);
-        let time = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| (d.as_millis() as f64) / 1000.0);
+        let time = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
         Entry {
             time,
             origin,
@@ -106,8 +106,12 @@ struct Inner {
 }
 
 impl AuditLog {
-    /// Opens (or creates) the log for appending and starts its flusher.
+    /// Opens (or creates, with its folder) the log for appending and starts
+    /// its flusher.
     pub fn open(path: &Path) -> std::io::Result<AuditLog> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         let inner = Arc::new(Inner { file: Mutex::new(file), dirty: AtomicBool::new(false) });
         let weak = Arc::downgrade(&inner);

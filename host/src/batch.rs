@@ -59,13 +59,13 @@ where
     results.into_iter().flatten().collect()
 }
 
-/// A table of files by outcome and detected format, and the totals.
-pub fn summary(reports: &[&Report]) -> String {
+/// A table of files by outcome and detected format, and the totals;
+/// `errors` inputs could not be processed at all (unreadable, missing).
+pub fn summary(reports: &[&Report], errors: usize) -> String {
     let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
     for report in reports {
-        let outcome = serde_json::to_value(report.outcome).ok().and_then(|v| v.as_str().map(str::to_owned));
-        let outcome = outcome.unwrap_or_default();
+        let outcome = report.outcome.name().to_owned();
         let format = report.input.format.clone().unwrap_or_else(|| "unknown".into());
         *counts.entry((outcome.clone(), format)).or_default() += 1;
         *outcomes.entry(outcome).or_default() += 1;
@@ -74,7 +74,16 @@ pub fn summary(reports: &[&Report]) -> String {
     for ((outcome, format), n) in &counts {
         table.push_str(&format!("{outcome:<12} {format:<10} {n:>7}\n"));
     }
-    let totals: Vec<String> = outcomes.iter().map(|(o, n)| format!("{n} {o}")).collect();
-    table.push_str(&format!("{} files: {}\n", reports.len(), totals.join(", ")));
+    let mut totals: Vec<String> = outcomes.iter().map(|(o, n)| format!("{n} {o}")).collect();
+    if errors > 0 {
+        totals.push(format!("{errors} not readable"));
+    }
+    let files = reports.len() + errors;
+    table.push_str(&format!("{files} {}: {}\n", plural(files, "file", "files"), totals.join(", ")));
     table
+}
+
+/// `1 file`, `2 files`.
+pub fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
 }

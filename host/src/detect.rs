@@ -94,7 +94,7 @@ pub fn detect(source: &Source, name: Option<&str>, declared: &[DeclaredMagic]) -
     if let Some(id) = markup(&head) {
         return Some(id.to_owned());
     }
-    looks_like_text(&head).then(|| text_dialect(name).to_owned())
+    looks_like_text(&head).then(|| text_dialect(name, &head).to_owned())
 }
 
 fn binary_signature(head: &[u8]) -> Option<&'static str> {
@@ -243,12 +243,58 @@ fn looks_like_text(head: &[u8]) -> bool {
     even_pairs >= 2 && ((even * 10 >= even_pairs * 7 && odd == 0) || (odd * 10 >= even_pairs * 7 && even == 0))
 }
 
-fn text_dialect(name: Option<&str>) -> &'static str {
+/// True for the formats of plain text (text, CSV, TSV): a table named
+/// `.txt` is not a lying extension, and keeps it.
+pub fn same_text_family(format: &str, ext: &str) -> bool {
+    let text_formats = ["text", "csv", "tsv"];
+    text_formats.contains(&format)
+        && KNOWN.iter().any(|k| text_formats.contains(&k.id) && k.extensions.contains(&ext))
+}
+
+/// CSV or TSV by the name's extension; a file with no known name, or a
+/// `.txt`, that looks delimited is a table too, since spreadsheets import
+/// it as one (and evaluate its formulas).
+fn text_dialect(name: Option<&str>, head: &[u8]) -> &'static str {
     match extension(name.unwrap_or("")).as_deref() {
         Some("csv") => "csv",
         Some("tsv" | "tab") => "tsv",
+        None | Some("txt") => sniff_delimited(head).unwrap_or("text"),
         _ => "text",
     }
+}
+
+/// `tsv` or `csv` when the head has at least two records and every one
+/// that is not blank has the same, non-zero number of tabs (or commas)
+/// outside double quotes; a record may span lines inside quotes. The last
+/// record is ignored when the head was cut short.
+fn sniff_delimited(head: &[u8]) -> Option<&'static str> {
+    if head.contains(&0) {
+        return None;
+    }
+    let complete = if head.len() < HEAD { head } else { &head[..head.iter().rposition(|&b| b == b'\n')?] };
+    for (delimiter, dialect) in [(b'\t', "tsv"), (b',', "csv")] {
+        let mut counts = Vec::new();
+        let (mut in_quotes, mut count, mut blank) = (false, 0usize, true);
+        for &byte in complete.iter().chain(std::iter::once(&b'\n')) {
+            match byte {
+                b'\n' if !in_quotes => {
+                    if !blank {
+                        counts.push(count);
+                    }
+                    (count, blank) = (0, true);
+                    continue;
+                }
+                b'"' => in_quotes = !in_quotes,
+                b if b == delimiter && !in_quotes => count += 1,
+                _ => {}
+            }
+            blank &= byte.is_ascii_whitespace() && byte != delimiter;
+        }
+        if counts.len() >= 2 && counts[0] > 0 && counts.iter().all(|&c| c == counts[0]) {
+            return Some(dialect);
+        }
+    }
+    None
 }
 
 /// The lowercase extension of a file name, without the dot.
@@ -284,6 +330,20 @@ mod tests {
         assert_eq!(detect_bytes(b"a\tb\n", Some("t.TSV")).as_deref(), Some("tsv"));
         assert_eq!(detect_bytes(b"hello", Some("t")).as_deref(), Some("text"));
         assert_eq!(detect_bytes(b"\x7fELF\x02\x01\x01\0\0\0", Some("t.txt")), None);
+    }
+
+    #[test]
+    fn unnamed_or_txt_tables_are_tables() {
+        let table = "品名,数量,単価\nりんご,3,120\n=cmd|' /C calc'!A0,1,0\n";
+        assert_eq!(detect_bytes(table.as_bytes(), Some("stdin")).as_deref(), Some("csv"));
+        assert_eq!(detect_bytes(table.as_bytes(), Some("a.txt")).as_deref(), Some("csv"));
+        assert_eq!(detect_bytes(table.as_bytes(), Some("notes.md")).as_deref(), Some("text"));
+        assert_eq!(detect_bytes(b"a\tb\n1\t=2+3\n\n", None).as_deref(), Some("tsv"));
+        let quoted = "name,comment\n\"a\",\"two\nlines, with a comma\"\nb,c\n";
+        assert_eq!(detect_bytes(quoted.as_bytes(), None).as_deref(), Some("csv"));
+        assert_eq!(detect_bytes(b"Hello, world.\nNo table here\n", None).as_deref(), Some("text"));
+        assert_eq!(detect_bytes(b"one, line only\n", None).as_deref(), Some("text"));
+        assert_eq!(detect_bytes(b"a,b\nc,d,e\n", Some("x.txt")).as_deref(), Some("text"));
     }
 
     #[test]

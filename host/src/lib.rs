@@ -13,7 +13,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Modules, one concern each: [`sandbox`] (wasmtime), [`registry`] (plugins),
+//! Modules, one concern each: [`sandbox`] (wasmtime), [`cache`] (compiled
+//! plugins on disk, checked before use), [`registry`] (plugins),
 //! [`detect`] (types from content), [`policy`], [`pipeline`] (the flow of one
 //! file), [`report`], [`source`] (read-only input), [`serve`] (the gateway:
 //! HTTP API and ICAP), [`audit`] (the audit log), [`batch`] (folders from the
@@ -21,6 +22,7 @@
 
 pub mod audit;
 pub mod batch;
+pub mod cache;
 pub mod cli;
 pub mod detect;
 pub mod pipeline;

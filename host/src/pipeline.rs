@@ -29,6 +29,9 @@ pub struct Options {
     pub sandbox: SandboxConfig,
     /// Directories of vendor plugins (`*.wasm`).
     pub plugin_dirs: Vec<PathBuf>,
+    /// Called with a one-line message before something slow that a person
+    /// may wonder about (compiling the plugins on a first run).
+    pub notice: Option<fn(&str)>,
 }
 
 /// Errors setting up the engine.
@@ -64,7 +67,7 @@ impl Sekisho {
     /// Creates the sandbox and loads the built-in and vendor plugins.
     pub fn new(options: Options) -> Result<Sekisho, SetupError> {
         let sandbox = Sandbox::new(&options.sandbox)?;
-        let registry = Registry::load(&sandbox, &options.plugin_dirs)?;
+        let registry = Registry::load(&sandbox, &options.plugin_dirs, options.notice)?;
         Ok(Sekisho { inner: Arc::new(Inner { sandbox, registry }) })
     }
 
@@ -91,8 +94,27 @@ impl Sekisho {
             expanded: AtomicU64::new(0),
             deadline: Instant::now() + Duration::from_millis(policy.limits.time_limit_ms),
         });
-        process(&self.inner, &tree, source, name, 0)
+        if source.is_empty() {
+            let report = new_report(&tree, name, &source);
+            let reason = Reason::new(ReasonKind::InvalidStructure, "the file is empty");
+            return log_decision(refuse(report, Outcome::Failed, reason));
+        }
+        log_decision(process(&self.inner, &tree, source, name, 0))
     }
+}
+
+/// One log line per decided file (shown with `-v`).
+fn log_decision(result: Sanitized) -> Sanitized {
+    let report = &result.report;
+    tracing::info!(
+        name = %report.input.name,
+        outcome = report.outcome.name(),
+        format = report.input.format.as_deref().unwrap_or("unknown"),
+        ms = report.metrics.wall_time_us as f64 / 1000.0,
+        reason = report.reason.as_ref().map_or("", |r| r.detail.as_str()),
+        "decided"
+    );
+    result
 }
 
 /// What a file and all its embedded documents share.
@@ -174,7 +196,10 @@ fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, dep
     let format_info = registry.format_info(&format);
     report.input.format = Some(format.clone());
     report.input.media_type = format_info.as_ref().map(|f| f.media_type().to_owned());
-    if let Some(ext) = detect::extension(name).filter(|ext| registry.extension_belongs_elsewhere(&format, ext)) {
+    let mismatch = |ext: &String| {
+        registry.extension_belongs_elsewhere(&format, ext) && !detect::same_text_family(&format, ext)
+    };
+    if let Some(ext) = detect::extension(name).filter(mismatch) {
         let detail =
             format!("the extension .{ext} does not match the content ({format}); the output gets the right one");
         match policy.action(Class::MalformedStructure) {
@@ -192,7 +217,7 @@ fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, dep
         }
     }
     let Some(plugin) = registry.plugin_for(&format).cloned() else {
-        let detail = format!("no plugin handles {format}");
+        let detail = format!("no plugin rebuilds {format} files");
         return refuse(report, Outcome::Unsupported, Reason::new(ReasonKind::NoPlugin, detail));
     };
     report.plugin =
@@ -330,6 +355,7 @@ fn verify_output(
     let extension = match detect::extension(name) {
         Some(ext) if declared.extensions.iter().any(|e| e.eq_ignore_ascii_case(&ext)) => ext,
         Some(ext) if input_format == format && !registry.extension_belongs_elsewhere(format, &ext) => ext,
+        Some(ext) if input_format == format && detect::same_text_family(format, &ext) => ext,
         Some(ext) => same_position(&ext).unwrap_or_else(|| declared.extension().to_owned()),
         None => declared.extension().to_owned(),
     };

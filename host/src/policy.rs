@@ -32,6 +32,7 @@ macro_rules! content_classes {
     ($($variant:ident => $name:literal,)*) => {
         /// The content classes of DESIGN.md, shared by every format.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(test, derive(schemars::JsonSchema))]
         #[serde(rename_all = "kebab-case")]
         pub enum Class {
             $($variant,)*
@@ -115,47 +116,62 @@ pub enum HyperlinkMode {
     KeepAsText,
 }
 
-/// Global limits. Every one is enforced by the host or handed to plugins.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
-pub struct Limits {
-    /// Largest input file accepted.
-    pub max_input_bytes: u64,
-    /// Largest rebuilt output accepted from a plugin.
-    pub max_output_bytes: u64,
-    /// Deepest nesting of embedded documents (the top-level file is depth 0).
-    pub max_depth: u32,
-    /// Most bytes inflated or extracted over a whole file tree.
-    pub max_expanded_bytes: u64,
-    /// Most entries in one container.
-    pub max_entries: u32,
-    /// Most inflated bytes per input byte.
-    pub max_expansion_ratio: u32,
-    /// Wall-clock limit per file (each embedded child gets the rest of its parent's).
-    pub time_limit_ms: u64,
-    /// Linear-memory limit per sandbox.
-    pub memory_limit_mb: u64,
-    /// CPU budget: fuel units granted per input byte, on top of `fuel-base`.
-    pub fuel_per_byte: u64,
-    /// CPU budget every file gets whatever its size.
-    pub fuel_base: u64,
+/// Declares the global limits once: the struct, its defaults, and the form
+/// a policy file writes them in (every limit optional, unknown keys errors
+/// with their line and column).
+macro_rules! limits {
+    ($($(#[doc = $doc:literal])* $field:ident: $ty:ty = $default:expr,)*) => {
+        /// Global limits. Every one is enforced by the host or handed to plugins.
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+        #[serde(rename_all = "kebab-case")]
+        pub struct Limits {
+            $($(#[doc = $doc])* pub $field: $ty,)*
+        }
+
+        impl Default for Limits {
+            fn default() -> Self {
+                Limits { $($field: $default,)* }
+            }
+        }
+
+        /// `[limits]` as a policy file writes it: each limit optional.
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+        struct LimitsFile {
+            $($field: Option<$ty>,)*
+        }
+
+        impl LimitsFile {
+            fn apply(self, limits: &mut Limits) {
+                $(if let Some(value) = self.$field {
+                    limits.$field = value;
+                })*
+            }
+        }
+    };
 }
 
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_input_bytes: 512 << 20,
-            max_output_bytes: 1 << 30,
-            max_depth: 5,
-            max_expanded_bytes: 1 << 30,
-            max_entries: 10_000,
-            max_expansion_ratio: 200,
-            time_limit_ms: 60_000,
-            memory_limit_mb: 1024,
-            fuel_per_byte: 20_000,
-            fuel_base: 2_000_000_000,
-        }
-    }
+limits! {
+    /// Largest input file accepted.
+    max_input_bytes: u64 = 512 << 20,
+    /// Largest rebuilt output accepted from a plugin.
+    max_output_bytes: u64 = 1 << 30,
+    /// Deepest nesting of embedded documents (the top-level file is depth 0).
+    max_depth: u32 = 5,
+    /// Most bytes inflated or extracted over a whole file tree.
+    max_expanded_bytes: u64 = 1 << 30,
+    /// Most entries in one container.
+    max_entries: u32 = 10_000,
+    /// Most inflated bytes per input byte.
+    max_expansion_ratio: u32 = 200,
+    /// Wall-clock limit per file (each embedded child gets the rest of its parent's).
+    time_limit_ms: u64 = 60_000,
+    /// Linear-memory limit per sandbox.
+    memory_limit_mb: u64 = 1024,
+    /// CPU budget: fuel units granted per input byte, on top of `fuel-base`.
+    fuel_per_byte: u64 = 20_000,
+    /// CPU budget every file gets whatever its size.
+    fuel_base: u64 = 2_000_000_000,
 }
 
 /// An effective policy: one action per class, the hyperlink mode and limits.
@@ -219,14 +235,22 @@ impl FormatOptions {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 struct PolicyFile {
     name: Option<String>,
-    extends: Option<String>,
+    extends: Option<toml::Spanned<String>>,
     hyperlinks_mode: Option<HyperlinkMode>,
     #[serde(default)]
     classes: BTreeMap<Class, Action>,
     #[serde(default)]
-    limits: Option<toml::Table>,
+    limits: LimitsFile,
     #[serde(default)]
-    options: Option<toml::Table>,
+    options: OptionsFile,
+}
+
+/// `[options]` as a policy file writes it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct OptionsFile {
+    image_mode: Option<ImageMode>,
+    html_mode: Option<HtmlMode>,
 }
 
 /// Errors reading a policy.
@@ -312,25 +336,33 @@ impl Policy {
         Policy::from_toml(&text, &path.display().to_string())
     }
 
-    /// Parses a TOML policy; `origin` names it in errors.
+    /// Parses a TOML policy; `origin` names it in errors, which give the
+    /// line and column of the key at fault.
     pub fn from_toml(text: &str, origin: &str) -> Result<Policy, PolicyError> {
         let invalid = |message: String| PolicyError::Invalid { path: origin.into(), message };
-        let file: PolicyFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        let mut policy = Policy::profile(file.extends.as_deref().unwrap_or("strict"))?;
+        let file: PolicyFile = toml::from_str(text).map_err(|e| invalid(e.to_string().trim_end().to_owned()))?;
+        let mut policy = match &file.extends {
+            None => Policy::default(),
+            Some(extends) => Policy::profile(extends.get_ref()).map_err(|_| {
+                let (line, column) = line_and_column(text, extends.span().start);
+                invalid(format!(
+                    "line {line}, column {column}: extends = {:?} is not a profile (known: {})",
+                    extends.get_ref(),
+                    Profile::NAMES.join(", ")
+                ))
+            })?,
+        };
         policy.name = file.name.unwrap_or_else(|| origin.to_owned());
         policy.classes.extend(file.classes);
         if let Some(mode) = file.hyperlinks_mode {
             policy.hyperlinks_mode = mode;
         }
-        if let Some(overrides) = file.limits {
-            let mut merged = toml::Table::try_from(&policy.limits).map_err(|e| invalid(e.to_string()))?;
-            merged.extend(overrides);
-            policy.limits = merged.try_into().map_err(|e: toml::de::Error| invalid(e.to_string()))?;
+        file.limits.apply(&mut policy.limits);
+        if let Some(mode) = file.options.image_mode {
+            policy.options.image_mode = mode;
         }
-        if let Some(overrides) = file.options {
-            let mut merged = toml::Table::try_from(policy.options).map_err(|e| invalid(e.to_string()))?;
-            merged.extend(overrides);
-            policy.options = merged.try_into().map_err(|e: toml::de::Error| invalid(e.to_string()))?;
+        if let Some(mode) = file.options.html_mode {
+            policy.options.html_mode = mode;
         }
         policy.validate().map_err(invalid)?;
         Ok(policy)
@@ -393,6 +425,14 @@ impl From<Action> for wit::Action {
     }
 }
 
+/// 1-based line and column of a byte offset.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -437,6 +477,17 @@ mod tests {
         assert!(wit.options.contains(&("image-mode".to_owned(), "re-encode".to_owned())));
         assert!(Policy::from_toml("[options]\nimage-mode = \"lossy\"\n", "t").is_err());
         assert!(Policy::from_toml("[options]\nimage-mod = \"structural\"\n", "t").is_err());
+    }
+
+    #[test]
+    fn errors_name_the_file_the_key_and_where() {
+        let typo = Policy::from_toml("name = \"gw\"\n[limits]\nmax-dept = 1\n", "gw.toml").unwrap_err().to_string();
+        assert!(typo.contains("gw.toml") && typo.contains("line 3, column 1") && typo.contains("max-dept"), "{typo}");
+        let extends = Policy::from_toml("\nextends = \"strickt\"\n", "gw.toml").unwrap_err().to_string();
+        assert!(extends.contains("gw.toml") && extends.contains("line 2, column 11"), "{extends}");
+        assert!(extends.contains("extends = \"strickt\"") && extends.contains("keep-links"), "{extends}");
+        let option = Policy::from_toml("[options]\nimage-mod = \"x\"\n", "o.toml").unwrap_err().to_string();
+        assert!(option.contains("line 2") && option.contains("image-mod"), "{option}");
     }
 
     #[test]

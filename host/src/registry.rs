@@ -90,9 +90,15 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Loads the built-in plugins and every `*.wasm` in `dirs` (sorted by name).
-    pub fn load(sandbox: &Sandbox, dirs: &[PathBuf]) -> Result<Registry, RegistryError> {
+    /// Loads the built-in plugins and every `*.wasm` in `dirs` (sorted by
+    /// name). `notice` hears about a first run that must compile them.
+    pub fn load(sandbox: &Sandbox, dirs: &[PathBuf], notice: Option<fn(&str)>) -> Result<Registry, RegistryError> {
         let mut registry = Registry { plugins: Vec::new(), by_format: BTreeMap::new(), declared_magic: Vec::new() };
+        if let Some(notice) = notice
+            && BUILTIN_PLUGINS.iter().any(|(_, wasm)| !sandbox.is_cached(wasm))
+        {
+            notice("compiling plugins for this machine, once (about 10 s)…");
+        }
         // Loading (cache lookup, admission, pre-instantiation, `describe`)
         // is independent per plugin: do it on all cores, register in order.
         let prepared: Vec<_> = std::thread::scope(|scope| {

@@ -11,6 +11,7 @@ pub const SCHEMA: &str = "sekisho.report/1";
 
 /// The closed set of outcomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// Rebuilt, nothing removed.
@@ -26,6 +27,17 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The name used in reports, headers and logs (`clean`, `sanitized`…).
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Clean => "clean",
+            Outcome::Sanitized => "sanitized",
+            Outcome::Blocked => "blocked",
+            Outcome::Unsupported => "unsupported",
+            Outcome::Failed => "failed",
+        }
+    }
+
     /// True when an output was produced and may be used.
     pub fn passed(self) -> bool {
         matches!(self, Outcome::Clean | Outcome::Sanitized)
@@ -34,6 +46,7 @@ impl Outcome {
 
 /// Why a file did not pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ReasonKind {
     /// `blocked`: the class named in `Reason::class`.
@@ -49,6 +62,7 @@ pub enum ReasonKind {
 
 /// Which limit was exceeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Limit {
     Fuel,
@@ -64,6 +78,7 @@ pub enum Limit {
 
 /// The reason of a non-passing outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Reason {
     pub kind: ReasonKind,
     /// For `limit-exceeded`, when known.
@@ -96,6 +111,7 @@ impl Reason {
 
 /// What was done with a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Disposition {
     Kept,
@@ -106,6 +122,7 @@ pub enum Disposition {
 
 /// One finding: a class, what was done, where and what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Item {
     pub class: Class,
     pub action: Disposition,
@@ -116,6 +133,7 @@ pub struct Item {
 
 /// The input as received.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct InputInfo {
     pub name: String,
     pub size: u64,
@@ -127,6 +145,7 @@ pub struct InputInfo {
 
 /// The rebuilt output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct OutputInfo {
     pub size: u64,
     pub sha256: String,
@@ -138,6 +157,7 @@ pub struct OutputInfo {
 
 /// A plugin that took part.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct PluginRef {
     pub name: String,
     pub version: String,
@@ -146,6 +166,7 @@ pub struct PluginRef {
 
 /// The policy that was applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct PolicyRef {
     pub name: String,
     pub sha256: String,
@@ -153,6 +174,7 @@ pub struct PolicyRef {
 
 /// Resources used by the sandbox for this file (children not included).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Metrics {
     pub fuel_used: u64,
     pub peak_memory_bytes: u64,
@@ -161,6 +183,7 @@ pub struct Metrics {
 
 /// The report of one file; embedded files have their own, in `children`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Report {
     pub schema: String,
     pub input: InputInfo,
@@ -195,14 +218,27 @@ impl Report {
 
     /// One line for humans: `name: outcome (reason)`.
     pub fn summary(&self) -> String {
-        let outcome = serde_json::to_value(self.outcome).ok();
-        let outcome = outcome.as_ref().and_then(|v| v.as_str()).unwrap_or("?");
-        let mut line = format!("{}: {outcome}", self.input.name);
+        let mut line = format!("{}: {}", self.input.name, self.outcome.name());
         if let Some(reason) = &self.reason {
             line.push_str(&format!(" ({})", reason.detail));
         } else if !self.items.is_empty() || !self.children.is_empty() {
-            line.push_str(&format!(" ({} items, {} embedded)", self.items.len(), self.children.len()));
+            let (items, children) = (self.items.len(), self.children.len());
+            let item_word = if items == 1 { "item" } else { "items" };
+            let child_word = if children == 1 { "embedded file" } else { "embedded files" };
+            line.push_str(&format!(" ({items} {item_word}, {children} {child_word})"));
         }
         line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_names_are_the_serialized_names() {
+        for outcome in [Outcome::Clean, Outcome::Sanitized, Outcome::Blocked, Outcome::Unsupported, Outcome::Failed] {
+            assert_eq!(serde_json::to_value(outcome).unwrap(), outcome.name());
+        }
     }
 }

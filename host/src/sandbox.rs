@@ -4,10 +4,11 @@
 //!
 //! Plugins are admitted only if every import is on an allow-list (no
 //! filesystem, sockets or HTTP), and compiled once into an on-disk cache that
-//! only the host writes: vendors ship `.wasm`, never precompiled code.
+//! only the host writes and checks before use ([`crate::cache`]): vendors
+//! ship `.wasm`, never precompiled code.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -18,6 +19,7 @@ use wasmtime::{
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::cache::CompileCache;
 use crate::report::Limit;
 use crate::source::Source;
 
@@ -116,7 +118,7 @@ fn plugin_error(plugin: &str, message: impl std::fmt::Display) -> SandboxError {
 pub struct Sandbox {
     engine: Engine,
     linker: Linker<StoreData>,
-    cache_dir: Option<PathBuf>,
+    cache: Option<CompileCache>,
     pooling: bool,
 }
 
@@ -148,7 +150,22 @@ impl Sandbox {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_error)?;
         wit::Plugin::add_to_linker::<StoreData, HasSelf<StoreData>>(&mut linker, |data| data).map_err(engine_error)?;
-        Ok(Sandbox { engine, linker, cache_dir: config.cache_dir.clone(), pooling })
+        let mut hasher = DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        let engine_key = format!("{:016x}", hasher.finish());
+        let cache = config.cache_dir.as_deref().and_then(|dir| CompileCache::open(dir, &engine_key));
+        Ok(Sandbox { engine, linker, cache, pooling })
+    }
+
+    /// True when the compiled code of `wasm` is in the cache (so loading it
+    /// will not compile).
+    pub fn is_cached(&self, wasm: &[u8]) -> bool {
+        self.cache.as_ref().is_some_and(|cache| cache.contains(&hex::encode(Sha256::digest(wasm))))
+    }
+
+    /// The folder compiled plugins are cached in, if any.
+    pub fn cache_dir(&self) -> Option<&std::path::Path> {
+        self.cache.as_ref().map(CompileCache::dir)
     }
 
     /// True when instances come from the pooling allocator.
@@ -178,32 +195,22 @@ impl Sandbox {
     }
 
     fn compile_cached(&self, name: &str, wasm: &[u8], sha256: &str) -> Result<(Component, bool), SandboxError> {
-        let Some(dir) = &self.cache_dir else {
+        let Some(cache) = &self.cache else {
             let component = Component::new(&self.engine, wasm).map_err(|e| plugin_error(name, e))?;
             return Ok((component, false));
         };
-        let mut hasher = DefaultHasher::new();
-        self.engine.precompile_compatibility_hash().hash(&mut hasher);
-        let dir = dir.join(format!("{:016x}", hasher.finish()));
-        let path = dir.join(format!("{sha256}.cwasm"));
-        if path.exists() {
-            // SAFETY: the cache holds only artifacts this host compiled itself
-            // (written below, keyed by engine compatibility and wasm sha256).
-            match unsafe { Component::deserialize_file(&self.engine, &path) } {
+        if let Some(artifact) = cache.load(sha256) {
+            // SAFETY: these bytes passed the cache's keyed check: this host
+            // compiled them from the plugin whose sha256 they are stored under.
+            match unsafe { Component::deserialize(&self.engine, &artifact) } {
                 Ok(component) => return Ok((component, true)),
-                Err(e) => tracing::warn!("ignoring unusable cache entry {}: {e}", path.display()),
+                Err(e) => tracing::warn!("ignoring an unusable cache entry for {name}: {e}"),
             }
         }
         let artifact = self.engine.precompile_component(wasm).map_err(|e| plugin_error(name, e))?;
-        match write_atomically(&dir, &path, &artifact) {
-            // SAFETY: as above, the artifact was produced by this engine just now.
-            Ok(()) => match unsafe { Component::deserialize_file(&self.engine, &path) } {
-                Ok(component) => return Ok((component, false)),
-                Err(e) => tracing::warn!("cannot map fresh cache entry {}: {e}", path.display()),
-            },
-            Err(e) => tracing::warn!("cannot write compile cache {}: {e}", dir.display()),
-        }
-        // SAFETY: the bytes come from `precompile_component` of this engine.
+        cache.store(sha256, &artifact);
+        // SAFETY: the bytes come from `precompile_component` of this engine,
+        // just now (not read back from the cache).
         let component =
             unsafe { Component::deserialize(&self.engine, &artifact) }.map_err(|e| plugin_error(name, e))?;
         Ok((component, false))
@@ -336,15 +343,6 @@ fn start_epoch_ticker(engine: &Engine) {
             }
         })
         .expect("spawn the epoch ticker thread");
-}
-
-fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    std::fs::create_dir_all(dir)?;
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    file.write_all(bytes)?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 /// Turns a trap or host error into a limit or a plugin fault.

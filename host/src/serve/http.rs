@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
+use super::naming::{base_name, content_disposition, download_name};
 use super::{Gateway, Refusal};
 use crate::Sanitized;
 use crate::audit::Origin;
@@ -49,7 +50,19 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .merge(api)
         .route("/healthz", get(|| async { "ok\n" }))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(log_request))
         .with_state(gateway)
+}
+
+/// One log line per request (shown with `serve -v`).
+async fn log_request(request: Request, next: Next) -> Response {
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let outcome = response.headers().get("x-sekisho-outcome").and_then(|v| v.to_str().ok()).unwrap_or("-");
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(%method, %path, status = response.status().as_u16(), outcome, ms, "HTTP request");
+    response
 }
 
 /// The user a request authenticated as, for the audit log.
@@ -99,13 +112,17 @@ async fn sanitize(
             let headers = response.headers_mut();
             headers.insert(header::CONTENT_TYPE, value(&info.media_type));
             let file = download_name(&report.input.name, &info.extension);
-            headers.insert(header::CONTENT_DISPOSITION, value(&format!("attachment; filename=\"{file}\"")));
+            headers.insert(header::CONTENT_DISPOSITION, value(&content_disposition("attachment", &file)));
             headers.insert("x-sekisho-extension", value(&info.extension));
             response
         }
         _ => {
+            // Saved with `curl -OJ`, a refusal is a report named after the file.
             let mut response = json(report);
             *response.status_mut() = refusal_status(report);
+            let file = format!("{}.sekisho.json", base_name(&report.input.name).unwrap_or_else(|| "file".into()));
+            let disposition = value(&content_disposition("attachment", &file));
+            response.headers_mut().insert(header::CONTENT_DISPOSITION, disposition);
             response
         }
     };
@@ -217,8 +234,7 @@ fn refused(refusal: Refusal) -> Response {
 }
 
 fn outcome_headers(headers: &mut HeaderMap, report: &Report, id: &str) {
-    let outcome = serde_json::to_value(report.outcome).ok().and_then(|v| v.as_str().map(str::to_owned));
-    headers.insert("x-sekisho-outcome", value(outcome.as_deref().unwrap_or("unknown")));
+    headers.insert("x-sekisho-outcome", value(report.outcome.name()));
     headers.insert("x-sekisho-report-id", value(id));
     if let Some(reason) = &report.reason {
         headers.insert("x-sekisho-reason", value(&reason.detail.chars().take(200).collect::<String>()));
@@ -244,11 +260,36 @@ fn value(text: &str) -> HeaderValue {
     HeaderValue::from_str(&clean).unwrap_or_else(|_| HeaderValue::from_static("?"))
 }
 
-/// `report.docm` rebuilt as docx downloads as `report.docx`.
-fn download_name(name: &str, extension: &str) -> String {
-    let file = name.rsplit(['/', '\\']).next().unwrap_or(name).replace('"', "");
-    match file.rsplit_once('.') {
-        Some((stem, _)) if !stem.is_empty() => format!("{stem}.{extension}"),
-        _ => format!("{file}.{extension}"),
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `docs/openapi.json` holds the report's JSON Schema as the Rust types
+    /// generate it, so the document cannot drift from the code. Run with
+    /// `SEKISHO_UPDATE_OPENAPI=1` to write the generated schemas into it.
+    #[test]
+    fn the_openapi_file_carries_the_generated_report_schema() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
+        let mut document: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let mut generator = schemars::generate::SchemaSettings::draft2020_12()
+            .with(|settings| settings.definitions_path = "/components/schemas".into())
+            .into_generator();
+        generator.subschema_for::<Report>();
+        let generated = generator.take_definitions(true);
+        assert!(generated.contains_key("Report") && generated.contains_key("Item"), "{generated:?}");
+        if std::env::var_os("SEKISHO_UPDATE_OPENAPI").is_some() {
+            let schemas = document["components"]["schemas"].as_object_mut().unwrap();
+            schemas.extend(generated);
+            std::fs::write(&path, serde_json::to_string_pretty(&document).unwrap() + "\n").unwrap();
+            return;
+        }
+        for (name, schema) in &generated {
+            assert_eq!(
+                &document["components"]["schemas"][name],
+                schema,
+                "docs/openapi.json is out of date for {name}: rerun this test with SEKISHO_UPDATE_OPENAPI=1"
+            );
+        }
     }
 }

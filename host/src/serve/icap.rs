@@ -23,6 +23,7 @@
 //! servers for identity encoding. Partial content (`206`) is refused too: a
 //! range of a file cannot be checked as the file.
 
+use super::naming::{content_disposition, disposition_filename, percent_decode, url_file_name};
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::sync::Arc;
@@ -186,6 +187,8 @@ async fn handle(conn: &mut Conn, gateway: &Arc<Gateway>, peer: SocketAddr) -> Re
         let (status, text) = refusal_status(refusal);
         Error::Reply(status, text)
     })?;
+    let started = std::time::Instant::now();
+    let (method, path) = (message.method, message.path.clone());
     match message.method {
         Method::Options => {
             if message.has_body {
@@ -195,6 +198,8 @@ async fn handle(conn: &mut Conn, gateway: &Arc<Gateway>, peer: SocketAddr) -> Re
         }
         Method::Reqmod | Method::Respmod => modify(conn, gateway, peer, message, policy).await?,
     }
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(client = %peer, method = ?method, path = %path, ms, "ICAP request");
     Ok(keep_alive)
 }
 
@@ -312,10 +317,7 @@ enum Verdict {
 
 fn verdict(id: String, result: crate::Sanitized) -> Verdict {
     let report = result.report;
-    let outcome = serde_json::to_value(report.outcome)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| "unknown".into());
+    let outcome = report.outcome.name().to_owned();
     match (result.output, report.output) {
         (Some(bytes), Some(info)) => Verdict::Pass {
             unchanged: report.outcome == Outcome::Clean && info.sha256 == report.input.sha256,
@@ -971,106 +973,11 @@ fn header_value(text: &str) -> String {
     text.chars().map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '?' }).collect()
 }
 
-/// `%xx` escapes decoded; invalid UTF-8 replaced.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
-            (b'%', Some(high), Some(low)) => {
-                out.push((high * 16 + low) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
 
-/// The last segment of a URL's path, decoded: `http://h/a/b%20c.pdf?x` → `b c.pdf`.
-fn url_file_name(url: &str) -> Option<String> {
-    let path = url.split(['?', '#']).next().unwrap_or_default();
-    let path = match path.find("://") {
-        Some(i) => path[i + 3..].find('/').map_or("", |j| &path[i + 3 + j..]),
-        None => path,
-    };
-    base_name(&percent_decode(path.rsplit('/').next().unwrap_or_default()))
-}
 
-/// The file name of a path, without folders; `None` when empty.
-fn base_name(path: &str) -> Option<String> {
-    let name = path.rsplit(['/', '\\']).next().unwrap_or_default().trim();
-    (!name.is_empty()).then(|| name.to_owned())
-}
 
-/// The file name of a `Content-Disposition` value: `filename*` (RFC 6266,
-/// `UTF-8''…`) first, else `filename`; folders removed.
-fn disposition_filename(value: &str) -> Option<String> {
-    let params = parameters(value);
-    let find = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
-    let extended = find("filename*").and_then(|v| v.split_once("''")).map(|(_, encoded)| percent_decode(encoded));
-    extended.or_else(|| find("filename").map(str::to_owned)).and_then(|name| base_name(&name))
-}
 
-/// The parameters of a header value such as `attachment; filename="a;b.pdf"`:
-/// (lowercase name, unquoted value) pairs after the first `;`.
-fn parameters(value: &str) -> Vec<(String, String)> {
-    let mut params = Vec::new();
-    let mut chars = value.chars().skip_while(|&c| c != ';').peekable();
-    while chars.next().is_some() {
-        let mut name = String::new();
-        while let Some(c) = chars.next_if(|&c| c != '=' && c != ';') {
-            name.push(c);
-        }
-        if chars.next_if_eq(&'=').is_none() {
-            continue;
-        }
-        while chars.next_if(|c| c.is_ascii_whitespace()).is_some() {}
-        let mut text = String::new();
-        if chars.next_if_eq(&'"').is_some() {
-            while let Some(c) = chars.next() {
-                match c {
-                    '"' => break,
-                    '\\' => text.extend(chars.next()),
-                    c => text.push(c),
-                }
-            }
-            while chars.next_if(|&c| c != ';').is_some() {}
-        } else {
-            while let Some(c) = chars.next_if(|&c| c != ';') {
-                text.push(c);
-            }
-        }
-        params.push((name.trim().to_ascii_lowercase(), text.trim().to_owned()));
-    }
-    params
-}
 
-/// A `Content-Disposition` value for a file name: an ASCII `filename`, and
-/// `filename*` with the exact name when it is not ASCII.
-fn content_disposition(kind: &str, name: &str) -> String {
-    let ascii: String = name
-        .chars()
-        .map(|c| if (c.is_ascii_graphic() || c == ' ') && c != '"' && c != '\\' { c } else { '_' })
-        .collect();
-    let mut value = format!("{kind}; filename=\"{ascii}\"");
-    if !name.is_ascii() {
-        value.push_str("; filename*=UTF-8''");
-        for b in name.bytes() {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                value.push(b as char);
-            } else {
-                value.push_str(&format!("%{b:02X}"));
-            }
-        }
-    }
-    value
-}
 
 fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

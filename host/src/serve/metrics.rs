@@ -35,9 +35,8 @@ pub struct Metrics {
 impl Metrics {
     /// Counts one decided file.
     pub fn record(&self, report: &Report, latency: Duration) {
-        let outcome = serde_json::to_value(report.outcome).ok().and_then(|v| v.as_str().map(str::to_owned));
         let format = report.input.format.clone().unwrap_or_else(|| "unknown".into());
-        let key = (outcome.unwrap_or_else(|| "unknown".into()), format);
+        let key = (report.outcome.name().to_owned(), format);
         *self.files.lock().unwrap_or_else(|p| p.into_inner()).entry(key).or_default() += 1;
         self.bytes_in.fetch_add(report.input.size, Ordering::Relaxed);
         self.bytes_out.fetch_add(report.output.as_ref().map_or(0, |o| o.size), Ordering::Relaxed);

@@ -10,6 +10,7 @@
 pub mod http;
 pub mod icap;
 mod metrics;
+mod naming;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

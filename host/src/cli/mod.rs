@@ -1,12 +1,15 @@
-//! The `sekisho` command line.
+//! The `sekisho` command line: argument parsing and the commands. Inputs and
+//! outputs are in [`jobs`] and [`files`], logging in [`logging`].
 
-use std::io::{Read, Write};
-use std::path::{Component, Path, PathBuf};
+mod files;
+mod jobs;
+mod logging;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
-
-use sha2::{Digest, Sha256};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::audit::{AuditLog, Entry as AuditEntry, Origin};
 use crate::batch;
@@ -14,30 +17,47 @@ use crate::policy::Policy;
 use crate::report::Report;
 use crate::sandbox::SandboxConfig;
 use crate::serve::{self, Config as ServeConfig, IcapRefusal};
-use crate::source::Source;
 use crate::{Options, Sekisho};
+
+use files::write_output;
+use jobs::{InputJob, ResumeFailed, Target, collect_inputs};
+pub use logging::LogFormat;
 
 /// Exit status when every file came out clean or sanitized.
 const EXIT_PASSED: u8 = 0;
 /// Exit status when any file was blocked, unsupported or failed.
 const EXIT_REFUSED: u8 = 1;
-/// Exit status for usage and internal errors.
+/// Exit status for usage and internal errors, and inputs that cannot be read.
 const EXIT_ERROR: u8 = 2;
 
 /// Native stack for the thread that runs sandboxes: nested documents run in
 /// nested sandboxes on the same stack.
 const WORKER_STACK: usize = 64 << 20;
 
+/// The contract version(s) the binary loads, as `--version` prints them (a
+/// unit test keeps this in step with `sandbox::SUPPORTED_CONTRACTS`).
+macro_rules! contracts {
+    () => {
+        "sekisho:plugin@0.1.0"
+    };
+}
+
+/// `sekisho --version`: the package version, the git revision it was built
+/// from, and the plugin contract it speaks.
+const VERSION: &str =
+    concat!(env!("CARGO_PKG_VERSION"), " (git ", env!("SEKISHO_GIT_REVISION"), ", contract ", contracts!(), ")");
+
 #[derive(Parser)]
 #[command(
     name = "sekisho",
-    version,
+    version = VERSION,
     about = "Sekisho (関所): content disarm and reconstruction — rebuild untrusted files in WebAssembly sandboxes",
     long_about = "Sekisho takes an untrusted file apart inside a WebAssembly sandbox and rebuilds a clean one. \
                   Active content (macros, scripts, auto-actions, embedded executables, external links, DDE, \
                   metadata) is removed or the file is refused, and every decision goes into a JSON report.\n\n\
                   Exit status: 0 when every file came out clean or sanitized; 1 when any was blocked, \
-                  unsupported or failed; 2 for usage or internal errors."
+                  unsupported or failed; 2 for usage or internal errors, or when an input could not be read \
+                  (the other inputs are still processed)."
 )]
 struct Cli {
     #[command(flatten)]
@@ -51,12 +71,18 @@ struct EngineArgs {
     /// Directory of vendor plugins (*.wasm); may be repeated.
     #[arg(long = "plugins-dir", env = "SEKISHO_PLUGINS_DIR", global = true, value_delimiter = ':')]
     plugins_dirs: Vec<PathBuf>,
-    /// Where compiled plugins are cached [default: ~/.cache/sekisho].
+    /// Where compiled plugins are cached [default: ~/.cache/sekisho]. It must
+    /// belong to you (mode 0700); otherwise a per-user folder under the
+    /// system's temporary folder is used.
     #[arg(long, env = "SEKISHO_CACHE_DIR", global = true)]
     cache_dir: Option<PathBuf>,
-    /// Log more (repeat for more detail); RUST_LOG overrides.
+    /// -v: one line per file or request; -vv: details and plugin logs;
+    /// -vvv: everything, wasmtime included. RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// Log lines as text, or as one JSON object per line.
+    #[arg(long, value_enum, default_value = "text", global = true)]
+    log_format: LogFormat,
 }
 
 #[derive(Args)]
@@ -84,14 +110,20 @@ struct BatchArgs {
     /// Files processed at once [default: number of cores].
     #[arg(short, long)]
     jobs: Option<usize>,
-    /// Append one JSON line per file decision to this audit log.
+    /// Append one JSON line per file decision to this audit log (its folder
+    /// is created).
     #[arg(long)]
     audit: Option<PathBuf>,
+    /// The name of the file read from standard input (`-`): its extension
+    /// picks the text dialect (CSV, TSV) and the output's type is checked
+    /// against it [default: stdin].
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
 }
 
 impl BatchArgs {
     fn threads(&self) -> usize {
-        self.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        self.jobs.unwrap_or_else(cores)
     }
 
     fn audit(&self) -> Result<Option<AuditLog>, String> {
@@ -100,13 +132,17 @@ impl BatchArgs {
             .map(|p| AuditLog::open(p).map_err(|e| format!("audit log {}: {e}", p.display())))
             .transpose()
     }
+
+    fn stdin_name(&self) -> &str {
+        self.name.as_deref().unwrap_or("stdin")
+    }
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Rebuild files; write clean outputs and reports.
     #[command(after_help = "Examples:\n  sekisho sanitize in.docx -o clean.docx --report report.json\n  \
-                            cat in.csv | sekisho sanitize - -o - > clean.csv\n  \
+                            cat in.csv | sekisho sanitize - --name in.csv -o - > clean.csv\n  \
                             sekisho sanitize inbox/ more.zip --out-dir clean/ --report reports.json")]
     Sanitize {
         /// Files or directories to sanitize; `-` reads standard input.
@@ -116,16 +152,22 @@ enum Command {
         #[arg(short, long, conflicts_with = "out_dir")]
         output: Option<PathBuf>,
         /// Output directory: relative paths are kept and extensions corrected.
+        /// When it lies inside an input folder, it is not read as input.
         #[arg(long)]
         out_dir: Option<PathBuf>,
         /// Write the JSON report here (`-` for standard output).
         #[arg(long)]
         report: Option<PathBuf>,
         /// Skip files already done: with --out-dir, each file's report is kept
-        /// beside its output (`NAME.sekisho.json`); a file whose report names
-        /// the same input hash, and whose output is still there, is skipped.
+        /// beside its output (`NAME.sekisho.json`); a file is skipped when
+        /// that report names the same input hash and the same policy hash,
+        /// and its output is still there unchanged.
         #[arg(long, requires = "out_dir")]
         resume: bool,
+        /// With --resume: what to do with files whose last outcome was
+        /// blocked, unsupported or failed.
+        #[arg(long, value_enum, default_value = "retry", requires = "resume")]
+        resume_failed: ResumeFailed,
         #[command(flatten)]
         batch: BatchArgs,
         #[command(flatten)]
@@ -145,18 +187,17 @@ enum Command {
         policy: PolicyArgs,
     },
     /// Run the gateway: HTTP API (and ICAP with --icap) until SIGINT/SIGTERM.
-    #[command(
-        after_help = "Examples:\n  sekisho serve --listen 127.0.0.1:8080 --icap 127.0.0.1:1344 --audit audit.jsonl\n  \
-                            curl --data-binary @in.docx 'http://127.0.0.1:8080/v1/sanitize?name=in.docx' -o clean.docx\n\n\
-                            The API is described in docs/openapi.json."
-    )]
+    #[command(after_help = "Examples:\n  sekisho serve --listen 127.0.0.1:8080 --icap 127.0.0.1:1344 --audit audit.jsonl\n  \
+                            curl --fail-with-body --data-binary @in.docx \
+                            'http://127.0.0.1:8080/v1/sanitize?name=in.docx' -o clean.docx\n\n\
+                            The API is described in docs/openapi.json.")]
     Serve {
-        /// Address of the HTTP API.
+        /// Address of the HTTP API (HOST:PORT; a host name is resolved).
         #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: std::net::SocketAddr,
+        listen: String,
         /// Address of the ICAP service (RFC 3507), e.g. 127.0.0.1:1344.
         #[arg(long)]
-        icap: Option<std::net::SocketAddr>,
+        icap: Option<String>,
         /// File of `user:token` lines; requests need `Authorization: Bearer TOKEN`.
         /// Required when listening on a non-loopback address.
         #[arg(long)]
@@ -174,7 +215,8 @@ enum Command {
         /// answer, in seconds (408 or 504 after that).
         #[arg(long, default_value_t = 300)]
         request_timeout_s: u64,
-        /// Append one JSON line per file decision to this file.
+        /// Append one JSON line per file decision to this file (its folder is
+        /// created).
         #[arg(long)]
         audit: Option<PathBuf>,
         /// What ICAP clients get instead of a refused file.
@@ -183,7 +225,7 @@ enum Command {
         #[command(flatten)]
         policy: PolicyArgs,
     },
-    /// List the loaded plugins.
+    /// List the loaded plugins and the formats they rebuild.
     Plugins {
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -194,6 +236,15 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Example:\n  sekisho completions bash > ~/.local/share/bash-completion/completions/sekisho")]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on standard output.
+    #[command(after_help = "Example:\n  sekisho man > sekisho.1 && man ./sekisho.1")]
+    Man,
 }
 
 #[derive(Subcommand)]
@@ -208,7 +259,7 @@ enum PolicyCommand {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.engine.verbose);
+    logging::init(cli.engine.verbose, cli.engine.log_format);
     let worker = std::thread::Builder::new().stack_size(WORKER_STACK).name("sekisho".into()).spawn(move || run(cli));
     let code = match worker.map(|handle| handle.join()) {
         Ok(Ok(Ok(code))) => code,
@@ -224,16 +275,15 @@ pub fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-fn init_logging(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Tells a person at a terminal why the first run takes a while.
+fn announce(message: &str) {
+    if std::io::stderr().is_terminal() {
+        eprintln!("sekisho: {message}");
+    }
 }
 
 fn engine(args: &EngineArgs) -> Result<Sekisho, String> {
@@ -241,7 +291,8 @@ fn engine(args: &EngineArgs) -> Result<Sekisho, String> {
     if let Some(dir) = &args.cache_dir {
         sandbox.cache_dir = Some(dir.clone());
     }
-    Sekisho::new(Options { sandbox, plugin_dirs: args.plugins_dirs.clone() }).map_err(|e| e.to_string())
+    let options = Options { sandbox, plugin_dirs: args.plugins_dirs.clone(), notice: Some(announce) };
+    Sekisho::new(options).map_err(|e| e.to_string())
 }
 
 fn run(cli: Cli) -> Result<u8, String> {
@@ -249,6 +300,15 @@ fn run(cli: Cli) -> Result<u8, String> {
         Command::Policy { command: PolicyCommand::Show { policy } } => {
             let policy = policy.load()?;
             print!("# sha256 {}\n{}", policy.sha256(), policy.to_toml());
+            Ok(EXIT_PASSED)
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "sekisho", &mut std::io::stdout());
+            Ok(EXIT_PASSED)
+        }
+        Command::Man => {
+            let page = clap_mangen::Man::new(Cli::command());
+            page.render(&mut std::io::stdout()).map_err(|e| format!("writing the manual page: {e}"))?;
             Ok(EXIT_PASSED)
         }
         Command::Serve {
@@ -265,10 +325,10 @@ fn run(cli: Cli) -> Result<u8, String> {
         } => {
             let tokens = load_tokens(token_file.as_deref())?;
             let config = ServeConfig {
-                http: listen,
-                icap,
+                http: resolve("--listen", &listen)?,
+                icap: icap.as_deref().map(|address| resolve("--icap", address)).transpose()?,
                 tokens,
-                workers: workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+                workers: workers.unwrap_or_else(cores),
                 queue,
                 queue_wait: std::time::Duration::from_millis(queue_wait_ms),
                 request_timeout: std::time::Duration::from_secs(request_timeout_s),
@@ -286,25 +346,25 @@ fn run(cli: Cli) -> Result<u8, String> {
         }
         Command::Scan { inputs, report, batch, policy } => {
             let policy = policy.load()?;
+            let jobs = collect_inputs(&inputs, batch.stdin_name(), None);
             let sekisho = engine(&cli.engine)?;
-            let jobs = collect_inputs(&inputs)?;
             let audit = batch.audit()?;
             let results = batch::run(&jobs, batch.threads(), |job| {
-                let result = job.open().map(|(source, name)| {
-                    let report = sekisho.sanitize(source, &name, &policy).report;
+                let result = job.open().map(|source| {
+                    let report = sekisho.sanitize(source, &job.name, &policy).report;
                     record(audit.as_ref(), &report);
                     report
                 });
-                let line = result.as_ref().map_or_else(|e| format!("error: {e}"), Report::summary);
-                (result, line)
+                line(job, result)
             });
-            let reports = finish(results, jobs.len())?;
-            write_reports(&reports, Some(report.unwrap_or_else(|| PathBuf::from("-"))).as_deref(), jobs.len() == 1)?;
-            Ok(exit_code(&reports))
+            let (reports, errors) = finish(results, jobs.len());
+            let destination = report.unwrap_or_else(|| PathBuf::from("-"));
+            write_reports(&reports, &destination, jobs.len() == 1)?;
+            Ok(exit_code(&reports, errors))
         }
-        Command::Sanitize { inputs, output, out_dir, report, resume, batch, policy } => {
+        Command::Sanitize { inputs, output, out_dir, report, resume, resume_failed, batch, policy } => {
             let policy = policy.load()?;
-            let jobs = collect_inputs(&inputs)?;
+            let jobs = collect_inputs(&inputs, batch.stdin_name(), out_dir.as_deref());
             let target = match (output, out_dir) {
                 (Some(path), None) if jobs.len() == 1 => Target::File(path),
                 (Some(_), None) => return Err("-o takes a single input file; use --out-dir for several".into()),
@@ -318,7 +378,7 @@ fn run(cli: Cli) -> Result<u8, String> {
             let sekisho = engine(&cli.engine)?;
             let audit = batch.audit()?;
             let results = batch::run(&jobs, batch.threads(), |job| {
-                if resume && let Some(done) = target.already_done(job) {
+                if resume && let Some(done) = target.already_done(job, &policy, resume_failed) {
                     let line = format!("{} (done before, skipped)", done.summary());
                     return (Ok(done), line);
                 }
@@ -326,16 +386,34 @@ fn run(cli: Cli) -> Result<u8, String> {
                 if let Ok(report) = &result {
                     record(audit.as_ref(), report);
                 }
-                let line = result.as_ref().map_or_else(|e| format!("error: {e}"), Report::summary);
-                (result, line)
+                line(job, result)
             });
-            let reports = finish(results, jobs.len())?;
+            let (reports, errors) = finish(results, jobs.len());
             if let Some(path) = &report {
-                write_reports(&reports, Some(path), jobs.len() == 1)?;
+                write_reports(&reports, path, jobs.len() == 1)?;
             }
-            Ok(exit_code(&reports))
+            Ok(exit_code(&reports, errors))
         }
     }
+}
+
+/// The line shown for a processed job.
+fn line(job: &InputJob, result: Result<Report, String>) -> (Result<Report, String>, String) {
+    let line = match &result {
+        Ok(report) => report.summary(),
+        Err(e) if e.contains(&job.name) => format!("sekisho: {e}"),
+        Err(e) => format!("sekisho: {}: {e}", job.name),
+    };
+    (result, line)
+}
+
+/// `HOST:PORT` to a socket address; host names are resolved (the first
+/// address wins).
+fn resolve(flag: &str, address: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let mut addresses =
+        address.to_socket_addrs().map_err(|e| format!("{flag} {address}: not a HOST:PORT address ({e})"))?;
+    addresses.next().ok_or_else(|| format!("{flag} {address}: the host name has no address"))
 }
 
 /// Sanitizes one job and writes its output (and, when resuming, its report).
@@ -346,8 +424,8 @@ fn sanitize_one(
     job: &InputJob,
     sidecar: bool,
 ) -> Result<Report, String> {
-    let (source, name) = job.open()?;
-    let result = sekisho.sanitize(source, &name, policy);
+    let source = job.open()?;
+    let result = sekisho.sanitize(source, &job.name, policy);
     if let Some(bytes) = &result.output {
         let extension = result.report.output.as_ref().map(|o| o.extension.as_str());
         let destination = target.destination(job, extension);
@@ -370,24 +448,21 @@ fn record(audit: Option<&AuditLog>, report: &Report) {
     }
 }
 
-/// The reports in input order, a summary table for folders, and the first
-/// error if a file could not be processed at all.
-fn finish(results: Vec<Result<Report, String>>, count: usize) -> Result<Vec<Report>, String> {
+/// The reports in input order and the number of inputs that could not be
+/// processed; for several inputs, a summary table on standard error.
+fn finish(results: Vec<Result<Report, String>>, count: usize) -> (Vec<Report>, usize) {
     let mut reports = Vec::with_capacity(results.len());
-    let mut errors = Vec::new();
+    let mut errors = 0;
     for result in results {
         match result {
             Ok(report) => reports.push(report),
-            Err(e) => errors.push(e),
+            Err(_) => errors += 1,
         }
     }
     if count > 1 {
-        eprint!("{}", batch::summary(&reports.iter().collect::<Vec<_>>()));
+        eprint!("{}", batch::summary(&reports.iter().collect::<Vec<_>>(), errors));
     }
-    match errors.into_iter().next() {
-        Some(first) => Err(first),
-        None => Ok(reports),
-    }
+    (reports, errors)
 }
 
 /// Tokens from a `user:token` file, or `SEKISHO_TOKEN` (user `token`).
@@ -411,8 +486,14 @@ fn load_tokens(file: Option<&Path>) -> Result<Vec<(String, String)>, String> {
     Ok(tokens)
 }
 
-fn exit_code(reports: &[Report]) -> u8 {
-    if reports.iter().all(|r| r.outcome.passed()) { EXIT_PASSED } else { EXIT_REFUSED }
+fn exit_code(reports: &[Report], errors: usize) -> u8 {
+    if errors > 0 {
+        EXIT_ERROR
+    } else if reports.iter().all(|r| r.outcome.passed()) {
+        EXIT_PASSED
+    } else {
+        EXIT_REFUSED
+    }
 }
 
 fn print_plugins(sekisho: &Sekisho, json: bool) -> Result<(), String> {
@@ -423,193 +504,91 @@ fn print_plugins(sekisho: &Sekisho, json: bool) -> Result<(), String> {
         println!("{text}");
         return Ok(());
     }
-    println!("{:<10} {:<8} {:<28} {:<10} SHA256", "NAME", "VERSION", "FORMATS", "ORIGIN");
-    for plugin in plugins {
-        let formats: Vec<&str> = plugin.formats.iter().map(|f| f.id.as_str()).collect();
-        let origin = match &plugin.origin {
-            crate::registry::Origin::BuiltIn => "built-in".to_owned(),
-            crate::registry::Origin::File(path) => path.display().to_string(),
-        };
-        println!(
-            "{:<10} {:<8} {:<28} {:<10} {}",
-            plugin.name,
-            plugin.version,
-            formats.join(","),
-            origin,
-            plugin.sha256
-        );
-    }
-    Ok(())
-}
-
-/// One file to process, and where its output goes relative to `--out-dir`.
-struct InputJob {
-    /// `None` for standard input.
-    path: Option<PathBuf>,
-    /// Relative path kept under the output directory.
-    relative: PathBuf,
-}
-
-impl InputJob {
-    fn open(&self) -> Result<(Source, String), String> {
-        match &self.path {
-            None => {
-                let mut data = Vec::new();
-                std::io::stdin().read_to_end(&mut data).map_err(|e| format!("reading standard input: {e}"))?;
-                Ok((Source::bytes(data), "stdin".into()))
-            }
-            Some(path) => {
-                let source = Source::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-                Ok((source, path.display().to_string()))
-            }
-        }
-    }
-
-    /// Refuses to overwrite the input with its own output.
-    fn check_not_input(&self, destination: &Path) -> Result<(), String> {
-        let (Some(input), Ok(out)) = (&self.path, destination.canonicalize()) else { return Ok(()) };
-        if input.canonicalize().is_ok_and(|i| i == out) {
-            return Err(format!("refusing to overwrite the input {}", input.display()));
-        }
-        Ok(())
-    }
-}
-
-/// Expands directories (recursively, sorted, symlinks not followed).
-fn collect_inputs(inputs: &[PathBuf]) -> Result<Vec<InputJob>, String> {
-    let mut jobs = Vec::new();
-    for input in inputs {
-        if input == Path::new("-") {
-            jobs.push(InputJob { path: None, relative: PathBuf::from("stdin") });
-            continue;
-        }
-        let meta = std::fs::symlink_metadata(input).map_err(|e| format!("cannot read {}: {e}", input.display()))?;
-        if meta.is_dir() {
-            let base = input.parent().unwrap_or(Path::new(""));
-            walk(input, base, &mut jobs)?;
-        } else {
-            let name = input.file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("input"));
-            jobs.push(InputJob { path: Some(input.clone()), relative: name });
-        }
-    }
-    Ok(jobs)
-}
-
-fn walk(dir: &Path, base: &Path, jobs: &mut Vec<InputJob>) -> Result<(), String> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
+    let rows: Vec<[String; 5]> = plugins
+        .iter()
+        .map(|plugin| {
+            let formats: Vec<&str> = plugin.formats.iter().map(|f| f.id.as_str()).collect();
+            let origin = match &plugin.origin {
+                crate::registry::Origin::BuiltIn => "built-in".to_owned(),
+                crate::registry::Origin::File(path) => path.display().to_string(),
+            };
+            [plugin.name.clone(), plugin.version.clone(), formats.join(","), origin, plugin.sha256.clone()]
+        })
         .collect();
-    entries.sort();
-    for path in entries {
-        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
-        if meta.is_dir() {
-            walk(&path, base, jobs)?;
-        } else if meta.is_file() {
-            let relative: PathBuf = path
-                .strip_prefix(base)
-                .unwrap_or(&path)
-                .components()
-                .filter(|c| matches!(c, Component::Normal(_)))
-                .collect();
-            jobs.push(InputJob { path: Some(path), relative });
-        }
-    }
+    print!("{}", table(&["NAME", "VERSION", "FORMATS", "ORIGIN", "SHA256"], &rows));
     Ok(())
 }
 
-enum Target {
-    File(PathBuf),
-    Dir(PathBuf),
-}
-
-impl Target {
-    /// Where a job's output goes; under `--out-dir` the extension follows the
-    /// output's real type (a `.docm` rebuilt without macros becomes `.docx`).
-    fn destination(&self, job: &InputJob, extension: Option<&str>) -> PathBuf {
-        match self {
-            Target::File(path) => path.clone(),
-            Target::Dir(dir) => {
-                let mut relative = job.relative.clone();
-                let current = relative.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
-                if let (Some(ext), Some(current)) = (extension, current)
-                    && current != ext.to_ascii_lowercase()
-                {
-                    relative.set_extension(ext);
-                }
-                dir.join(relative)
+/// Left-aligned columns as wide as their widest cell (in characters).
+fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut push_row = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut line = String::new();
+        for (i, cell) in cells.enumerate() {
+            if i + 1 < N {
+                line.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+            } else {
+                line.push_str(cell);
             }
         }
-    }
-}
-
-impl Target {
-    /// Where a job's report is kept when resuming: beside its output, named
-    /// after the input (the output's extension may differ).
-    fn sidecar(&self, job: &InputJob) -> PathBuf {
-        let base = self.destination(job, None);
-        let mut name = base.file_name().unwrap_or_default().to_os_string();
-        name.push(".sekisho.json");
-        base.with_file_name(name)
-    }
-
-    /// The report of a job done by an earlier run: its input hash matches and
-    /// its output, if it had one, is still there unchanged.
-    fn already_done(&self, job: &InputJob) -> Option<Report> {
-        let path = job.path.as_ref()?;
-        let report: Report = serde_json::from_slice(&std::fs::read(self.sidecar(job)).ok()?).ok()?;
-        let input = std::fs::read(path).ok()?;
-        if report.input.sha256 != hex::encode(Sha256::digest(&input)) {
-            return None;
-        }
-        if let Some(output) = &report.output {
-            let written = std::fs::read(self.destination(job, Some(&output.extension))).ok()?;
-            if output.sha256 != hex::encode(Sha256::digest(&written)) {
-                return None;
-            }
-        }
-        Some(report)
-    }
-}
-
-/// Writes to a temporary file beside the destination and renames it into
-/// place, so a partial output never exists under the final name.
-fn write_output(destination: &Path, bytes: &[u8]) -> Result<(), String> {
-    if destination == Path::new("-") {
-        let mut stdout = std::io::stdout().lock();
-        return stdout
-            .write_all(bytes)
-            .and_then(|()| stdout.flush())
-            .map_err(|e| format!("writing standard output: {e}"));
-    }
-    let dir = match destination.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
+        out.push_str(line.trim_end());
+        out.push('\n');
     };
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let mut file =
-        tempfile::NamedTempFile::new_in(&dir).map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
-    file.write_all(bytes)
-        .and_then(|()| file.as_file().sync_all())
-        .map_err(|e| format!("writing {}: {e}", destination.display()))?;
-    file.persist(destination).map_err(|e| format!("cannot create {}: {}", destination.display(), e.error))?;
-    Ok(())
+    push_row(&mut header.iter().copied());
+    for row in rows {
+        push_row(&mut row.iter().map(String::as_str));
+    }
+    out
 }
 
 /// A single report is written as an object, several as an array.
-fn write_reports(reports: &[Report], path: Option<&Path>, single: bool) -> Result<(), String> {
+fn write_reports(reports: &[Report], path: &Path, single: bool) -> Result<(), String> {
     let json = if single && reports.len() == 1 {
         serde_json::to_string_pretty(&reports[0])
     } else {
         serde_json::to_string_pretty(reports)
     }
     .map_err(|e| e.to_string())?;
-    match path {
-        None => Ok(()),
-        Some(p) if p == Path::new("-") => {
-            println!("{json}");
-            Ok(())
-        }
-        Some(p) => write_output(p, format!("{json}\n").as_bytes()),
+    if path == Path::new("-") {
+        println!("{json}");
+        return Ok(());
+    }
+    write_output(path, format!("{json}\n").as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_names_the_supported_contracts() {
+        let supported: Vec<String> =
+            crate::sandbox::SUPPORTED_CONTRACTS.iter().map(|v| format!("sekisho:plugin@{v}")).collect();
+        assert_eq!(contracts!(), supported.join(", "));
+        assert!(VERSION.contains(contracts!()), "{VERSION}");
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn tables_align_on_the_widest_cell() {
+        let rows = [["a".to_owned(), "longer".to_owned()], ["wider".to_owned(), "x".to_owned()]];
+        assert_eq!(table(&["H1", "H2"], &rows), "H1     H2\na      longer\nwider  x\n");
+    }
+
+    #[test]
+    fn host_names_resolve() {
+        assert!(resolve("--listen", "localhost:0").unwrap().ip().is_loopback());
+        assert!(resolve("--listen", "127.0.0.1:8080").is_ok());
+        assert!(resolve("--listen", "no-port").unwrap_err().contains("HOST:PORT"));
     }
 }

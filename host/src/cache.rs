@@ -1,0 +1,287 @@
+//! The compile cache: native code that this host compiled from plugins, kept
+//! on disk so a command does not recompile them every time.
+//!
+//! Loading native code is trusting it, so the cache is untrusted until
+//! checked:
+//! - the folder must belong to the user running Sekisho and be closed to
+//!   others (mode 0700; a folder of ours that is more open is closed, one
+//!   owned by someone else is refused);
+//! - each artifact carries a keyed BLAKE3 tag over the plugin's sha256 and
+//!   the artifact bytes, under a per-install key kept outside the cache
+//!   ([`key_path`]); an artifact that was altered, truncated or swapped for
+//!   another plugin's fails the check, is deleted and is compiled again;
+//! - the bytes that were checked are the bytes deserialized (never a second
+//!   read of the path).
+//!
+//! An unusable folder falls back to a per-user folder under the system's
+//! temporary folder, and that to compiling in memory, with one warning.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// The first bytes of every cache file: format version of this module.
+const MAGIC: &[u8; 16] = b"sekisho-cache-1\n";
+const TAG_LEN: usize = 32;
+
+/// A checked cache folder for one engine configuration.
+#[derive(Debug)]
+pub struct CompileCache {
+    dir: PathBuf,
+    key: [u8; 32],
+}
+
+impl CompileCache {
+    /// Opens the cache under `requested` (or the fallback folder), in a
+    /// subfolder named after the engine's compatibility hash. Answers `None`
+    /// when no folder can be trusted; the reason is logged once.
+    pub fn open(requested: &Path, engine: &str) -> Option<CompileCache> {
+        let key = match load_or_create_key(&key_path(requested)) {
+            Ok(key) => key,
+            Err(e) => {
+                tracing::warn!("compiled plugins are not cached: the cache key cannot be used ({e})");
+                return None;
+            }
+        };
+        let fallback = fallback_dir();
+        match prepare_dir(requested) {
+            Ok(()) => {}
+            Err(first) => match prepare_dir(&fallback) {
+                Ok(()) => {
+                    tracing::warn!(
+                        "the cache folder {} cannot be used ({first}); using {} instead",
+                        requested.display(),
+                        fallback.display()
+                    );
+                    return CompileCache::in_dir(&fallback, engine, key);
+                }
+                Err(second) => {
+                    tracing::warn!(
+                        "compiled plugins are not cached: {} ({first}) and {} ({second}) cannot be used",
+                        requested.display(),
+                        fallback.display()
+                    );
+                    return None;
+                }
+            },
+        }
+        CompileCache::in_dir(requested, engine, key)
+    }
+
+    fn in_dir(root: &Path, engine: &str, key: [u8; 32]) -> Option<CompileCache> {
+        let dir = root.join(engine);
+        match prepare_dir(&dir) {
+            Ok(()) => Some(CompileCache { dir, key }),
+            Err(e) => {
+                tracing::warn!("compiled plugins are not cached: {} ({e})", dir.display());
+                None
+            }
+        }
+    }
+
+    /// The folder artifacts are in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn path(&self, sha256: &str) -> PathBuf {
+        self.dir.join(format!("{sha256}.cwasm"))
+    }
+
+    /// True when an artifact for the plugin is present (not yet checked).
+    pub fn contains(&self, sha256: &str) -> bool {
+        self.path(sha256).is_file()
+    }
+
+    /// The checked artifact for the plugin whose `.wasm` has `sha256`, or
+    /// `None`. A file that fails the check is deleted.
+    pub fn load(&self, sha256: &str) -> Option<Vec<u8>> {
+        let path = self.path(sha256);
+        let mut file = File::open(&path).ok()?;
+        let mut bytes = Vec::new();
+        if let Err(e) = file.read_to_end(&mut bytes) {
+            tracing::warn!("cannot read {}: {e}", path.display());
+            return None;
+        }
+        let header = MAGIC.len() + TAG_LEN;
+        let valid = bytes.len() > header
+            && bytes.starts_with(MAGIC)
+            && constant_time_eq(&bytes[MAGIC.len()..header], &self.tag(sha256, &bytes[header..]));
+        if !valid {
+            tracing::warn!("the cached artifact {} failed its check: deleted, compiling again", path.display());
+            let _ = std::fs::remove_file(&path);
+            return None;
+        }
+        bytes.drain(..header);
+        Some(bytes)
+    }
+
+    /// Stores an artifact this host just compiled (atomically: written to a
+    /// temporary file, then renamed).
+    pub fn store(&self, sha256: &str, artifact: &[u8]) {
+        let write = || -> std::io::Result<()> {
+            let mut file = tempfile::Builder::new().prefix(".partial-").tempfile_in(&self.dir)?;
+            file.write_all(MAGIC)?;
+            file.write_all(&self.tag(sha256, artifact))?;
+            file.write_all(artifact)?;
+            file.persist(self.path(sha256)).map_err(|e| e.error)?;
+            Ok(())
+        };
+        if let Err(e) = write() {
+            tracing::warn!("cannot write to the compile cache {}: {e}", self.dir.display());
+        }
+    }
+
+    fn tag(&self, sha256: &str, artifact: &[u8]) -> [u8; TAG_LEN] {
+        let mut hasher = blake3::Hasher::new_keyed(&self.key);
+        hasher.update(sha256.as_bytes());
+        hasher.update(&(artifact.len() as u64).to_le_bytes());
+        hasher.update(artifact);
+        *hasher.finalize().as_bytes()
+    }
+}
+
+/// Where the per-install key lives: `$SEKISHO_CACHE_KEY`, else
+/// `$XDG_CONFIG_HOME/sekisho/cache.key` or `~/.config/sekisho/cache.key`
+/// (outside the cache), else a `cache.key` file in the cache folder itself.
+pub fn key_path(cache: &Path) -> PathBuf {
+    if let Some(path) = std::env::var_os("SEKISHO_CACHE_KEY") {
+        return PathBuf::from(path);
+    }
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config")));
+    match config {
+        Some(dir) if prepare_dir(&dir.join("sekisho")).is_ok() => dir.join("sekisho").join("cache.key"),
+        _ => cache.join("cache.key"),
+    }
+}
+
+/// `$TMPDIR/sekisho-UID`: a cache only this user can use.
+fn fallback_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("sekisho-{}", effective_uid()))
+}
+
+fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Creates `dir` (mode 0700) or checks it: a real folder (not a symlink),
+/// owned by this user, closed to others, writable.
+fn prepare_dir(dir: &Path) -> Result<(), String> {
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| e.to_string())?;
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| e.to_string())?;
+    if !meta.is_dir() {
+        return Err("not a folder".into());
+    }
+    if meta.uid() != effective_uid() {
+        return Err(format!("it belongs to user {}, not to the user running Sekisho", meta.uid()));
+    }
+    if meta.mode() & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("cannot make it private (mode 0700): {e}"))?;
+    }
+    tempfile::Builder::new().prefix(".probe-").tempfile_in(dir).map_err(|e| format!("not writable: {e}"))?;
+    Ok(())
+}
+
+/// Reads the key (32 random bytes, a file of mode 0600 owned by this user),
+/// creating it on first use.
+fn load_or_create_key(path: &Path) -> Result<[u8; 32], String> {
+    if let Some(parent) = path.parent() {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(|e| e.to_string())?;
+    }
+    let created = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path);
+    match created {
+        Ok(mut file) => {
+            let mut key = [0u8; 32];
+            getrandom::fill(&mut key).map_err(|e| format!("no randomness for the key: {e}"))?;
+            file.write_all(&key).and_then(|()| file.sync_all()).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let meta = std::fs::symlink_metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            if !meta.is_file() || meta.uid() != effective_uid() {
+                return Err(format!("{} is not a file of the user running Sekisho", path.display()));
+            }
+            if meta.mode() & 0o077 != 0 {
+                return Err(format!("{} is readable by others (make it mode 0600)", path.display()));
+            }
+            let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            bytes.try_into().map_err(|_| format!("{} is not a 32-byte key", path.display()))
+        }
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache(root: &Path) -> CompileCache {
+        let key = load_or_create_key(&root.join("key")).unwrap();
+        CompileCache::in_dir(&root.join("cache"), "engine", key).unwrap()
+    }
+
+    #[test]
+    fn artifacts_round_trip_and_tampering_is_caught() {
+        let root = tempfile::tempdir().unwrap();
+        let cache = cache(root.path());
+        cache.store("aaaa", b"native code of a");
+        cache.store("bbbb", b"native code of b");
+        assert_eq!(cache.load("aaaa").as_deref(), Some(&b"native code of a"[..]));
+        // Swapped artifacts: each is refused, and deleted.
+        std::fs::rename(cache.path("aaaa"), root.path().join("tmp")).unwrap();
+        std::fs::rename(cache.path("bbbb"), cache.path("aaaa")).unwrap();
+        std::fs::rename(root.path().join("tmp"), cache.path("bbbb")).unwrap();
+        assert_eq!(cache.load("aaaa"), None);
+        assert!(!cache.contains("aaaa"), "a bad artifact is deleted");
+        assert_eq!(cache.load("bbbb"), None);
+        // A flipped byte in the middle.
+        cache.store("cccc", &[0x90; 4096]);
+        let mut bytes = std::fs::read(cache.path("cccc")).unwrap();
+        bytes[2000] = 0xCC;
+        std::fs::write(cache.path("cccc"), bytes).unwrap();
+        assert_eq!(cache.load("cccc"), None);
+    }
+
+    #[test]
+    fn folders_are_private_and_must_be_ours() {
+        let root = tempfile::tempdir().unwrap();
+        let open = root.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        prepare_dir(&open).unwrap();
+        assert_eq!(std::fs::metadata(&open).unwrap().mode() & 0o777, 0o700);
+        let file = root.path().join("file");
+        std::fs::write(&file, b"x").unwrap();
+        assert!(prepare_dir(&file).is_err());
+        let link = root.path().join("link");
+        std::os::unix::fs::symlink(&open, &link).unwrap();
+        assert_eq!(prepare_dir(&link).unwrap_err(), "not a folder");
+        if effective_uid() == 0 {
+            // Root can hand a folder to another user and check the refusal.
+            let theirs = root.path().join("theirs");
+            std::fs::create_dir(&theirs).unwrap();
+            std::os::unix::fs::chown(&theirs, Some(65534), None).unwrap();
+            assert!(prepare_dir(&theirs).unwrap_err().contains("belongs to user 65534"));
+        }
+    }
+
+    #[test]
+    fn a_key_readable_by_others_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("key");
+        let key = load_or_create_key(&path).unwrap();
+        assert_eq!(load_or_create_key(&path).unwrap(), key, "the key is stable");
+        assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(load_or_create_key(&path).unwrap_err().contains("readable by others"));
+    }
+}
