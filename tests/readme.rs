@@ -303,3 +303,19 @@ fn the_readme_curl_recipe_tells_refusals_apart() {
     assert_eq!(std::fs::read_to_string(&audit).unwrap().lines().count(), 2);
     let _ = std::io::stderr().flush();
 }
+
+#[test]
+fn an_unusable_cache_costs_one_warning_not_every_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(sample(), dir.path().join("in.csv")).unwrap();
+    std::fs::write(dir.path().join("not-a-folder"), b"").unwrap();
+    let line = "SEKISHO_CACHE_DIR=not-a-folder/cache sekisho sanitize in.csv -o out.csv";
+    for _ in 0..2 {
+        let output = shell(dir.path(), line);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let log = stderr(&output);
+        let warnings: Vec<&str> = log.lines().filter(|l| l.contains("WARN")).collect();
+        assert_eq!(warnings.len(), 1, "{log}");
+        assert!(warnings[0].contains("cannot be used") && warnings[0].contains("using"), "{log}");
+    }
+}
