@@ -1,8 +1,9 @@
-//! The mail plugin, natively, on the shared corpus and on handmade messages.
+//! The mail plugin, natively, on handmade messages for each behaviour and on
+//! the shared corpus when `SEKISHO_CORPUS` names it.
 //! Attachments go through a test embedder that rebuilds OOXML, text and
 //! forwarded messages with their own plugins and refuses everything else.
 
-use std::io::{Cursor, Write};
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use mail_parser::{MessageParser, MimeHeaders, PartType};
@@ -11,12 +12,9 @@ use sekisho_plugin_sdk::{
     FailureKind, HyperlinkMode, Policy, Rebuilt,
 };
 
-fn corpus_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/eml");
-    assert!(dir.is_dir(), "the shared corpus is missing at {}", dir.display());
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+fn corpus_files(corpus: &sekisho_testkit::Corpus) -> Vec<PathBuf> {
+    let mut files = corpus.files("eml");
     files.retain(|p| p.extension().is_some_and(|e| e == "eml" || e == "txt"));
-    files.sort();
     assert!(files.len() >= 23, "expected the e-mail corpus, found {} files", files.len());
     files
 }
@@ -143,9 +141,10 @@ fn looks_scripted(html: &str) -> bool {
 
 #[test]
 fn every_corpus_file_is_rebuilt_with_its_text() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
     let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mail-strict");
     std::fs::create_dir_all(&out_dir).unwrap();
-    for path in corpus_files() {
+    for path in corpus_files(&corpus) {
         let label = path.file_name().unwrap().to_string_lossy().into_owned();
         let data = std::fs::read(&path).unwrap();
         let (out, _) = run(&data, &strict()).unwrap_or_else(|f| panic!("{label}: {:?} {}", f.kind, f.detail));
@@ -173,8 +172,9 @@ fn every_corpus_file_is_rebuilt_with_its_text() {
 
 #[test]
 fn rebuilding_is_idempotent_and_deterministic() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
     for policy in [strict(), text_mode()] {
-        for path in corpus_files() {
+        for path in corpus_files(&corpus) {
             let label = path.file_name().unwrap().to_string_lossy().into_owned();
             let data = std::fs::read(&path).unwrap();
             let (first, _) = run(&data, &policy).unwrap();
@@ -189,7 +189,8 @@ fn rebuilding_is_idempotent_and_deterministic() {
 
 #[test]
 fn text_mode_leaves_no_html() {
-    for path in corpus_files() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    for path in corpus_files(&corpus) {
         let label = path.file_name().unwrap().to_string_lossy().into_owned();
         let data = std::fs::read(&path).unwrap();
         let (out, _) = run(&data, &text_mode()).unwrap();
@@ -197,59 +198,113 @@ fn text_mode_leaves_no_html() {
     }
 }
 
-#[test]
-fn attachments_are_rebuilt_or_removed_with_a_note() {
-    let dir = corpus_files()[0].parent().unwrap().to_owned();
-    // A text attachment with a Japanese RFC 2047 name comes back rebuilt, under its name.
-    let data = std::fs::read(dir.join("mikel-mail__japanese_attachment.eml")).unwrap();
-    let (out, _) = run(&data, &strict()).unwrap();
+/// The three cases of a message's attachments: a text attachment with a
+/// Japanese RFC 2047 name comes back rebuilt under its name; a PDF (refused
+/// by the test embedder) is removed and the text says so; a message that is
+/// only an attachment gets a text part for the note.
+fn assert_attachments_rebuilt_or_noted(japanese: &[u8], pdf: &[u8], only: &[u8], only_subject: &str) {
+    let (out, _) = run(japanese, &strict()).unwrap();
     let message = MessageParser::default().parse(&out[..]).unwrap();
     let attachment = message.attachments().next().expect("the attachment stays");
     assert_eq!(attachment.attachment_name(), Some("てすと.txt"));
     assert_eq!(attachment.contents(), "this is a test\nこれわてすと".as_bytes());
-    // A PDF (refused by the test embedder) is removed; the text says so.
-    let data = std::fs::read(dir.join("mikel-mail__attachment_pdf.eml")).unwrap();
-    let (out, rebuilt) = run(&data, &strict()).unwrap();
+    let (out, rebuilt) = run(pdf, &strict()).unwrap();
     assert!(has(&rebuilt, ContentClass::EmbeddedFiles, Disposition::Removed));
     let message = MessageParser::default().parse(&out[..]).unwrap();
     assert_eq!(message.attachments().count(), 0);
     let text = message.body_text(0).unwrap();
     assert!(text.contains(NOTE) && text.contains("\"broken.pdf\""), "{text}");
-    // A message that is only an attachment gets a text part for the note.
-    let data = std::fs::read(dir.join("mikel-mail__attachment_only_email.eml")).unwrap();
-    let (out, _) = run(&data, &strict()).unwrap();
+    let (out, _) = run(only, &strict()).unwrap();
     let message = MessageParser::default().parse(&out[..]).unwrap();
     assert!(message.body_text(0).unwrap().contains("\"blah.gz\""));
-    assert_eq!(message.subject(), Some("this message JUST contains an attachment"));
+    assert_eq!(message.subject(), Some(only_subject));
+}
+
+/// A message with a text body and one attachment part (`head` its headers).
+fn with_named_attachment(subject: &str, head: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: a@example.jp\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+         --b\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nSee the attachment.\r\n--b\r\n{head}\r\n\r\n{body}\r\n--b--\r\n"
+    )
+    .into_bytes()
 }
 
 #[test]
-fn forwarded_messages_go_back_through_the_host() {
-    let dir = corpus_files()[0].parent().unwrap().to_owned();
-    let data = std::fs::read(dir.join("mikel-mail__attachment_message_rfc822.eml")).unwrap();
+fn attachments_are_rebuilt_or_removed_with_a_note() {
+    let name = format!("=?UTF-8?B?{}?=", base64("てすと.txt".as_bytes()));
+    let japanese = with_named_attachment(
+        "japanese name",
+        &format!(
+            "Content-Type: text/plain; charset=UTF-8; name=\"{name}\"\r\nContent-Disposition: attachment; \
+             filename=\"{name}\"\r\nContent-Transfer-Encoding: base64"
+        ),
+        &base64("this is a test\nこれわてすと".as_bytes()),
+    );
+    let pdf = with_named_attachment(
+        "a pdf",
+        "Content-Type: application/pdf; name=\"broken.pdf\"\r\nContent-Disposition: attachment; filename=\"broken.pdf\"\r\n\
+         Content-Transfer-Encoding: base64",
+        &base64(b"%PDF-1.4 broken"),
+    );
+    let subject = "this message JUST contains an attachment";
+    let only = format!(
+        "From: a@example.jp\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\nContent-Type: application/x-gzip; NAME=blah.gz\r\n\
+         Content-Disposition: attachment; filename=blah.gz\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+        base64(b"\x1f\x8b\x08\x00 compressed bytes")
+    );
+    assert_attachments_rebuilt_or_noted(&japanese, &pdf, only.as_bytes(), subject);
+}
+
+#[test]
+fn attachments_in_the_corpus_are_rebuilt_or_removed_with_a_note() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    assert_attachments_rebuilt_or_noted(
+        &corpus.read("eml", "mikel-mail__japanese_attachment.eml"),
+        &corpus.read("eml", "mikel-mail__attachment_pdf.eml"),
+        &corpus.read("eml", "mikel-mail__attachment_only_email.eml"),
+        "this message JUST contains an attachment",
+    );
+}
+
+/// A forwarded message goes through the host (here, this plugin again), and
+/// so do its own attachments; the note about them is in the forwarded message.
+fn assert_forwarded_through_the_host(data: &[u8]) {
     let mut out = Vec::new();
     let mut embedder = Recurse { policy: strict(), seen: Vec::new() };
-    sekisho_mail::sanitize(&data[..], &mut out, &strict(), &mut embedder).unwrap();
+    sekisho_mail::sanitize(data, &mut out, &strict(), &mut embedder).unwrap();
     assert_eq!(embedder.seen, ["ForwardedMessage.eml", "broken.pdf"]);
     let message = MessageParser::default().parse(&out[..]).unwrap();
     let forwarded = message.attachments().next().unwrap().message().expect("still a message");
     assert!(forwarded.body_text(0).unwrap().contains("\"broken.pdf\""), "the note is in the forwarded message");
 }
 
-/// A minimal macro-enabled Word document.
+#[test]
+fn forwarded_messages_go_back_through_the_host() {
+    let inner = with_named_attachment(
+        "the original",
+        "Content-Type: application/pdf; name=\"broken.pdf\"\r\nContent-Disposition: attachment; filename=\"broken.pdf\"\r\n\
+         Content-Transfer-Encoding: base64",
+        &base64(b"%PDF-1.4 broken"),
+    );
+    let mut outer = b"From: b@example.jp\r\nSubject: Fwd: the original\r\nMIME-Version: 1.0\r\n\
+        Content-Type: multipart/mixed; boundary=outer\r\n\r\n--outer\r\nContent-Type: text/plain\r\n\r\nForwarding.\r\n\
+        --outer\r\nContent-Type: message/rfc822; name=\"ForwardedMessage.eml\"\r\n\
+        Content-Disposition: attachment; filename=\"ForwardedMessage.eml\"\r\n\r\n"
+        .to_vec();
+    outer.extend_from_slice(&inner);
+    outer.extend_from_slice(b"\r\n--outer--\r\n");
+    assert_forwarded_through_the_host(&outer);
+}
+
+#[test]
+fn forwarded_messages_in_the_corpus_go_back_through_the_host() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    assert_forwarded_through_the_host(&corpus.read("eml", "mikel-mail__attachment_message_rfc822.eml"));
+}
+
+/// A macro-enabled Word document with a real VBA project.
 fn docm(text: &str) -> Vec<u8> {
-    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default();
-    let mut add = |name: &str, data: &[u8]| {
-        zip.start_file(name, options).unwrap();
-        zip.write_all(data).unwrap();
-    };
-    add("[Content_Types].xml", br#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/><Override PartName="/word/document.xml" ContentType="application/vnd.ms-word.document.macroEnabled.main+xml"/></Types>"#);
-    add("_rels/.rels", br#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>"#);
-    add("word/_rels/document.xml.rels", br#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId9" Type="http://schemas.microsoft.com/office/2006/relationships/vbaProject" Target="vbaProject.bin"/></Relationships>"#);
-    add("word/document.xml", format!(r#"<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:body></w:document>"#).as_bytes());
-    add("word/vbaProject.bin", b"\xd0\xcf\x11\xe0 not really a VBA project");
-    zip.finish().unwrap().into_inner()
+    sekisho_testkit::office::docm(text)
 }
 
 fn iso_2022_jp(text: &str) -> Vec<u8> {

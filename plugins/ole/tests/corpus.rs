@@ -1,22 +1,20 @@
-//! The compound-file plugin, natively, on the shared corpus.
+//! The compound-file plugin, natively: generated Word 97 documents and
+//! Excel workbooks for each behaviour, and the shared corpus when
+//! `SEKISHO_CORPUS` names it.
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
+
+use sekisho_testkit::Corpus;
+use sekisho_testkit::office::{self, WordOptions};
 
 use sekisho_plugin_sdk::{
     Action, ContentClass, Disposition, EmbeddedOutcome, EmbeddedRebuilt, EmbeddedRefusal, Embedder, Failure,
     FailureKind, HyperlinkMode, Policy, Rebuilt,
 };
 
-fn corpus() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/ole");
-    assert!(dir.is_dir(), "the shared corpus is missing at {}", dir.display());
-    dir
-}
-
-fn corpus_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus()).unwrap().map(|e| e.unwrap().path()).collect();
-    files.sort();
+fn corpus_files(corpus: &Corpus) -> Vec<PathBuf> {
+    let files = corpus.files("ole");
     assert!(files.len() >= 20, "expected the OLE corpus, found {} files", files.len());
     files
 }
@@ -56,20 +54,17 @@ fn run(data: &[u8], policy: &Policy) -> Result<(Vec<u8>, Rebuilt), Failure> {
     Ok((out, rebuilt))
 }
 
-fn read(name: &str) -> Vec<u8> {
-    std::fs::read(corpus().join(name)).unwrap()
-}
-
 fn has(rebuilt: &Rebuilt, class: ContentClass) -> bool {
     rebuilt.findings.iter().any(|f| f.class == class)
 }
 
 #[test]
 fn every_corpus_file_is_rebuilt_or_refused_with_a_reason() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
     let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ole-strict");
     std::fs::create_dir_all(&out_dir).unwrap();
     let (mut rebuilt_count, mut refused) = (0, Vec::new());
-    for path in corpus_files() {
+    for path in corpus_files(&corpus) {
         let label = path.file_name().unwrap().to_string_lossy().into_owned();
         match run(&std::fs::read(&path).unwrap(), &strict()) {
             Ok((out, _)) => {
@@ -98,7 +93,8 @@ fn every_corpus_file_is_rebuilt_or_refused_with_a_reason() {
 
 #[test]
 fn rebuilding_is_idempotent_and_deterministic() {
-    for path in corpus_files() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    for path in corpus_files(&corpus) {
         let label = path.file_name().unwrap().to_string_lossy().into_owned();
         let Ok((first, _)) = run(&std::fs::read(&path).unwrap(), &strict()) else { continue };
         let (again, _) = run(&std::fs::read(&path).unwrap(), &strict()).unwrap();
@@ -113,44 +109,156 @@ fn rebuilding_is_idempotent_and_deterministic() {
     }
 }
 
+/// Macros and document properties go; a second pass finds nothing; macros
+/// stay, reported, when allowed.
+fn assert_word_macros_go(label: &str, data: &[u8]) {
+    let (out, rebuilt) = run(data, &strict()).unwrap();
+    assert!(
+        rebuilt.findings.iter().any(|f| f.class == ContentClass::Macros && f.disposition == Disposition::Removed),
+        "{label}: {:#?}",
+        rebuilt.findings
+    );
+    assert!(has(&rebuilt, ContentClass::Metadata), "{label}");
+    let (_, again) = run(&out, &strict()).unwrap();
+    assert!(again.findings.is_empty(), "{label}: {:#?}", again.findings);
+    let keep = strict().with(ContentClass::Macros, Action::Allow);
+    let (_, kept) = run(data, &keep).unwrap();
+    assert!(kept.findings.iter().any(|f| f.class == ContentClass::Macros && f.disposition == Disposition::Kept));
+}
+
+/// The streams of a compound file.
+fn streams(data: &[u8]) -> Vec<String> {
+    let cfb = cfb::CompoundFile::open(Cursor::new(data)).unwrap();
+    cfb.walk().map(|e| e.path().display().to_string()).collect()
+}
+
 #[test]
 fn word_macros_and_properties_go() {
-    let (out, rebuilt) = run(&read("poi__SimpleMacro.doc"), &strict()).unwrap();
-    assert!(rebuilt.findings.iter().any(|f| f.class == ContentClass::Macros && f.disposition == Disposition::Removed));
-    assert!(has(&rebuilt, ContentClass::Metadata));
+    let data = office::word97("Hello\r", WordOptions { macros: true, properties: true, ..WordOptions::default() });
+    assert_word_macros_go("generated", &data);
+    let (out, _) = run(&data, &strict()).unwrap();
+    let left = streams(&out);
+    assert!(!left.iter().any(|s| s.starts_with("/Macros") || s.contains("SummaryInformation")), "{left:?}");
+    assert!(left.contains(&"/WordDocument".to_owned()) && left.contains(&"/1Table".to_owned()), "{left:?}");
+}
+
+#[test]
+fn word_macros_in_the_corpus_go() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    assert_word_macros_go("poi__SimpleMacro.doc", &corpus.read("ole", "poi__SimpleMacro.doc"));
+}
+
+/// DDE fields are found and gone after one pass.
+fn assert_dde_blanked(label: &str, data: &[u8]) -> Vec<u8> {
+    let (out, rebuilt) = run(data, &strict()).unwrap();
+    assert!(has(&rebuilt, ContentClass::Dde), "{label}: {:#?}", rebuilt.findings);
     let (_, again) = run(&out, &strict()).unwrap();
-    assert!(again.findings.is_empty(), "{:#?}", again.findings);
-    let keep = strict().with(ContentClass::Macros, Action::Allow);
-    let (_, kept) = run(&read("poi__SimpleMacro.doc"), &keep).unwrap();
-    assert!(kept.findings.iter().any(|f| f.class == ContentClass::Macros && f.disposition == Disposition::Kept));
+    assert!(!has(&again, ContentClass::Dde), "{label}");
+    out
+}
+
+/// The `WordDocument` stream of a compound file.
+fn word_document(data: &[u8]) -> Vec<u8> {
+    let mut cfb = cfb::CompoundFile::open(Cursor::new(data)).unwrap();
+    let mut stream = Vec::new();
+    std::io::Read::read_to_end(&mut cfb.open_stream("/WordDocument").unwrap(), &mut stream).unwrap();
+    stream
 }
 
 #[test]
 fn word_dde_fields_are_blanked_in_place() {
-    let input = read("oletools__dde-test-from-office2016.doc");
-    let (out, rebuilt) = run(&input, &strict()).unwrap();
-    assert!(has(&rebuilt, ContentClass::Dde), "{:#?}", rebuilt.findings);
-    let (_, again) = run(&out, &strict()).unwrap();
-    assert!(!has(&again, ContentClass::Dde));
+    let text = office::word_text_with_dde();
+    let data = office::word97(&text, WordOptions::default());
+    let out = assert_dde_blanked("generated", &data);
+    // Blanked in place: the stream keeps its length, the field its markers
+    // and its shown result, the instruction is spaces.
+    let (before, after) = (word_document(&data), word_document(&out));
+    assert_eq!(before.len(), after.len());
+    let shown = |d: &[u8]| String::from_utf8_lossy(&d[0x800..]).into_owned();
+    let after_text = shown(&after);
+    assert!(!after_text.contains("DDE") && !after_text.contains("calc.exe"), "{after_text:?}");
+    assert!(after_text.contains("\u{14}shown result\u{15} After."), "{after_text:?}");
+    let blank = after_text.split('\u{13}').nth(1).unwrap().split('\u{14}').next().unwrap();
+    assert!(!blank.is_empty() && blank.chars().all(|c| c == ' '), "{blank:?}");
+}
+
+#[test]
+fn word_dde_fields_in_the_corpus_are_blanked() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    assert_dde_blanked(
+        "oletools__dde-test-from-office2016.doc",
+        &corpus.read("ole", "oletools__dde-test-from-office2016.doc"),
+    );
+}
+
+/// The packaged file goes, reported as `Ole10Native`.
+fn assert_package_removed(label: &str, data: &[u8]) {
+    let (_, rebuilt) = run(data, &strict()).unwrap();
+    assert!(
+        rebuilt.findings.iter().any(|f| f.class == ContentClass::ActiveObjects && f.detail.contains("Ole10Native")),
+        "{label}: {:#?}",
+        rebuilt.findings
+    );
+}
+
+/// An Excel 4 macro sheet cannot be cut from the record stream: refused,
+/// unless macros are allowed.
+fn assert_excel_macros_refused(label: &str, data: &[u8]) {
+    let failure = run(data, &strict()).unwrap_err();
+    assert_eq!(failure.kind, FailureKind::Blocked(ContentClass::Macros), "{label}");
+    assert!(failure.detail.contains("Excel 4 macro sheets"), "{label}: {}", failure.detail);
+    let keep = strict().with(ContentClass::Macros, Action::Allow);
+    assert!(run(data, &keep).is_ok(), "{label}");
 }
 
 #[test]
 fn packaged_files_are_removed_and_excel_macros_are_refused() {
-    let (_, rebuilt) = run(&read("oletools__embedded-simple-2007.doc"), &strict()).unwrap();
-    assert!(
-        rebuilt.findings.iter().any(|f| f.class == ContentClass::ActiveObjects && f.detail.contains("Ole10Native"))
+    let doc = office::word97("Hello\r", WordOptions { packaged_file: true, ..WordOptions::default() });
+    assert_package_removed("generated", &doc);
+    let (out, _) = run(&doc, &strict()).unwrap();
+    assert!(!streams(&out).iter().any(|s| s.contains("Ole10Native")), "{:?}", streams(&out));
+    let xls = office::xls_with_excel4_macro_sheet();
+    assert_excel_macros_refused("generated", &xls);
+    let failure = run(&xls, &strict()).unwrap_err();
+    assert!(failure.detail.contains("\"Macro1\"") && failure.detail.contains("Auto_Open"), "{}", failure.detail);
+}
+
+#[test]
+fn packaged_files_and_excel_macros_in_the_corpus() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    assert_package_removed(
+        "oletools__embedded-simple-2007.doc",
+        &corpus.read("ole", "oletools__embedded-simple-2007.doc"),
     );
-    let failure = run(&read("oletools__excel4_sample_macro.xls"), &strict()).unwrap_err();
-    assert_eq!(failure.kind, FailureKind::Blocked(ContentClass::Macros));
-    assert!(failure.detail.contains("Excel 4 macro sheets"), "{}", failure.detail);
-    let keep = strict().with(ContentClass::Macros, Action::Allow);
-    assert!(run(&read("oletools__excel4_sample_macro.xls"), &keep).is_ok());
+    assert_excel_macros_refused(
+        "oletools__excel4_sample_macro.xls",
+        &corpus.read("ole", "oletools__excel4_sample_macro.xls"),
+    );
+}
+
+/// A PowerPoint 97 presentation whose record stream holds an encryption
+/// header (`CryptSession10Container`), as password-protected files have.
+fn encrypted_ppt() -> Vec<u8> {
+    let mut record = Vec::new();
+    record.extend(0x000Fu16.to_le_bytes()); // a container
+    record.extend(0x2F14u16.to_le_bytes()); // CryptSession10Container
+    record.extend(8u32.to_le_bytes());
+    record.extend([0u8; 8]);
+    office::compound_file(&[("/PowerPoint Document", &record), ("/Current User", &[0u8; 20])], &[], None)
 }
 
 #[test]
 fn encrypted_documents_fail_as_encrypted() {
+    let doc = office::word97("secret\r", WordOptions { encrypted: true, ..WordOptions::default() });
+    assert_eq!(run(&doc, &strict()).unwrap_err().kind, FailureKind::Encrypted, "doc");
+    assert_eq!(run(&encrypted_ppt(), &strict()).unwrap_err().kind, FailureKind::Encrypted, "ppt");
+}
+
+#[test]
+fn encrypted_documents_in_the_corpus_fail_as_encrypted() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
     for file in ["poi__PasswordProtected.doc", "poi__Password_Protected-hello.ppt"] {
-        assert_eq!(run(&read(file), &strict()).unwrap_err().kind, FailureKind::Encrypted, "{file}");
+        assert_eq!(run(&corpus.read("ole", file), &strict()).unwrap_err().kind, FailureKind::Encrypted, "{file}");
     }
 }
 
@@ -161,7 +269,8 @@ fn hostile_inputs_are_refused() {
         FailureKind::InvalidStructure
     );
     assert_eq!(run(b"not a compound file", &strict()).unwrap_err().kind, FailureKind::InvalidStructure);
-    let mut truncated = read("textract__raw_text.doc");
+    let mut truncated = office::word97(&"Some text. ".repeat(400), WordOptions::default());
+    assert!(run(&truncated, &strict()).is_ok(), "whole, the document is fine");
     truncated.truncate(truncated.len() / 2);
     assert!(run(&truncated, &strict()).is_err());
 }

@@ -1,16 +1,13 @@
-//! The zip plugin, natively, on the real archives of the shared corpus.
+//! The zip plugin, natively: generated archives for each behaviour, and the
+//! real archives of the shared corpus when `SEKISHO_CORPUS` names it.
 
 use std::io::Cursor;
-use std::path::PathBuf;
 
 use sekisho_plugin_sdk::{
     Action, ContentClass, EmbeddedOutcome, EmbeddedRebuilt, EmbeddedRefusal, Embedder, FailureKind, Policy,
 };
 
-fn corpus(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/zip").join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
+use sekisho_testkit::fixtures;
 
 /// Gives every member back unchanged, as the host does for a clean text file.
 struct Echo;
@@ -42,11 +39,10 @@ fn names(zip: &[u8]) -> Vec<String> {
 
 #[test]
 fn every_corpus_archive_rebuilds_or_fails_cleanly() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/zip");
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
     let policy = Policy::uniform(Action::Sanitize);
     let mut rebuilt = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
+    for path in corpus.files("zip") {
         let data = std::fs::read(&path).unwrap();
         match rebuild(&data, &policy) {
             Ok((out, _)) => {
@@ -68,23 +64,88 @@ fn every_corpus_archive_rebuilds_or_fails_cleanly() {
     assert!(rebuilt >= 12, "only {rebuilt} archives rebuilt");
 }
 
+/// Traversal names are rewritten and each is reported.
+fn assert_traversal_rewritten(label: &str, data: &[u8]) {
+    let (out, findings) = rebuild(data, &Policy::uniform(Action::Sanitize)).unwrap();
+    assert!(names(&out).iter().all(|n| !n.contains("..") && !n.starts_with('/')), "{label}: {:?}", names(&out));
+    assert!(
+        findings.iter().any(|f| f.class == ContentClass::MalformedStructure && f.detail.contains("traversal")),
+        "{label}: {findings:?}"
+    );
+}
+
 #[test]
 fn traversal_names_are_rewritten_and_reported() {
-    let (out, findings) = rebuild(&corpus("rubyzip__out_evil.zip"), &Policy::uniform(Action::Sanitize)).unwrap();
-    assert!(names(&out).iter().all(|n| !n.contains("..")));
-    assert!(findings.iter().any(|f| f.class == ContentClass::MalformedStructure && f.detail.contains("traversal")));
+    let data = fixtures::zip_traversal();
+    assert_traversal_rewritten("generated", &data);
+    let (out, findings) = rebuild(&data, &Policy::uniform(Action::Sanitize)).unwrap();
+    assert_eq!(names(&out).len(), names(&data).len(), "every member stays, renamed");
+    for name in fixtures::TRAVERSAL_NAMES {
+        assert!(findings.iter().any(|f| f.location == name), "{name} is not reported: {findings:?}");
+    }
+}
+
+#[test]
+fn traversal_names_in_the_corpus_are_rewritten_and_reported() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    assert_traversal_rewritten("rubyzip__out_evil.zip", &corpus.read("zip", "rubyzip__out_evil.zip"));
+}
+
+/// A stored archive whose member `name` has the encryption flag set in its
+/// local and central headers (its data stands for ciphertext).
+fn with_encrypted_member(name: &str) -> Vec<u8> {
+    let mut buf = Cursor::new(Vec::new());
+    let mut writer = zip::ZipWriter::new(&mut buf);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .last_modified_time(zip::DateTime::default());
+    for (member, data) in [("plain.txt", &b"readable"[..]), (name, b"\x8e\x11\x02 ciphertext bytes")] {
+        writer.start_file(member, options).unwrap();
+        std::io::Write::write_all(&mut writer, data).unwrap();
+    }
+    writer.finish().unwrap();
+    let mut data = buf.into_inner();
+    // General purpose flag bit 0: offset 6 of a local header, 8 of a central one.
+    for (signature, flags) in [(&b"PK\x03\x04"[..], 6), (b"PK\x01\x02", 8)] {
+        let at = data
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| *w == signature)
+            .map(|(i, _)| i)
+            .find(|&i| {
+                let name_at = if flags == 6 { i + 30 } else { i + 46 };
+                data[name_at..].starts_with(name.as_bytes())
+            })
+            .unwrap();
+        data[at + flags] |= 1;
+    }
+    data
+}
+
+/// Encrypted members go under the encryption class; blocked, the archive is refused.
+fn assert_encryption_followed(label: &str, data: &[u8]) {
+    let (out, findings) = rebuild(data, &Policy::uniform(Action::Sanitize)).unwrap();
+    assert!(findings.iter().any(|f| f.class == ContentClass::Encryption), "{label}: {findings:?}");
+    let archive = zip::ZipArchive::new(Cursor::new(&out)).unwrap();
+    assert!((0..archive.len()).all(|i| !archive.clone().by_index_raw(i).unwrap().encrypted()), "{label}");
+    let blocked = Policy::uniform(Action::Sanitize).with(ContentClass::Encryption, Action::Block);
+    let failure = rebuild(data, &blocked).unwrap_err();
+    assert_eq!(failure.kind, FailureKind::Blocked(ContentClass::Encryption), "{label}");
 }
 
 #[test]
 fn encrypted_members_follow_the_encryption_class() {
-    let data = corpus("rubyzip__zipWithEncryption.zip");
-    let (out, findings) = rebuild(&data, &Policy::uniform(Action::Sanitize)).unwrap();
-    assert!(findings.iter().any(|f| f.class == ContentClass::Encryption));
-    let archive = zip::ZipArchive::new(Cursor::new(&out)).unwrap();
-    assert!((0..archive.len()).all(|i| !archive.clone().by_index_raw(i).unwrap().encrypted()));
-    let blocked = Policy::uniform(Action::Sanitize).with(ContentClass::Encryption, Action::Block);
-    let failure = rebuild(&data, &blocked).unwrap_err();
-    assert_eq!(failure.kind, FailureKind::Blocked(ContentClass::Encryption));
+    let data = with_encrypted_member("secret.txt");
+    assert!(zip::ZipArchive::new(Cursor::new(&data)).unwrap().by_name("secret.txt").is_err(), "really encrypted");
+    assert_encryption_followed("generated", &data);
+    let (out, _) = rebuild(&data, &Policy::uniform(Action::Sanitize)).unwrap();
+    assert_eq!(names(&out), ["plain.txt"], "the readable member stays");
+}
+
+#[test]
+fn encrypted_members_in_the_corpus_follow_the_encryption_class() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    assert_encryption_followed("rubyzip__zipWithEncryption.zip", &corpus.read("zip", "rubyzip__zipWithEncryption.zip"));
 }
 
 #[test]
@@ -99,10 +160,42 @@ fn inflation_is_limited_by_bytes_actually_produced() {
     assert_eq!(failure.kind, FailureKind::LimitExceeded, "{}", failure.detail);
 }
 
+/// A symlink and a file both named "moo", as in rubyzip's `symlink.zip`:
+/// written under two names of the same length, then renamed in place.
+fn symlink_and_file_with_one_name() -> Vec<u8> {
+    let mut buf = Cursor::new(Vec::new());
+    let mut writer = zip::ZipWriter::new(&mut buf);
+    let options = zip::write::SimpleFileOptions::default().last_modified_time(zip::DateTime::default());
+    writer.add_symlink("mo1", "/etc/passwd", options).unwrap();
+    writer.start_file("moo", options).unwrap();
+    std::io::Write::write_all(&mut writer, b"a file\n").unwrap();
+    writer.finish().unwrap();
+    let mut data = buf.into_inner();
+    let renamed: Vec<usize> = data.windows(3).enumerate().filter(|(_, w)| *w == b"mo1").map(|(i, _)| i).collect();
+    assert_eq!(renamed.len(), 2, "the name is in the local and the central header");
+    for at in renamed {
+        data[at + 2] = b'o';
+    }
+    data
+}
+
+/// Only one of the entries sharing a name survives, and that is reported.
+fn assert_duplicates_reported(label: &str, data: &[u8]) {
+    let (out, findings) = rebuild(data, &Policy::uniform(Action::Sanitize)).unwrap();
+    assert_eq!(names(&out), vec!["moo"], "{label}");
+    assert!(findings.iter().any(|f| f.detail.contains("duplicate")), "{label}: {findings:?}");
+}
+
 #[test]
 fn hidden_duplicate_entries_are_reported() {
+    let data = symlink_and_file_with_one_name();
+    assert!(zip::ZipArchive::new(Cursor::new(&data)).unwrap().has_duplicate_names());
+    assert_duplicates_reported("generated", &data);
+}
+
+#[test]
+fn hidden_duplicate_entries_in_the_corpus_are_reported() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
     // A symlink and a file both named "moo": only one can survive.
-    let (out, findings) = rebuild(&corpus("rubyzip__symlink.zip"), &Policy::uniform(Action::Sanitize)).unwrap();
-    assert_eq!(names(&out), vec!["moo"]);
-    assert!(findings.iter().any(|f| f.detail.contains("duplicate")), "{findings:?}");
+    assert_duplicates_reported("rubyzip__symlink.zip", &corpus.read("zip", "rubyzip__symlink.zip"));
 }
