@@ -1,4 +1,6 @@
-//! The image plugin, natively, on every image of the shared corpus, in both modes.
+//! The image plugin, natively, on every image of the shared corpus, in both
+//! modes, when `SEKISHO_CORPUS` names it. The same behaviours on generated
+//! images run on every clone (handmade.rs).
 
 mod common;
 
@@ -6,12 +8,10 @@ use std::path::{Path, PathBuf};
 
 use common::{assert_clean, displayed_size, format_of, reencode, run, structural};
 use sekisho_plugin_sdk::{ContentClass, Disposition, FailureKind, Policy};
+use sekisho_testkit::Corpus;
 
-fn corpus_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/image");
-    assert!(dir.is_dir(), "the shared corpus is missing at {}", dir.display());
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-    files.sort();
+fn corpus_files(corpus: &Corpus) -> Vec<PathBuf> {
+    let files = corpus.files("image");
     assert!(files.len() >= 43, "expected the image corpus, found {} files", files.len());
     files
 }
@@ -36,11 +36,11 @@ fn expected_failure(label: &str) -> Option<FailureKind> {
 }
 
 /// Runs every corpus file in `policy`'s mode and checks each output.
-fn check_corpus(policy: &Policy, mode: &str) -> usize {
+fn check_corpus(corpus: &Corpus, policy: &Policy, mode: &str) -> usize {
     let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("image-{mode}"));
     std::fs::create_dir_all(&out_dir).unwrap();
     let mut rebuilt_count = 0;
-    for path in corpus_files() {
+    for path in corpus_files(corpus) {
         let label = label(&path);
         let data = std::fs::read(&path).unwrap();
         let format = format_of(&data).unwrap_or_else(|| panic!("{label}: not an image"));
@@ -78,17 +78,20 @@ fn check_corpus(policy: &Policy, mode: &str) -> usize {
 
 #[test]
 fn structural_mode_rebuilds_every_image_without_metadata() {
-    assert_eq!(check_corpus(&structural(), "structural"), 39);
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    assert_eq!(check_corpus(&corpus, &structural(), "structural"), 39);
 }
 
 #[test]
 fn reencode_mode_rebuilds_every_image_without_metadata() {
-    assert_eq!(check_corpus(&reencode(), "re-encode"), 39);
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    assert_eq!(check_corpus(&corpus, &reencode(), "re-encode"), 39);
 }
 
 #[test]
 fn structural_mode_is_idempotent_and_deterministic() {
-    for path in corpus_files() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    for path in corpus_files(&corpus) {
         let label = label(&path);
         let data = std::fs::read(&path).unwrap();
         let format = format_of(&data).unwrap();
@@ -106,7 +109,8 @@ fn structural_mode_is_idempotent_and_deterministic() {
 /// dimensions. Every other format re-encodes to the same bytes.
 #[test]
 fn reencode_mode_is_idempotent_and_deterministic() {
-    for path in corpus_files() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    for path in corpus_files(&corpus) {
         let label = label(&path);
         let data = std::fs::read(&path).unwrap();
         let format = format_of(&data).unwrap();
@@ -124,6 +128,7 @@ fn reencode_mode_is_idempotent_and_deterministic() {
 
 #[test]
 fn metadata_in_the_corpus_is_reported() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
     let expect: [(&str, &[&str]); 6] = [
         ("exif-samples__DSCN0010.jpg", &["GPS tags", "maker notes", "a thumbnail", "XMP packet"]),
         ("image-rs__iptc.jpg", &["Photoshop image resources (IPTC)"]),
@@ -132,7 +137,7 @@ fn metadata_in_the_corpus_is_reported() {
         ("image-rs__simple_xmp.webp", &["XMP packet"]),
         ("payloadsallthethings__imagemagick_CVE-2022-44268_convert_etc_passwd.png", &["text chunk 'profile'"]),
     ];
-    let dir = corpus_files()[0].parent().unwrap().to_path_buf();
+    let dir = corpus.folder("image");
     for (name, details) in expect {
         let data = std::fs::read(dir.join(name)).unwrap();
         let (_, rebuilt) = run(format_of(&data).unwrap(), &data, &structural()).unwrap();
@@ -148,7 +153,8 @@ fn metadata_in_the_corpus_is_reported() {
 
 #[test]
 fn exif_orientation_is_applied_to_the_pixels() {
-    let dir = corpus_files()[0].parent().unwrap().to_path_buf();
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    let dir = corpus.folder("image");
     let data = std::fs::read(dir.join("exif-samples__landscape_6.jpg")).unwrap();
     let stored = image::load_from_memory(&data).unwrap();
     let (out, rebuilt) = run("jpeg", &data, &structural()).unwrap();
@@ -168,7 +174,8 @@ fn exif_orientation_is_applied_to_the_pixels() {
 /// again: lossless re-encoding keeps pixel-level payloads (documented).
 #[test]
 fn gif_reencode_is_lossless() {
-    let dir = corpus_files()[0].parent().unwrap().to_path_buf();
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    let dir = corpus.folder("image");
     let data = std::fs::read(dir.join("payloadsallthethings__GIF_exploit.gif")).unwrap();
     let (structural_out, _) = run("gif", &data, &structural()).unwrap();
     assert_eq!(structural_out, data, "a clean GIF is copied as it is");
@@ -182,7 +189,8 @@ fn gif_reencode_is_lossless() {
 /// and says so.
 #[test]
 fn animations_keep_their_frames_unless_reencoded() {
-    let dir = corpus_files()[0].parent().unwrap().to_path_buf();
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    let dir = corpus.folder("image");
     for (name, frames) in [("image-rs__ball.png", 20), ("image-rs__anim.webp", 6)] {
         let data = std::fs::read(dir.join(name)).unwrap();
         let format = format_of(&data).unwrap();

@@ -469,3 +469,19 @@ fn a_clean_jpeg_is_copied_and_reencodes_deterministically() {
     assert_eq!(first, second);
     assert_eq!(displayed_size(&first).unwrap(), (40, 30));
 }
+
+/// Structural mode copies a clean GIF as it is; re-encode writes new LZW
+/// codes for the same pixels (lossless).
+#[test]
+fn a_clean_gif_is_copied_and_reencodes_losslessly() {
+    let data = encode(image::ImageFormat::Gif, 40, 30);
+    let (out, rebuilt) = run("gif", &data, &structural()).unwrap();
+    assert_eq!(out, data, "a clean GIF is copied as it is");
+    assert!(rebuilt.findings.is_empty(), "{:?}", rebuilt.findings);
+    let (reencoded, rebuilt) = run("gif", &data, &reencode()).unwrap();
+    assert!(rebuilt.findings.is_empty(), "{:?}", rebuilt.findings);
+    let pixels = |d: &[u8]| image::load_from_memory(d).unwrap().to_rgba8();
+    assert_eq!(pixels(&reencoded), pixels(&data));
+    let (again, _) = run("gif", &reencoded, &reencode()).unwrap();
+    assert_eq!(again, reencoded, "re-encoding is idempotent");
+}

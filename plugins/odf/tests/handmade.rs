@@ -320,3 +320,125 @@ fn templates_keep_their_media_type() {
     assert_eq!(member(&out, "mimetype").unwrap(), template.as_bytes());
     assert!(findings.is_empty());
 }
+
+/// A text document with a Basic library (`Basic/`, as LibreOffice saves
+/// one) whose macro runs from an event listener on a picture.
+fn odt_with_basic_macros() -> Vec<u8> {
+    let body = r#"<text:p>Before the picture.</text:p><text:p><draw:frame draw:name="pic"><draw:image xlink:href="Pictures/a.png"/><office:event-listeners><script:event-listener script:language="ooo:script" script:event-name="dom:mouseover" xlink:href="vnd.sun.star.script:Standard.test.Main?language=Basic&amp;location=document"/></office:event-listeners></draw:frame></text:p><text:p>After the picture.</text:p>"#;
+    let content = content(body);
+    let library = r#"<?xml version="1.0" encoding="UTF-8"?><library:library xmlns:library="http://openoffice.org/2000/library" library:name="Standard" library:readonly="false" library:passwordprotected="false"><library:element library:name="test"/></library:library>"#;
+    let module = r#"<?xml version="1.0" encoding="UTF-8"?><script:module xmlns:script="http://openoffice.org/2000/script" script:name="test" script:language="StarBasic">Sub Main
+  Shell("calc.exe")
+End Sub</script:module>"#;
+    let container = r#"<?xml version="1.0" encoding="UTF-8"?><library:libraries xmlns:library="http://openoffice.org/2000/library" xmlns:xlink="http://www.w3.org/1999/xlink"><library:library library:name="Standard" library:link="false"/></library:libraries>"#;
+    package(
+        TEXT,
+        &[
+            ("content.xml", &content),
+            ("Pictures/a.png", "png"),
+            ("Basic/script-lc.xml", container),
+            ("Basic/Standard/script-lb.xml", library),
+            ("Basic/Standard/test.xml", module),
+        ],
+    )
+}
+
+#[test]
+fn basic_macros_go_under_strict_and_stay_under_allow() {
+    let input = odt_with_basic_macros();
+    let (out, findings) = rebuild("odt", &input, &strict());
+    assert!(!names(&out).iter().any(|n| n.starts_with("Basic/")), "{:?}", names(&out));
+    let content = text_member(&out, "content.xml");
+    for active in ["script:event-listener", "office:event-listeners", "vnd.sun.star.script"] {
+        assert!(!content.contains(active), "{active} survived");
+    }
+    // The picture the listener was bound to stays, and the text.
+    assert!(content.contains(r#"<draw:image xlink:href="Pictures/a.png"/>"#), "{content}");
+    assert_eq!(text_of(content.as_bytes()), "Before the picture.After the picture.");
+    let basic = findings.iter().find(|f| f.location == "Basic/").unwrap();
+    assert_eq!((basic.class, basic.disposition, basic.count), (ContentClass::Macros, Disposition::Removed, 3));
+    assert!(findings.iter().any(|f| f.location == "content.xml" && f.detail.starts_with("script:event-listener")));
+
+    let keep_macros = strict().with(ContentClass::Macros, Action::Allow);
+    let (out, findings) = rebuild("odt", &input, &keep_macros);
+    assert_eq!(names(&out).iter().filter(|n| n.starts_with("Basic/")).count(), 3);
+    assert!(text_member(&out, "content.xml").contains("vnd.sun.star.script:Standard.test.Main"));
+    assert!(findings.iter().filter(|f| f.class == ContentClass::Macros).all(|f| f.disposition == Disposition::Kept));
+
+    let failure = run("odt", &input, &strict().with(ContentClass::Macros, Action::Block)).unwrap_err();
+    assert_eq!(failure.kind, FailureKind::Blocked(ContentClass::Macros));
+}
+
+/// A text document with an embedded OLE object (a compound file in
+/// `Object 1`) shown by its replacement picture, which, as LibreOffice
+/// writes it, the manifest does not list.
+fn odt_with_ole_object() -> Vec<u8> {
+    let body = r#"<text:p>An object: <draw:frame draw:name="Object1"><draw:object-ole xlink:href="./Object 1" xlink:type="simple" xlink:show="embed" xlink:actuate="onLoad"/><draw:image xlink:href="./ObjectReplacements/Object 1" xlink:type="simple"/></draw:frame> end.</text:p>"#;
+    let content = content(body);
+    let ole = sekisho_testkit::office::compound_file(&[("/\u{1}Ole10Native", b"\x10\0\0\0 packaged data")], &[], None);
+    let manifest = manifest(TEXT, &[("content.xml", "text/xml"), ("Object 1", "application/vnd.sun.star.oleobject")]);
+    zip_of(&[
+        ("mimetype", TEXT.as_bytes(), true),
+        ("META-INF/manifest.xml", manifest.as_bytes(), false),
+        ("content.xml", content.as_bytes(), false),
+        ("Object 1", &ole, false),
+        ("ObjectReplacements/Object 1", b"\x01\0\0\0 a metafile picture", false),
+    ])
+}
+
+#[test]
+fn an_ole_object_goes_and_its_replacement_image_stays() {
+    let input = odt_with_ole_object();
+    assert!(names(&input).contains(&"Object 1".to_owned()));
+    let (out, findings) = rebuild("odt", &input, &strict());
+    let members = names(&out);
+    assert!(!members.contains(&"Object 1".to_owned()), "{members:?}");
+    assert!(members.contains(&"ObjectReplacements/Object 1".to_owned()), "{members:?}");
+    let content = text_member(&out, "content.xml");
+    assert!(!content.contains("draw:object-ole"), "{content}");
+    assert!(content.contains(r#"<draw:image xlink:href="./ObjectReplacements/Object 1""#), "{content}");
+    assert!(has(&findings, ContentClass::ActiveObjects, Disposition::Removed), "{findings:?}");
+    // The replacement was not in the manifest: it is declared now.
+    assert!(has(&findings, ContentClass::MalformedStructure, Disposition::Neutralized), "{findings:?}");
+
+    let keep_ole = strict().with(ContentClass::ActiveObjects, Action::Allow);
+    let (out, _) = rebuild("odt", &input, &keep_ole);
+    assert_eq!(member(&out, "Object 1"), member(&input, "Object 1"));
+    assert!(text_member(&out, "content.xml").contains("draw:object-ole"));
+}
+
+const META: &str = r#"<?xml version="1.0" encoding="UTF-8"?><office:document-meta xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0" office:version="1.3"><office:meta><meta:initial-creator>Someone</meta:initial-creator><meta:generator>LibreOffice</meta:generator></office:meta></office:document-meta>"#;
+const RDF: &str = r#"<?xml version="1.0" encoding="utf-8"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="content.xml"><rdf:type rdf:resource="http://docs.oasis-open.org/ns/office/1.2/meta/pkg#ContentFile"/></rdf:Description></rdf:RDF>"#;
+
+#[test]
+fn metadata_goes_and_the_rdf_manifest_stays() {
+    let input =
+        odt("<text:p>Text</text:p>", &[("meta.xml", META), ("manifest.rdf", RDF), ("Thumbnails/thumbnail.png", "png")]);
+    let (out, findings) = rebuild("odt", &input, &strict());
+    let members = names(&out);
+    assert!(!members.iter().any(|n| n == "meta.xml" || n.starts_with("Thumbnails/")), "{members:?}");
+    assert!(members.contains(&"manifest.rdf".to_owned()));
+    assert!(!text_member(&out, "META-INF/manifest.xml").contains("meta.xml"));
+    assert!(has(&findings, ContentClass::Metadata, Disposition::Removed));
+    let (out, _) = rebuild("odt", &input, &strict().with(ContentClass::Metadata, Action::Allow));
+    assert_eq!(member(&out, "meta.xml"), member(&input, "meta.xml"));
+}
+
+#[test]
+fn a_clean_document_keeps_its_members_bytes_and_text() {
+    let styles = r#"<?xml version="1.0" encoding="UTF-8"?><office:document-styles xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" office:version="1.3"><office:styles><style:style style:name="Standard" style:family="paragraph"/></office:styles></office:document-styles>"#;
+    let input = odt(
+        "<text:h>Title</text:h><text:p>First paragraph.</text:p><text:p>Second, with <text:span>a span</text:span>.</text:p>",
+        &[("styles.xml", styles), ("meta.xml", META), ("Pictures/a.png", "png")],
+    );
+    let (out, findings) = rebuild("odt", &input, &strict().with(ContentClass::Metadata, Action::Allow));
+    assert!(findings.iter().all(|f| f.disposition == Disposition::Kept), "{findings:?}");
+    for name in names(&input).iter().filter(|n| !n.ends_with('/') && *n != "META-INF/manifest.xml") {
+        assert_eq!(member(&out, name), member(&input, name), "{name}");
+    }
+    // Under strict, the metadata goes and the text stays.
+    let (out, _) = rebuild("odt", &input, &strict());
+    for part in ["content.xml", "styles.xml"] {
+        assert_eq!(text_of(&member(&out, part).unwrap()), text_of(&member(&input, part).unwrap()), "{part}");
+    }
+}

@@ -1,28 +1,20 @@
-//! The RTF plugin, natively, on the shared corpus and on handmade documents.
+//! The RTF plugin, natively, on handmade documents for each behaviour and on
+//! the shared corpus when `SEKISHO_CORPUS` names it.
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
+
+use sekisho_testkit::Corpus;
 
 use sekisho_plugin_sdk::{
     Action, ContentClass, Disposition, EmbeddedOutcome, EmbeddedRebuilt, EmbeddedRefusal, Embedder, Failure,
     FailureKind, Finding, HyperlinkMode, Policy, RefuseAll,
 };
 
-fn corpus() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/rtf");
-    assert!(dir.is_dir(), "the shared corpus is missing at {}", dir.display());
-    dir
-}
-
-fn corpus_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus()).unwrap().map(|e| e.unwrap().path()).collect();
-    files.sort();
+fn corpus_files(corpus: &Corpus) -> Vec<PathBuf> {
+    let files = corpus.files("rtf");
     assert!(files.len() >= 9, "expected the RTF corpus, found {} files", files.len());
     files
-}
-
-fn read(name: &str) -> Vec<u8> {
-    std::fs::read(corpus().join(name)).unwrap()
 }
 
 /// Answers embedded documents as the host would for a clean child, and
@@ -194,10 +186,11 @@ fn visible_text(rtf: &[u8]) -> Option<(String, bool)> {
 
 #[test]
 fn every_corpus_file_is_rebuilt_or_refused_precisely() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
     let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rtf-strict");
     std::fs::create_dir_all(&out_dir).unwrap();
     let mut rebuilt = 0;
-    for path in corpus_files() {
+    for path in corpus_files(&corpus) {
         let label = path.file_name().unwrap().to_string_lossy().into_owned();
         let data = std::fs::read(&path).unwrap();
         match run(&data, &strict()) {
@@ -228,7 +221,8 @@ fn every_corpus_file_is_rebuilt_or_refused_precisely() {
 
 #[test]
 fn rebuilding_is_idempotent_and_deterministic() {
-    for path in corpus_files() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    for path in corpus_files(&corpus) {
         let label = path.file_name().unwrap().to_string_lossy().into_owned();
         let data = std::fs::read(&path).unwrap();
         let Ok((first, _)) = run(&data, &strict()) else { continue };
@@ -242,9 +236,10 @@ fn rebuilding_is_idempotent_and_deterministic() {
 
 #[test]
 fn allowing_everything_keeps_every_byte() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
     let mut allow = Policy::uniform(Action::Allow);
     allow.hyperlink_mode = HyperlinkMode::Remove;
-    for path in corpus_files() {
+    for path in corpus_files(&corpus) {
         let label = path.file_name().unwrap().to_string_lossy().into_owned();
         let data = std::fs::read(&path).unwrap();
         let Ok((out, findings)) = run(&data, &allow) else { continue };
@@ -255,9 +250,78 @@ fn allowing_everything_keeps_every_byte() {
     }
 }
 
+/// An OLE1 embedded object (`\objdata`) of `class` holding `data`, as hex.
+fn ole1_hex(class: &str, data: &[u8]) -> String {
+    let mut ole = vec![1, 5, 0, 0, 2, 0, 0, 0];
+    for field in [format!("{class}\0").as_bytes(), b"", b"", data] {
+        ole.extend((field.len() as u32).to_le_bytes());
+        ole.extend(field);
+    }
+    // Word writes the hex in lines of 128 characters.
+    let hex: String = ole.iter().map(|b| format!("{b:02x}")).collect();
+    hex.as_bytes().chunks(128).map(|l| String::from_utf8_lossy(l).into_owned()).collect::<Vec<_>>().join("\r\n")
+}
+
+/// A document with three objects, each with its `\result` picture: a Word
+/// 97 document, a packaged `calc.exe` that updates itself, an Equation
+/// Editor object.
+fn rtf_with_objects() -> Vec<u8> {
+    let document = sekisho_testkit::office::word97("Embedded document text\r", Default::default());
+    let package = b"\x02\0calc.exe\0C:\\calc.exe\0\0\0\0\0MZ";
+    let objects = [
+        ("\\objemb", "Word.Document.8", ole1_hex("Word.Document.8", &document), "0100"),
+        ("\\objemb\\objupdate", "Package", ole1_hex("Package", package), "0200"),
+        ("\\objemb", "Equation.3", ole1_hex("Equation.3", b"\x1c\0\0\0 equation data"), "0300"),
+    ];
+    let mut rtf = String::from("{\\rtf1\\ansi Before the objects.\\par ");
+    for (words, class, hex, picture) in objects {
+        rtf.push_str(&format!(
+            "{{\\object{words}{{\\*\\objclass {class}}}{{\\*\\objdata\r\n{hex}\r\n}}{{\\result {{\\pict\\wmetafile8 {picture}}}}}}}\\par "
+        ));
+    }
+    rtf.push_str("After the objects.\\par}");
+    rtf.into_bytes()
+}
+
+#[test]
+fn generated_embedded_objects_go_and_their_pictures_stay() {
+    let data = rtf_with_objects();
+    let mut host = Host::default();
+    let (out, findings) = run_with(&data, &strict(), &mut host).unwrap();
+    let objects: Vec<&Finding> = findings.iter().filter(|f| f.location.starts_with("object ")).collect();
+    assert_eq!(objects.len(), 3, "{findings:#?}");
+    assert!(objects.iter().all(|f| f.disposition == Disposition::Removed));
+    assert_eq!(host.seen, ["object1.doc"], "the document went through the host");
+    assert!(objects[0].detail.ends_with("removed (rebuilt copy not re-embedded)"), "{}", objects[0].detail);
+    assert_eq!(objects[0].class, ContentClass::EmbeddedFiles);
+    assert!(objects[1].detail.starts_with("OLE package holding \"calc.exe\""), "{}", objects[1].detail);
+    assert!(objects[1].detail.contains("\\objupdate"), "{}", objects[1].detail);
+    assert!(objects[2].detail.starts_with("Equation Editor object \"Equation.3\""), "{}", objects[2].detail);
+    assert!(objects[1..].iter().all(|f| f.class == ContentClass::ActiveObjects));
+    // The `\result` pictures are what Word shows for the objects: they stay.
+    assert_eq!(occurrences(&out, b"\\pict"), 3);
+    assert!(!contains(&out, b"objdata") && !contains(&out, b"\\object"));
+    assert!(contains(&out, b"Before the objects.") && contains(&out, b"After the objects."));
+
+    let (_, refused) = run_with(&data, &strict(), &mut RefuseAll).unwrap();
+    assert!(refused.iter().any(|f| f.class == ContentClass::EmbeddedFiles && f.detail.contains("no plugin")));
+    let mut blocking = Host { block: true, ..Host::default() };
+    let failure = run_with(&data, &strict(), &mut blocking).unwrap_err();
+    assert_eq!(failure.kind, FailureKind::Blocked(ContentClass::EmbeddedFiles));
+    let failure = run(&data, &strict().with(ContentClass::ActiveObjects, Action::Block)).unwrap_err();
+    assert_eq!(failure.kind, FailureKind::Blocked(ContentClass::ActiveObjects));
+
+    let allow =
+        strict().with(ContentClass::ActiveObjects, Action::Allow).with(ContentClass::EmbeddedFiles, Action::Allow);
+    let (kept, findings) = run(&data, &allow).unwrap();
+    assert_eq!(occurrences(&kept, b"\\objdata"), 3);
+    assert_eq!(findings.iter().filter(|f| f.disposition == Disposition::Kept).count(), 3);
+}
+
 #[test]
 fn embedded_objects_go_and_their_pictures_stay() {
-    let data = read("tika__testRTFEmbeddedFiles.rtf");
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    let data = corpus.read("rtf", "tika__testRTFEmbeddedFiles.rtf");
     let mut host = Host::default();
     let (out, findings) = run_with(&data, &strict(), &mut host).unwrap();
     let objects: Vec<&Finding> = findings.iter().filter(|f| f.location.starts_with("object ")).collect();
@@ -293,7 +357,8 @@ fn embedded_objects_go_and_their_pictures_stay() {
 
 #[test]
 fn an_obfuscated_equation_editor_object_is_removed() {
-    let data = read("oletools__issue_251.rtf");
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    let data = corpus.read("rtf", "oletools__issue_251.rtf");
     let (out, findings) = run(&data, &strict()).unwrap();
     let object = findings.iter().find(|f| f.location.starts_with("object 1")).unwrap();
     assert_eq!((object.class, object.disposition), (ContentClass::ActiveObjects, Disposition::Removed));
@@ -352,26 +417,43 @@ fn fields_are_classified_and_neutralized_to_their_text() {
     assert_eq!(kept, rtf);
 }
 
-#[test]
-fn hyperlinks_follow_the_policy_and_its_mode() {
-    let data = read("textract__raw_text.rtf");
+/// A HYPERLINK field to http://hipsum.co: neutralized to its text under
+/// keep-as-text and remove, kept (and not reported) under keep, kept and
+/// reported when allowed.
+fn assert_hyperlink_modes(label: &str, data: &[u8]) {
     for mode in [HyperlinkMode::KeepAsText, HyperlinkMode::Remove] {
         let mut policy = strict();
         policy.hyperlink_mode = mode;
-        let (out, findings) = run(&data, &policy).unwrap();
-        let link = findings.iter().find(|f| f.class == ContentClass::Hyperlinks).unwrap();
+        let (out, findings) = run(data, &policy).unwrap();
+        let link = findings.iter().find(|f| f.class == ContentClass::Hyperlinks).unwrap_or_else(|| panic!("{label}"));
         assert_eq!(link.disposition, Disposition::Neutralized);
         assert_eq!(link.detail, "HYPERLINK field \"HYPERLINK \\\"http://hipsum.co\\\"\"");
         assert!(!contains(&out, b"HYPERLINK") && contains(&out, b"http://hipsum.co}"), "the link text stays");
     }
     let keep = Policy::uniform(Action::Sanitize);
-    let (out, findings) = run(&data, &keep).unwrap();
+    let (out, findings) = run(data, &keep).unwrap();
     assert!(contains(&out, b"HYPERLINK \"http://hipsum.co\""));
     assert!(!findings.iter().any(|f| f.class == ContentClass::Hyperlinks));
-    let (out, findings) = run(&data, &strict().with(ContentClass::Hyperlinks, Action::Allow)).unwrap();
+    let (out, findings) = run(data, &strict().with(ContentClass::Hyperlinks, Action::Allow)).unwrap();
     assert!(contains(&out, b"HYPERLINK \"http://hipsum.co\""));
     assert_eq!(count(&findings, ContentClass::Hyperlinks, Disposition::Kept), 1);
+}
 
+#[test]
+fn hyperlinks_follow_the_policy_and_its_mode() {
+    let rtf = br#"{\rtf1\ansi Visit {\field{\*\fldinst {HYPERLINK "http://hipsum.co"}}{\fldrslt {\ul http://hipsum.co}}} today. {\field{\*\fldinst { PAGEREF "target" }}{\fldrslt 42}}\par}"#;
+    assert_hyperlink_modes("generated", rtf);
+    // Only the link goes: the page reference beside it is no link.
+    let (out, findings) = run(rtf, &strict()).unwrap();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert!(contains(&out, br#"{\field{\*\fldinst { PAGEREF "target" }}{\fldrslt 42}}"#));
+}
+
+#[test]
+fn hyperlinks_in_the_corpus_follow_the_policy_and_its_mode() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    let read = |name: &str| corpus.read("rtf", name);
+    assert_hyperlink_modes("textract__raw_text.rtf", &read("textract__raw_text.rtf"));
     let nested = read("tika__testRTF_nestedHyperlinkPageRef.rtf");
     let (out, findings) = run(&nested, &strict()).unwrap();
     assert_eq!(findings.len(), 1, "{findings:#?}");
@@ -382,16 +464,25 @@ fn hyperlinks_follow_the_policy_and_its_mode() {
     assert_eq!(count(&findings, ContentClass::Hyperlinks, Disposition::Neutralized), 14, "{findings:#?}");
 }
 
-#[test]
-fn metadata_templates_and_data_stores() {
-    let data = read("tika__testBinControlWord.rtf");
-    let (out, findings) = run(&data, &strict()).unwrap();
+/// The author in `\info` goes; it stays, reported, when metadata is allowed.
+fn assert_author_removed(data: &[u8]) {
+    let (out, findings) = run(data, &strict()).unwrap();
     assert!(!contains(&out, b"Nicole Mendez"));
     assert_eq!(count(&findings, ContentClass::Metadata, Disposition::Removed), 1);
-    let (out, findings) = run(&data, &strict().with(ContentClass::Metadata, Action::Allow)).unwrap();
+    let (out, findings) = run(data, &strict().with(ContentClass::Metadata, Action::Allow)).unwrap();
     assert!(contains(&out, b"{\\author Nicole Mendez}"));
     assert_eq!(count(&findings, ContentClass::Metadata, Disposition::Kept), 1);
+}
 
+#[test]
+fn metadata_in_the_corpus_goes() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    assert_author_removed(&corpus.read("rtf", "tika__testBinControlWord.rtf"));
+}
+
+#[test]
+fn metadata_templates_and_data_stores() {
+    assert_author_removed(br"{\rtf1\ansi{\info{\author Nicole Mendez}{\title A title}}Some text.\par}");
     let rtf =
         b"{\\rtf1{\\*\\template http://evil.example/t.dotm}{\\*\\datastore 0105}{\\*\\userprops {\\propname x}}Text}";
     let (out, findings) = run(rtf, &strict()).unwrap();

@@ -1,23 +1,13 @@
-//! The SVG plugin on the shared corpus: PayloadsAllTheThings XSS and SSRF
-//! payloads and the svg-sanitizer (PHP) test files.
+//! The SVG plugin on the shared corpus when `SEKISHO_CORPUS` names it:
+//! PayloadsAllTheThings XSS and SSRF payloads and the svg-sanitizer (PHP)
+//! test files. The same behaviours on generated drawings run on every clone
+//! (`a_dirty_drawing_*` here, and handmade.rs).
 
 mod common;
-
-use std::path::{Path, PathBuf};
 
 use common::*;
 use sekisho_plugin_sdk::ContentClass::{self, *};
 use sekisho_plugin_sdk::FailureKind;
-
-fn corpus() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/svg");
-    assert!(dir.is_dir(), "the shared corpus is missing at {}", dir.display());
-    dir
-}
-
-fn read(name: &str) -> Vec<u8> {
-    std::fs::read(corpus().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
 
 /// Files that are refused, and why: not well formed (a browser shows an
 /// error too), or a `<use>` bomb.
@@ -57,9 +47,10 @@ const FOUND: [(&str, &[ContentClass]); 22] = [
 
 #[test]
 fn every_file_is_rebuilt_inert_or_refused_with_the_reason() {
-    let mut files: Vec<String> =
-        std::fs::read_dir(corpus()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-    files.sort();
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    let read = |name: &str| corpus.read("svg", name);
+    let files: Vec<String> =
+        corpus.files("svg").iter().map(|p| p.file_name().unwrap().to_str().unwrap().to_owned()).collect();
     assert_eq!(files.len(), REFUSED.len() + FOUND.len(), "the corpus changed: {files:?}");
     let policy = strict();
     for name in &files {
@@ -81,8 +72,41 @@ fn every_file_is_rebuilt_inert_or_refused_with_the_reason() {
     }
 }
 
+/// A drawing of seven lines, and the same drawing with scripts, handlers,
+/// an unknown element, a comment and a `javascript:` link mixed in.
+fn drawing_pair() -> (Vec<u8>, Vec<u8>) {
+    let lines: String = (0..7)
+        .map(|i| format!("<line x1=\"0\" y1=\"{y}\" x2=\"100\" y2=\"{y}\" stroke=\"black\"/>\n", y = 10 + 10 * i))
+        .collect();
+    let head = r#"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="100" height="100">"#;
+    let clean = format!("{head}\n{lines}</svg>\n");
+    let dirty = format!(
+        "{head}\n<script>alert(1)</script>\n<!-- a comment -->\n{}<this>is not svg</this>\n\
+         <a xlink:href=\"javascript:alert(2)\"><text x=\"1\" y=\"95\" onclick=\"alert(3)\">t</text></a>\n</svg>\n",
+        lines.replace("stroke=\"black\"/>", "stroke=\"black\" onmouseover=\"alert(4)\"/>")
+    );
+    (dirty.into_bytes(), clean.into_bytes())
+}
+
+#[test]
+fn a_dirty_drawing_rebuilds_to_its_clean_pair() {
+    let (dirty, clean) = drawing_pair();
+    let policy = strict();
+    let (dirty, findings) = rebuild(&dirty, &policy);
+    assert!(has(&findings, Scripts) && has(&findings, Comments) && has(&findings, UnknownParts), "{findings:?}");
+    let (clean, findings) = rebuild(&clean, &policy);
+    assert!(findings.is_empty(), "{findings:?}");
+    assert_inert(&dirty);
+    let lines = |svg: &str| svg.lines().filter(|l| l.starts_with("<line")).map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(lines(&dirty), lines(&clean));
+    assert_eq!(lines(&dirty).len(), 7);
+    assert!(!dirty.contains("<this") && !dirty.to_lowercase().contains("script") && !dirty.contains("alert"));
+}
+
 #[test]
 fn the_dirty_file_rebuilds_to_the_drawing_of_its_clean_pair() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    let read = |name: &str| corpus.read("svg", name);
     let policy = strict();
     let (dirty, _) = rebuild(&read("svg-sanitizer-php__svgTestOne.svg"), &policy);
     let (clean, findings) = rebuild(&read("svg-sanitizer-php__svgCleanOne.svg"), &policy);
@@ -95,6 +119,8 @@ fn the_dirty_file_rebuilds_to_the_drawing_of_its_clean_pair() {
 
 #[test]
 fn payloads_lose_exactly_their_active_parts() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    let read = |name: &str| corpus.read("svg", name);
     let policy = strict();
     let (out, _) = rebuild(&read("payloadsallthethings__SVG_XSS_red_lightning.svg"), &policy);
     assert!(out.contains(r##"<polygon id="lightning" points="0,100 50,25 50,75 100,0" fill="#ff1919""##), "{out}");
