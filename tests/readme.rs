@@ -144,7 +144,10 @@ fn errors_are_printed_once_and_empty_files_fail() {
     let empty = shell(dir.path(), "sekisho sanitize empty.pdf -o out.pdf --report -");
     assert_eq!(empty.status.code(), Some(1), "{}", stderr(&empty));
     let report: serde_json::Value = serde_json::from_slice(&empty.stdout).unwrap();
-    assert_eq!((report["outcome"].as_str(), report["reason"]["kind"].as_str()), (Some("failed"), Some("invalid-structure")));
+    assert_eq!(
+        (report["outcome"].as_str(), report["reason"]["kind"].as_str()),
+        (Some("failed"), Some("invalid-structure"))
+    );
     assert!(!dir.path().join("out.pdf").exists());
 }
 

@@ -86,7 +86,7 @@ impl CompileCache {
     }
 
     fn path(&self, sha256: &str) -> PathBuf {
-        self.dir.join(format!("{sha256}.cwasm"))
+        self.dir.join(format!("{sha256}.artifact"))
     }
 
     /// True when an artifact for the plugin is present (not yet checked).

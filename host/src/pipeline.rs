@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use crate::detect;
-use crate::policy::{Class, Policy};
+use crate::detect::executables;
+use crate::policy::{Action, Class, ExecutablesMode, Policy};
 use crate::registry::{Plugin, Registry, RegistryError};
 use crate::report::{
     Disposition, InputInfo, Item, Limit, Metrics, Outcome, OutputInfo, PluginRef, PolicyRef, Reason, ReasonKind,
@@ -61,6 +62,8 @@ pub struct Sekisho {
 struct Inner {
     sandbox: Sandbox,
     registry: Registry,
+    /// With the pooling allocator, the instances of the pool.
+    instances: Option<InstanceBudget>,
 }
 
 impl Sekisho {
@@ -68,7 +71,8 @@ impl Sekisho {
     pub fn new(options: Options) -> Result<Sekisho, SetupError> {
         let sandbox = Sandbox::new(&options.sandbox)?;
         let registry = Registry::load(&sandbox, &options.plugin_dirs, options.notice)?;
-        Ok(Sekisho { inner: Arc::new(Inner { sandbox, registry }) })
+        let instances = sandbox.pooling().then(|| InstanceBudget::new(options.sandbox.pool_size));
+        Ok(Sekisho { inner: Arc::new(Inner { sandbox, registry, instances }) })
     }
 
     /// The loaded plugins.
@@ -87,7 +91,11 @@ impl Sekisho {
     /// Nested documents run in nested sandboxes on this thread's stack: give
     /// it about `(max-depth + 1) × 1 MiB` plus a few MiB (the `sekisho`
     /// binary runs files on a thread with a large stack).
+    ///
+    /// With the pooling allocator, a file first reserves the instances its
+    /// tree may nest (`max-depth + 1`), waiting while the pool is busy.
     pub fn sanitize(&self, source: Source, name: &str, policy: &Policy) -> Sanitized {
+        let _instances = self.inner.instances.as_ref().map(|budget| budget.reserve(policy.limits.max_depth + 1));
         let tree = Arc::new(Tree {
             policy: Arc::new(policy.clone()),
             policy_ref: PolicyRef { name: policy.name.clone(), sha256: policy.sha256() },
@@ -99,7 +107,49 @@ impl Sekisho {
             let reason = Reason::new(ReasonKind::InvalidStructure, "the file is empty");
             return log_decision(refuse(report, Outcome::Failed, reason));
         }
-        log_decision(process(&self.inner, &tree, source, name, 0))
+        let limits = &policy.limits;
+        let fuel = limits.fuel_base.saturating_add(limits.fuel_per_byte.saturating_mul(source.len()));
+        log_decision(process(&self.inner, &tree, source, name, 0, fuel))
+    }
+}
+
+/// The instances of a fixed pool, reserved a tree at a time. A tree nests
+/// at most `max-depth + 1` sandboxes (children run inside their parent's
+/// call), so a tree that holds its reservation never finds the pool empty:
+/// a busy pool makes files wait, it never decides them.
+struct InstanceBudget {
+    free: Mutex<u32>,
+    freed: std::sync::Condvar,
+    total: u32,
+}
+
+/// Instances held by one tree, given back when dropped.
+struct Reservation<'a> {
+    budget: &'a InstanceBudget,
+    count: u32,
+}
+
+impl InstanceBudget {
+    fn new(total: u32) -> InstanceBudget {
+        InstanceBudget { free: Mutex::new(total), freed: std::sync::Condvar::new(), total }
+    }
+
+    /// Waits for `count` instances (at most the whole pool).
+    fn reserve(&self, count: u32) -> Reservation<'_> {
+        let count = count.clamp(1, self.total.max(1));
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free < count {
+            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= count;
+        Reservation { budget: self, count }
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        *self.budget.free.lock().unwrap_or_else(|e| e.into_inner()) += self.count;
+        self.budget.freed.notify_all();
     }
 }
 
@@ -176,8 +226,9 @@ fn refuse(mut report: Report, outcome: Outcome, reason: Reason) -> Sanitized {
     Sanitized { report, output: None }
 }
 
-/// Sanitizes one file of the tree at `depth` (0 for the file itself).
-fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, depth: u32) -> Sanitized {
+/// Sanitizes one file of the tree at `depth` (0 for the file itself) with
+/// at most `fuel`: the tree's budget, or what the parent has left.
+fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, depth: u32, fuel: u64) -> Sanitized {
     let started = Instant::now();
     let policy = &tree.policy;
     let mut report = new_report(tree, name, &source);
@@ -189,29 +240,63 @@ fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, dep
             Reason::new(ReasonKind::TooLarge, detail).with_limit(Some(Limit::Input)),
         );
     }
+    // The name first: what an operating system runs by its name is the
+    // executables class, whatever the content.
+    let runnable = detect::extension(name).filter(|ext| executables::is_runnable_extension(ext));
+    let mut rename_runnable = false;
+    if let Some(ext) = &runnable {
+        let detail = format!("a .{ext} file is run by Windows or a script host when it is opened");
+        match (policy.action(Class::Executables), policy.executables_mode) {
+            (Action::Allow, _) => report.items.push(item(Class::Executables, Disposition::Kept, name, &detail)),
+            (Action::Sanitize, ExecutablesMode::Neutralize) => {
+                rename_runnable = true;
+                let detail = format!("{detail}; rebuilt under a name nothing runs");
+                report.items.push(item(Class::Executables, Disposition::Neutralized, name, &detail));
+            }
+            (action, _) => {
+                let (disposition, detail) = match (action, depth) {
+                    (Action::Sanitize, 1..) => (Disposition::Removed, format!("{detail}; removed")),
+                    _ => (Disposition::Blocked, detail),
+                };
+                report.items.push(item(Class::Executables, disposition, name, &detail));
+                let reason = Reason::new(ReasonKind::Policy, detail).with_class(Some(Class::Executables));
+                return refuse(report, Outcome::Blocked, reason);
+            }
+        }
+    }
     let registry = &inner.registry;
     let Some(format) = detect::detect(&source, Some(name), registry.declared_magic()) else {
-        return refuse(report, Outcome::Unsupported, Reason::new(ReasonKind::NoPlugin, "file type not recognized"));
+        let head = source.head(8192).unwrap_or_default();
+        let reason = match executables::binary_program(&head, &source) {
+            Some(program) => Reason::new(ReasonKind::NoPlugin, format!("{program}: programs never pass"))
+                .with_class(Some(Class::Executables)),
+            None => Reason::new(ReasonKind::NoPlugin, "file type not recognized"),
+        };
+        return refuse(report, Outcome::Unsupported, reason);
     };
     let format_info = registry.format_info(&format);
     report.input.format = Some(format.clone());
     report.input.media_type = format_info.as_ref().map(|f| f.media_type().to_owned());
-    let mismatch = |ext: &String| {
-        registry.extension_belongs_elsewhere(&format, ext) && !detect::same_text_family(&format, ext)
-    };
+    // Text under a name a browser renders as markup no plugin rebuilds.
+    if let Some(ext) = detect::extension(name).filter(|_| detect::same_text_family(&format, "txt"))
+        && let Some(detect::MarkupName::Refused(what)) = detect::markup_name(&ext)
+    {
+        let detail = format!("named .{ext}, so opened as {what}; no plugin rebuilds that markup");
+        return refuse(report, Outcome::Unsupported, Reason::new(ReasonKind::NoPlugin, detail));
+    }
+    let mismatch =
+        |ext: &String| registry.extension_belongs_elsewhere(&format, ext) && !detect::same_text_family(&format, ext);
     if let Some(ext) = detect::extension(name).filter(mismatch) {
         let detail =
             format!("the extension .{ext} does not match the content ({format}); the output gets the right one");
         match policy.action(Class::MalformedStructure) {
-            crate::policy::Action::Block => {
+            Action::Block => {
                 report.items.push(item(Class::MalformedStructure, Disposition::Blocked, name, &detail));
                 let reason = Reason::new(ReasonKind::Policy, detail).with_class(Some(Class::MalformedStructure));
                 return refuse(report, Outcome::Blocked, reason);
             }
-            crate::policy::Action::Allow => {
-                report.items.push(item(Class::MalformedStructure, Disposition::Kept, name, &detail))
-            }
-            crate::policy::Action::Sanitize => {
+            Action::Allow => report.items.push(item(Class::MalformedStructure, Disposition::Kept, name, &detail)),
+            Action::Sanitize => {
                 report.items.push(item(Class::MalformedStructure, Disposition::Neutralized, name, &detail))
             }
         }
@@ -234,7 +319,7 @@ fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, dep
             input: source.clone(),
             policy: policy.to_wit(tree.expanded_left()),
             limits: RunLimits {
-                fuel: limits.fuel_base.saturating_add(limits.fuel_per_byte.saturating_mul(source.len())),
+                fuel,
                 deadline: tree.deadline,
                 memory_bytes: usize::try_from(limits.memory_limit_mb << 20).unwrap_or(usize::MAX),
                 max_output_bytes: limits.max_output_bytes,
@@ -251,14 +336,15 @@ fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, dep
 
     let rebuilt = match run.result {
         Ok(rebuilt) => rebuilt,
-        Err(failure) => return failed_run(report, failure),
+        Err(failure) => return failed_run(report, failure, policy),
     };
     report.items.extend(rebuilt.findings.iter().map(Item::from));
-    if let Some((outcome, reason)) = refusing_child(&report) {
+    if let Some((outcome, reason)) = refusing_child(&report, &tree.policy) {
         return refuse(report, outcome, reason);
     }
     let output = Source::bytes(run.output);
-    match verify_output(registry, &plugin, &format, &rebuilt.format, name, &output) {
+    let keep_runnable = runnable.is_some() && !rename_runnable;
+    match verify_output(registry, &plugin, &format, &rebuilt.format, name, &output, keep_runnable) {
         Ok(output_info) => {
             let changed =
                 report.items.iter().any(|i| matches!(i.action, Disposition::Removed | Disposition::Neutralized))
@@ -293,11 +379,11 @@ impl From<&wit::Finding> for Item {
 }
 
 /// The report of a run that produced no usable output.
-fn failed_run(mut report: Report, failure: RunFailure) -> Sanitized {
+fn failed_run(mut report: Report, failure: RunFailure, policy: &Policy) -> Sanitized {
     match failure {
         RunFailure::Plugin(failure) => {
             report.items.extend(failure.findings.iter().map(Item::from));
-            if let Some((outcome, reason)) = refusing_child(&report) {
+            if let Some((outcome, reason)) = refusing_child(&report, policy) {
                 return refuse(report, outcome, reason);
             }
             let (outcome, kind, class) = match failure.kind {
@@ -319,11 +405,28 @@ fn failed_run(mut report: Report, failure: RunFailure) -> Sanitized {
 
 /// A blocked child blocks its parent; a child over a limit fails it: the
 /// outcome and reason the parent gets, if any child refuses it.
-fn refusing_child(report: &Report) -> Option<(Outcome, Reason)> {
+///
+/// Every limit and every fault refuses the parent (a child over the input
+/// limit is not an "unknown part" to keep); only an unsupported or invalid
+/// child is left to the parent's plugin and the `unknown-parts` class. A
+/// child removed as an executable refuses its parent only when the policy
+/// would let the parent's plugin keep refused parts (`unknown-parts =
+/// "allow"`), since it must go.
+fn refusing_child(report: &Report, policy: &Policy) -> Option<(Outcome, Reason)> {
     report.children.iter().find_map(|c| {
         let reason = c.reason.as_ref()?;
-        let refuses =
-            c.outcome == Outcome::Blocked || (c.outcome == Outcome::Failed && reason.kind == ReasonKind::LimitExceeded);
+        let refuses = match c.outcome {
+            Outcome::Blocked => {
+                let removed_executable = reason.class == Some(Class::Executables)
+                    && policy.action(Class::Executables) == Action::Sanitize
+                    && policy.action(Class::UnknownParts) != Action::Allow;
+                !removed_executable
+            }
+            Outcome::Failed => {
+                matches!(reason.kind, ReasonKind::LimitExceeded | ReasonKind::TooLarge | ReasonKind::PluginFault)
+            }
+            _ => false,
+        };
         refuses.then(|| {
             let detail = format!("embedded {}: {}", c.input.name, reason.detail);
             (c.outcome, Reason { detail, ..reason.clone() })
@@ -332,7 +435,10 @@ fn refusing_child(report: &Report) -> Option<(Outcome, Reason)> {
 }
 
 /// Never trust a plugin's output: the format must be one it declared and the
-/// bytes must re-detect as that format.
+/// bytes must re-detect as that format. The output is named with a
+/// runnable extension only when the policy allows executables
+/// (`keep_runnable`): otherwise it gets its format's own extension (text
+/// becomes `.txt`).
 fn verify_output(
     registry: &Registry,
     plugin: &Plugin,
@@ -340,6 +446,7 @@ fn verify_output(
     format: &str,
     name: &str,
     output: &Source,
+    keep_runnable: bool,
 ) -> Result<OutputInfo, String> {
     let declared = plugin
         .format(format)
@@ -352,7 +459,8 @@ fn verify_output(
         let position = plugin.format(input_format)?.extensions.iter().position(|e| e.eq_ignore_ascii_case(ext))?;
         declared.extensions.get(position).cloned()
     };
-    let extension = match detect::extension(name) {
+    let named = detect::extension(name).filter(|ext| keep_runnable || !executables::is_runnable_extension(ext));
+    let extension = match named {
         Some(ext) if declared.extensions.iter().any(|e| e.eq_ignore_ascii_case(&ext)) => ext,
         Some(ext) if input_format == format && !registry.extension_belongs_elsewhere(format, &ext) => ext,
         Some(ext) if input_format == format && detect::same_text_family(format, &ext) => ext,
@@ -399,20 +507,26 @@ impl ChildRunner {
 }
 
 impl EmbedHandler for ChildRunner {
-    fn sanitize_embedded(&mut self, name: String, data: Vec<u8>) -> Result<wit::EmbeddedRebuilt, wit::EmbeddedRefusal> {
+    fn sanitize_embedded(
+        &mut self,
+        name: String,
+        data: Vec<u8>,
+        fuel: u64,
+    ) -> (Result<wit::EmbeddedRebuilt, wit::EmbeddedRefusal>, u64) {
         let limits = &self.tree.policy.limits;
         let source = Source::bytes(data);
         if self.depth > limits.max_depth {
             let detail = format!("nested deeper than the limit of {}", limits.max_depth);
-            return Err(self.refuse_over_limit(&name, &source, Limit::Depth, detail));
+            return (Err(self.refuse_over_limit(&name, &source, Limit::Depth, detail)), 0);
         }
         let total = self.tree.expanded.fetch_add(source.len(), Ordering::Relaxed) + source.len();
         if total > limits.max_expanded_bytes {
             let detail = format!("embedded documents exceed {} expanded bytes in total", limits.max_expanded_bytes);
-            return Err(self.refuse_over_limit(&name, &source, Limit::Expansion, detail));
+            return (Err(self.refuse_over_limit(&name, &source, Limit::Expansion, detail)), 0);
         }
-        let child = process(&self.inner, &self.tree, source, &name, self.depth);
+        let child = process(&self.inner, &self.tree, source, &name, self.depth, fuel);
         let report = child.report;
+        let used = report.metrics.fuel_used;
         let answer = match (report.outcome, child.output, &report.output) {
             (Outcome::Clean | Outcome::Sanitized, Some(data), Some(info)) => Ok(wit::EmbeddedRebuilt {
                 outcome: if report.outcome == Outcome::Clean {
@@ -427,16 +541,27 @@ impl EmbedHandler for ChildRunner {
             _ => {
                 let detail = report.reason.as_ref().map_or_else(String::new, |r| r.detail.clone());
                 Err(match (report.outcome, report.reason.as_ref().map(|r| r.kind)) {
+                    // An executable that the policy removes: the parent drops it.
+                    (Outcome::Blocked, _)
+                        if report
+                            .items
+                            .iter()
+                            .any(|i| i.class == Class::Executables && i.action == Disposition::Removed) =>
+                    {
+                        wit::EmbeddedRefusal::Unsupported(detail)
+                    }
                     (Outcome::Blocked, _) => wit::EmbeddedRefusal::Blocked(detail),
                     (Outcome::Unsupported, _) => wit::EmbeddedRefusal::Unsupported(
                         report.input.format.clone().unwrap_or_else(|| "unknown type".into()),
                     ),
-                    (_, Some(ReasonKind::LimitExceeded)) => wit::EmbeddedRefusal::LimitExceeded(detail),
+                    (_, Some(ReasonKind::LimitExceeded | ReasonKind::TooLarge)) => {
+                        wit::EmbeddedRefusal::LimitExceeded(detail)
+                    }
                     _ => wit::EmbeddedRefusal::Failed(detail),
                 })
             }
         };
         self.record(report);
-        answer
+        (answer, used)
     }
 }

@@ -27,33 +27,38 @@ use crate::sandbox::wit;
 
 /// Declares the content classes once: the enum, its kebab-case names (the
 /// same as serde's), the full list, and the conversions to and from the
-/// contract's `content-class`.
+/// contract's `content-class`. Classes after `host:` are decided by the host
+/// alone and never reach a plugin.
 macro_rules! content_classes {
-    ($($variant:ident => $name:literal,)*) => {
+    (contract { $($variant:ident => $name:literal,)* } host { $($host:ident => $host_name:literal,)* }) => {
         /// The content classes of DESIGN.md, shared by every format.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[cfg_attr(test, derive(schemars::JsonSchema))]
         #[serde(rename_all = "kebab-case")]
         pub enum Class {
             $($variant,)*
+            $($host,)*
         }
 
         impl Class {
-            /// Every class, in contract order.
-            pub const ALL: [Class; [$(Class::$variant),*].len()] = [$(Class::$variant),*];
+            /// Every class: the contract's, in contract order, then the host's.
+            pub const ALL: [Class; [$(Class::$variant,)* $(Class::$host,)*].len()] =
+                [$(Class::$variant,)* $(Class::$host,)*];
 
             /// The kebab-case name used in policies and reports.
             pub fn name(self) -> &'static str {
                 match self {
                     $(Class::$variant => $name,)*
+                    $(Class::$host => $host_name,)*
                 }
             }
-        }
 
-        impl From<Class> for wit::ContentClass {
-            fn from(class: Class) -> Self {
-                match class {
-                    $(Class::$variant => wit::ContentClass::$variant,)*
+            /// The class as the plugin contract names it; `None` for the
+            /// classes the host decides alone.
+            pub fn to_contract(self) -> Option<wit::ContentClass> {
+                match self {
+                    $(Class::$variant => Some(wit::ContentClass::$variant),)*
+                    $(Class::$host => None,)*
                 }
             }
         }
@@ -69,6 +74,7 @@ macro_rules! content_classes {
 }
 
 content_classes! {
+    contract {
     Macros => "macros",
     Scripts => "scripts",
     AutoActions => "auto-actions",
@@ -87,6 +93,12 @@ content_classes! {
     UnknownParts => "unknown-parts",
     MalformedStructure => "malformed-structure",
     Encryption => "encryption",
+    }
+    host {
+    // A file that an operating system or a script host runs by its name
+    // (detect::executables).
+    Executables => "executables",
+    }
 }
 
 impl fmt::Display for Class {
@@ -105,6 +117,17 @@ pub enum Action {
     Sanitize,
     /// Refuse the whole file.
     Block,
+}
+
+/// What `sanitize` does with a file whose name an operating system runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExecutablesMode {
+    /// Remove it from its container with a note; a file on its own is blocked.
+    #[default]
+    Remove,
+    /// Rebuild it under a name nothing runs: text becomes `.txt`.
+    Neutralize,
 }
 
 /// How hyperlinks are sanitized.
@@ -181,6 +204,7 @@ pub struct Policy {
     pub name: String,
     pub classes: BTreeMap<Class, Action>,
     pub hyperlinks_mode: HyperlinkMode,
+    pub executables_mode: ExecutablesMode,
     pub limits: Limits,
     pub options: FormatOptions,
 }
@@ -237,6 +261,7 @@ struct PolicyFile {
     name: Option<String>,
     extends: Option<toml::Spanned<String>>,
     hyperlinks_mode: Option<HyperlinkMode>,
+    executables_mode: Option<ExecutablesMode>,
     #[serde(default)]
     classes: BTreeMap<Class, Action>,
     #[serde(default)]
@@ -299,6 +324,7 @@ impl Profile {
             name: name.into(),
             classes,
             hyperlinks_mode,
+            executables_mode: ExecutablesMode::default(),
             limits: Limits::default(),
             options: FormatOptions::default(),
         }
@@ -357,6 +383,9 @@ impl Policy {
         if let Some(mode) = file.hyperlinks_mode {
             policy.hyperlinks_mode = mode;
         }
+        if let Some(mode) = file.executables_mode {
+            policy.executables_mode = mode;
+        }
         file.limits.apply(&mut policy.limits);
         if let Some(mode) = file.options.image_mode {
             policy.options.image_mode = mode;
@@ -398,7 +427,9 @@ impl Policy {
             name: self.name.clone(),
             rules: Class::ALL
                 .iter()
-                .map(|&class| wit::ClassRule { class: class.into(), action: self.action(class).into() })
+                .filter_map(|&class| {
+                    Some(wit::ClassRule { class: class.to_contract()?, action: self.action(class).into() })
+                })
                 .collect(),
             hyperlink_mode: match self.hyperlinks_mode {
                 HyperlinkMode::Keep => wit::HyperlinkMode::Keep,
@@ -442,7 +473,9 @@ mod tests {
         for class in Class::ALL {
             assert_eq!(serde_json::to_value(class).unwrap(), class.name());
         }
-        assert_eq!(Class::ALL.len(), 18);
+        assert_eq!(Class::ALL.len(), 19);
+        assert_eq!(Class::Executables.to_contract(), None);
+        assert_eq!(Policy::default().to_wit(0).rules.len(), 18, "host classes never reach a plugin");
     }
 
     #[test]

@@ -152,6 +152,7 @@ impl Registry {
             if !id_ok {
                 return Err(invalid(format!("format id {:?} is not [a-z0-9-]+", format.id)));
             }
+            check_declaration(&format.id, &format.media_types, &format.extensions).map_err(invalid)?;
             if let Some(&owner) = self.by_format.get(&format.id) {
                 return Err(RegistryError::Conflict {
                     plugin: info.name.clone(),
@@ -228,6 +229,76 @@ impl Registry {
     }
 }
 
+/// Media types a browser renders or runs: no plugin may claim them for a
+/// format the host does not know, since a gateway would then serve the
+/// plugin's output under them.
+const ACTIVE_MEDIA_TYPES: [&str; 14] = [
+    "text/html",
+    "application/xhtml+xml",
+    "text/xml",
+    "application/xml",
+    "text/javascript",
+    "application/javascript",
+    "application/x-javascript",
+    "application/ecmascript",
+    "text/ecmascript",
+    "text/vbscript",
+    "application/hta",
+    "text/x-component",
+    "application/x-msdownload",
+    "application/x-sh",
+];
+
+/// Checks what a plugin declares about a format before the host trusts it
+/// with detection and naming. A format the host knows keeps the host's media
+/// type and extensions; any other format needs well-formed media types that
+/// nothing renders as markup or runs, and extensions of 1 to 10 lowercase
+/// letters or digits that no known format, browser or operating system
+/// reads as something else.
+fn check_declaration(id: &str, media_types: &[String], extensions: &[String]) -> Result<(), String> {
+    let known = detect::known_format(id);
+    if let Some(known) = known
+        && media_types.first().is_some_and(|m| m != known.media_type)
+    {
+        return Err(format!("format {id} must use the media type {}", known.media_type));
+    }
+    for media_type in media_types {
+        let token = |s: &str| {
+            !s.is_empty() && s.len() <= 127 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+        };
+        let lower = media_type.to_ascii_lowercase();
+        let well_formed = lower.split_once('/').is_some_and(|(kind, sub)| token(kind) && token(sub));
+        if !well_formed {
+            return Err(format!("media type {media_type:?} of format {id} is not type/subtype"));
+        }
+        if known.is_some_and(|k| k.media_type == lower) {
+            continue;
+        }
+        let elsewhere = detect::KNOWN.iter().any(|k| k.media_type == lower);
+        // The host's markup formats are markup: their plugin may name its variants.
+        let markup = known.is_some_and(|k| matches!(k.id, "html" | "svg"));
+        let active = ACTIVE_MEDIA_TYPES.contains(&lower.as_str()) || lower.ends_with("+xml");
+        if elsewhere || (active && !markup) {
+            return Err(format!("format {id} cannot be served as {media_type}: browsers render or run that type"));
+        }
+    }
+    for ext in extensions {
+        let well_formed =
+            (1..=10).contains(&ext.len()) && ext.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if !well_formed {
+            return Err(format!("extension {ext:?} of format {id} is not 1 to 10 lowercase letters or digits"));
+        }
+        if known.is_some_and(|k| k.extensions.contains(&ext.as_str())) {
+            continue;
+        }
+        let claimed = detect::KNOWN.iter().any(|k| k.extensions.contains(&ext.as_str()));
+        if claimed || detect::executables::is_runnable_extension(ext) || detect::markup_name(ext).is_some() {
+            return Err(format!("format {id} cannot claim the extension .{ext}: it means something else"));
+        }
+    }
+    Ok(())
+}
+
 /// Compiles (or loads from the cache) one plugin and asks it to describe itself.
 fn prepare(sandbox: &Sandbox, label: &str, wasm: &[u8]) -> Result<(Compiled, wit::PluginInfo), RegistryError> {
     let compiled = sandbox.load(label, wasm)?;
@@ -246,4 +317,35 @@ fn wasm_files(dir: &Path) -> Result<Vec<PathBuf>, RegistryError> {
     }
     files.sort();
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn declarations_cannot_claim_what_browsers_or_systems_run() {
+        assert!(check_declaration("farbfeld", &strings(&["image/x-farbfeld"]), &strings(&["ff"])).is_ok());
+        let refused = [
+            (&["text/html"][..], &["ff"][..]),
+            (&["image/svg+xml"], &["ff"]),
+            (&["application/pdf"], &["ff"]),
+            (&["not a type"], &["ff"]),
+            (&["image/x-farbfeld"], &["a/b"]),
+            (&["image/x-farbfeld"], &["FF"]),
+            (&["image/x-farbfeld"], &["html"]),
+            (&["image/x-farbfeld"], &["js"]),
+            (&["image/x-farbfeld"], &["pdf"]),
+            (&["image/x-farbfeld"], &["waytoolongext"]),
+        ];
+        for (media, ext) in refused {
+            assert!(check_declaration("farbfeld", &strings(media), &strings(ext)).is_err(), "{media:?} {ext:?}");
+        }
+        assert!(check_declaration("html", &strings(&["text/html"]), &strings(&["html", "htm"])).is_ok());
+        assert!(check_declaration("epub", &strings(&["text/html"]), &strings(&["epub"])).is_err());
+    }
 }

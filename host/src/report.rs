@@ -172,7 +172,8 @@ pub struct PolicyRef {
     pub sha256: String,
 }
 
-/// Resources used by the sandbox for this file (children not included).
+/// Resources used for this file: fuel counts the file's embedded files too
+/// (one budget for the tree); memory is the peak of this file's sandbox.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Metrics {

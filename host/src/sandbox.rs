@@ -149,7 +149,9 @@ impl Sandbox {
         start_epoch_ticker(&engine);
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_error)?;
+        forbid_waiting(&mut linker).map_err(engine_error)?;
         wit::Plugin::add_to_linker::<StoreData, HasSelf<StoreData>>(&mut linker, |data| data).map_err(engine_error)?;
+        charge_children_to_the_tree(&mut linker).map_err(engine_error)?;
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let engine_key = format!("{:016x}", hasher.finish());
@@ -297,6 +299,51 @@ impl Sandbox {
     }
 }
 
+/// `sanitize-embedded`, with the store at hand: the child runs on the fuel
+/// its parent has left, and what the child (and its own children) used is
+/// taken from the parent. Fuel is one budget for the whole tree.
+fn charge_children_to_the_tree(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    linker.instance("sekisho:plugin/host@0.1.0")?.func_wrap(
+        "sanitize-embedded",
+        |mut store: wasmtime::StoreContextMut<'_, StoreData>, (name, data): (String, Vec<u8>)| {
+            let left = store.get_fuel()?;
+            let (answer, used) = match store.data_mut().embedder.take() {
+                Some(mut embedder) => {
+                    let answer = embedder.sanitize_embedded(name, data, left);
+                    store.data_mut().embedder = Some(embedder);
+                    answer
+                }
+                None => (Err(wit::EmbeddedRefusal::Unsupported("embedded documents are not accepted here".into())), 0),
+            };
+            store.set_fuel(left.saturating_sub(used))?;
+            Ok((answer,))
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// The version of the WASI clocks interface wasmtime-wasi registers.
+const WASI_CLOCKS: &str = "wasi:clocks/monotonic-clock@0.2.12";
+
+/// A plugin has nothing to wait for, and a host call that blocks cannot be
+/// interrupted by the epoch deadline: `subscribe-duration(u64::MAX)` and a
+/// `poll` would hold a sandbox (and a gateway worker) for good. Asking for
+/// a timer traps instead.
+fn forbid_waiting(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    let mut clock = linker.instance(WASI_CLOCKS)?;
+    for timer in ["subscribe-duration", "subscribe-instant"] {
+        clock.func_new(timer, |_, _, _, _| Err(wasmtime::Error::msg(WAITING_REFUSED)))?;
+    }
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// The error a plugin gets for asking for a timer.
+const WAITING_REFUSED: &str = "plugins may not wait on a clock (timers are not granted)";
+
 fn engine_error(e: impl std::fmt::Display) -> SandboxError {
     SandboxError::Engine(e.to_string())
 }
@@ -352,6 +399,11 @@ fn classify(error: &wasmtime::Error, data: &StoreData) -> RunFailure {
     }
     if data.output.overflowed {
         return RunFailure::Limit(Limit::Output, "output exceeds the size limit".into());
+    }
+    // Only a tree deeper than the pool is large can find it empty (trees
+    // reserve their instances): a depth limit, not a fault of the plugin.
+    if error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
+        return RunFailure::Limit(Limit::Depth, format!("the sandbox pool is too small for this nesting: {error}"));
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => RunFailure::Limit(Limit::Fuel, "CPU budget (fuel) exhausted".into()),
@@ -415,9 +467,15 @@ pub enum RunFailure {
 }
 
 /// Receives `sanitize-embedded` calls: the pipeline runs the child in its own
-/// sandbox and answers.
+/// sandbox, with at most `fuel` (what the parent has left), and answers
+/// with the fuel the child used.
 pub trait EmbedHandler: Send + 'static {
-    fn sanitize_embedded(&mut self, name: String, data: Vec<u8>) -> Result<wit::EmbeddedRebuilt, wit::EmbeddedRefusal>;
+    fn sanitize_embedded(
+        &mut self,
+        name: String,
+        data: Vec<u8>,
+        fuel: u64,
+    ) -> (Result<wit::EmbeddedRebuilt, wit::EmbeddedRefusal>, u64);
 }
 
 /// The `input` resource; the bytes live in the store.
@@ -526,11 +584,10 @@ impl WasiView for StoreData {
 impl wit::sekisho::plugin::types::Host for StoreData {}
 
 impl wit::sekisho::plugin::host::Host for StoreData {
-    fn sanitize_embedded(&mut self, name: String, data: Vec<u8>) -> Result<wit::EmbeddedRebuilt, wit::EmbeddedRefusal> {
-        match &mut self.embedder {
-            Some(embedder) => embedder.sanitize_embedded(name, data),
-            None => Err(wit::EmbeddedRefusal::Unsupported("embedded documents are not accepted here".into())),
-        }
+    /// Never called: [`charge_children_to_the_tree`] defines this import
+    /// with access to the store's fuel. Refuses, should that ever change.
+    fn sanitize_embedded(&mut self, _name: String, _data: Vec<u8>) -> Result<wit::EmbeddedRebuilt, wit::EmbeddedRefusal> {
+        Err(wit::EmbeddedRefusal::Failed("embedded documents go through the fuel-charging import".into()))
     }
 
     fn log(&mut self, level: wit::LogLevel, message: String) {

@@ -187,10 +187,12 @@ enum Command {
         policy: PolicyArgs,
     },
     /// Run the gateway: HTTP API (and ICAP with --icap) until SIGINT/SIGTERM.
-    #[command(after_help = "Examples:\n  sekisho serve --listen 127.0.0.1:8080 --icap 127.0.0.1:1344 --audit audit.jsonl\n  \
+    #[command(
+        after_help = "Examples:\n  sekisho serve --listen 127.0.0.1:8080 --icap 127.0.0.1:1344 --audit audit.jsonl\n  \
                             curl --fail-with-body --data-binary @in.docx \
                             'http://127.0.0.1:8080/v1/sanitize?name=in.docx' -o clean.docx\n\n\
-                            The API is described in docs/openapi.json.")]
+                            The API is described in docs/openapi.json."
+    )]
     Serve {
         /// Address of the HTTP API (HOST:PORT; a host name is resolved).
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -286,8 +288,13 @@ fn announce(message: &str) {
     }
 }
 
-fn engine(args: &EngineArgs) -> Result<Sekisho, String> {
+/// The engine, with a sandbox pool large enough for `files` files in
+/// sandboxes at once, each nesting up to the policy's depth.
+fn engine(args: &EngineArgs, files: usize, policy: &Policy) -> Result<Sekisho, String> {
     let mut sandbox = SandboxConfig::default();
+    let per_file = policy.limits.max_depth.saturating_add(1);
+    let wanted = u32::try_from(files).unwrap_or(u32::MAX).saturating_mul(per_file);
+    sandbox.pool_size = sandbox.pool_size.max(wanted);
     if let Some(dir) = &args.cache_dir {
         sandbox.cache_dir = Some(dir.clone());
     }
@@ -336,18 +343,19 @@ fn run(cli: Cli) -> Result<u8, String> {
                 audit,
                 icap_refusal,
             };
-            serve::run(engine(&cli.engine)?, config)?;
+            let sekisho = engine(&cli.engine, config.workers, &config.policy)?;
+            serve::run(sekisho, config)?;
             Ok(EXIT_PASSED)
         }
         Command::Plugins { json } => {
-            let sekisho = engine(&cli.engine)?;
+            let sekisho = engine(&cli.engine, 1, &Policy::default())?;
             print_plugins(&sekisho, json)?;
             Ok(EXIT_PASSED)
         }
         Command::Scan { inputs, report, batch, policy } => {
             let policy = policy.load()?;
             let jobs = collect_inputs(&inputs, batch.stdin_name(), None);
-            let sekisho = engine(&cli.engine)?;
+            let sekisho = engine(&cli.engine, batch.threads(), &policy)?;
             let audit = batch.audit()?;
             let results = batch::run(&jobs, batch.threads(), |job| {
                 let result = job.open().map(|source| {
@@ -375,7 +383,7 @@ fn run(cli: Cli) -> Result<u8, String> {
             if matches!(&target, Target::File(p) if p == Path::new("-")) && report.as_deref() == Some(Path::new("-")) {
                 return Err("the output and the report cannot both go to standard output".into());
             }
-            let sekisho = engine(&cli.engine)?;
+            let sekisho = engine(&cli.engine, batch.threads(), &policy)?;
             let audit = batch.audit()?;
             let results = batch::run(&jobs, batch.threads(), |job| {
                 if resume && let Some(done) = target.already_done(job, &policy, resume_failed) {

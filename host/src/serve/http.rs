@@ -260,7 +260,6 @@ fn value(text: &str) -> HeaderValue {
     HeaderValue::from_str(&clean).unwrap_or_else(|_| HeaderValue::from_static("?"))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,8 +285,7 @@ mod tests {
         }
         for (name, schema) in &generated {
             assert_eq!(
-                &document["components"]["schemas"][name],
-                schema,
+                &document["components"]["schemas"][name], schema,
                 "docs/openapi.json is out of date for {name}: rerun this test with SEKISHO_UPDATE_OPENAPI=1"
             );
         }

@@ -110,8 +110,8 @@ pub(super) fn content_disposition(kind: &str, name: &str) -> String {
 /// be 1 to 10 lowercase letters or digits (else `bin`). `report.docm`
 /// rebuilt as docx becomes `report.docx`.
 pub(super) fn download_name(name: &str, extension: &str) -> String {
-    let valid = (1..=10).contains(&extension.len())
-        && extension.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let valid =
+        (1..=10).contains(&extension.len()) && extension.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
     let extension = if valid { extension } else { "bin" };
     let file = base_name(name).unwrap_or_else(|| "file".into());
     match file.rsplit_once('.') {

@@ -391,10 +391,15 @@ pub fn same_text(text: &str, target: &str) -> bool {
     text == target || target.strip_prefix("mailto:").is_some_and(|address| address == text)
 }
 
-/// Escapes text or a double-quoted attribute value.
+/// Escapes text or a double-quoted attribute value. Control characters
+/// (C0 but tab, line feed and carriage return; C1; DEL) are dropped: they
+/// show nothing, and escape bytes (ESC of ISO-2022-JP) are how a page
+/// decoded under another charset turns into markup.
 pub fn escape(text: &str, attribute: bool, out: &mut String) {
     for c in text.chars() {
         match c {
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c.is_control() => {}
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),

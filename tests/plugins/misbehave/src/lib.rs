@@ -41,6 +41,33 @@ impl Guest for Misbehave {
                 }
             }
             "trap" => panic!("deliberate trap"),
+            // Asks WASI for a timer that never fires and waits on it.
+            "sleep" => {
+                std::thread::sleep(std::time::Duration::MAX);
+                unreachable!()
+            }
+            // Burns CPU for a while, then passes.
+            "spin" => {
+                spin(SPIN);
+                output.write(b"MISBEHAVE:ok").map_err(Failure::too_large)?;
+                Ok(Rebuilt { format: "misbehave".into(), findings: vec![] })
+            }
+            // Embeds children that burn CPU: each one alone fits a file's
+            // budget, together they do not.
+            "embed-spin" => {
+                let mut findings = sekisho_plugin_sdk::Findings::new();
+                for i in 0..8 {
+                    findings.embed(
+                        &mut sekisho_plugin_sdk::HostEmbedder,
+                        sekisho_plugin_sdk::ContentClass::EmbeddedFiles,
+                        &format!("child {i}"),
+                        &format!("child{i}.bad"),
+                        b"MISBEHAVE:spin\n",
+                    )?;
+                }
+                output.write(b"MISBEHAVE:ok").map_err(Failure::too_large)?;
+                Ok(Rebuilt { format: "misbehave".into(), findings: findings.into_vec() })
+            }
             "recurse" => {
                 #[allow(unconditional_recursion)]
                 fn deep(n: u64) -> u64 {
@@ -73,6 +100,17 @@ impl Guest for Misbehave {
                 Ok(Rebuilt { format: "misbehave".into(), findings: vec![] })
             }
         }
+    }
+}
+
+/// Iterations of `spin`: well within one file's default CPU budget, but
+/// eight of them are not within a small one.
+const SPIN: u64 = 20_000_000;
+
+fn spin(iterations: u64) {
+    let mut x: u64 = 0;
+    for _ in 0..iterations {
+        x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
     }
 }
 

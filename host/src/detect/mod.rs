@@ -1,11 +1,30 @@
-//! Detecting the real type of a file from its content.
+//! Detecting the real type of a file.
 //!
-//! Never from the extension alone: the extension only picks the dialect of
-//! text (CSV, TSV) and is otherwise checked against the content, a mismatch
-//! being a finding. ZIP containers are looked into, since a ZIP may be
-//! OOXML, ODF, EPUB or a plain archive. The container inspection reads the
-//! central directory and at most two small members; everything else about the
-//! file is parsed inside the sandbox by its plugin.
+//! **The rule.** A file that passes must be inert under every
+//! interpretation a consumer may apply: its content as a sniffer reads it
+//! (browsers follow the WHATWG MIME Sniffing Standard), and its name as an
+//! operating system or a browser reads it (Windows runs a `.js` on a
+//! double-click; a browser renders any `.html` as HTML). When content and
+//! name disagree, the file is sanitized under the more dangerous reading, or
+//! refused. So:
+//! - the content decides the format, never the extension alone; binary
+//!   signatures come first, then markup as WHATWG sniffing finds it
+//!   (whitespace, comments and XML declarations skipped), then e-mail, then
+//!   the signatures vendor plugins declare (which cannot take over a format
+//!   the host knows), then text;
+//! - text whose name claims markup (`.html`, `.svg`…) goes to the markup
+//!   plugin, or is refused where none rebuilds that markup ([`markup_name`]);
+//! - a name that an operating system or a script host runs is the
+//!   `executables` class ([`executables`]), whatever the content;
+//! - otherwise the extension only picks the dialect of text (CSV, TSV) and is
+//!   checked against the content, a mismatch being a finding.
+//!
+//! ZIP containers are looked into, since a ZIP may be OOXML, ODF, EPUB or a
+//! plain archive. The container inspection reads the central directory and
+//! at most two small members; everything else about the file is parsed
+//! inside the sandbox by its plugin.
+
+pub mod executables;
 
 use std::io::Read;
 
@@ -77,13 +96,18 @@ const HEAD: usize = 8192;
 /// Largest container member read during detection.
 const MEMBER_PEEK: u64 = 256 * 1024;
 
-/// Detects the format id of `source`. `name` (the file name, if any) only
-/// picks the text dialect. `declared` are plugin signatures, tried after the
-/// built-in ones so a plugin cannot take over a known format.
+/// Detects the format id of `source`. `name` (the file name, if any) picks
+/// the text dialect and sends text named as markup to the markup plugin.
+/// `declared` are plugin signatures, tried after the host's own detection
+/// of binary formats, markup and e-mail, so a plugin cannot take over a
+/// format the host knows.
 pub fn detect(source: &Source, name: Option<&str>, declared: &[DeclaredMagic]) -> Option<String> {
     let head = source.head(HEAD).ok()?;
     if let Some(id) = binary_signature(&head) {
         return Some(if id == "zip" { zip_flavour(source).to_owned() } else { id.to_owned() });
+    }
+    if let Some(id) = markup(&head) {
+        return Some(id.to_owned());
     }
     for magic in declared {
         let at = source.read_at(magic.offset, magic.bytes.len()).ok()?;
@@ -91,10 +115,36 @@ pub fn detect(source: &Source, name: Option<&str>, declared: &[DeclaredMagic]) -
             return Some(magic.format.clone());
         }
     }
-    if let Some(id) = markup(&head) {
-        return Some(id.to_owned());
+    if !looks_like_text(&head) {
+        return None;
     }
-    looks_like_text(&head).then(|| text_dialect(name, &head).to_owned())
+    let dialect = text_dialect(name, &head);
+    Some(match name.and_then(extension).as_deref().and_then(markup_name) {
+        Some(MarkupName::Rebuilt(format)) => format.to_owned(),
+        _ => dialect.to_owned(),
+    })
+}
+
+/// What a name says about markup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkupName {
+    /// A browser renders it as this format, which a plugin rebuilds.
+    Rebuilt(&'static str),
+    /// A browser or a mail client renders it as markup that no plugin
+    /// rebuilds (XML, MHTML): text under such a name is refused.
+    Refused(&'static str),
+}
+
+/// The markup a browser reads a file named with this (lowercase)
+/// extension as, whatever its content.
+pub fn markup_name(extension: &str) -> Option<MarkupName> {
+    Some(match extension {
+        "html" | "htm" | "xhtml" | "xht" | "shtml" => MarkupName::Rebuilt("html"),
+        "svg" => MarkupName::Rebuilt("svg"),
+        "xml" => MarkupName::Refused("XML, which a browser renders (and runs XHTML scripts in)"),
+        "mht" | "mhtml" => MarkupName::Refused("a web archive (MHTML), which a browser renders as a page"),
+        _ => return None,
+    })
 }
 
 fn binary_signature(head: &[u8]) -> Option<&'static str> {
@@ -166,20 +216,69 @@ fn peek_member<R: Read + std::io::Seek>(archive: &mut zip::ZipArchive<R>, name: 
 }
 
 /// SVG, HTML and e-mail, recognized from the first bytes of text.
+///
+/// Markup follows the WHATWG MIME Sniffing Standard ("identifying a
+/// resource with an unknown MIME type"): whitespace is skipped, then the
+/// HTML patterns are looked for, a comment being one of them. Comments and
+/// XML declarations are also skipped to find an `<svg` root behind them.
 fn markup(head: &[u8]) -> Option<&'static str> {
     let text = String::from_utf8_lossy(head);
-    let text = text.trim_start_matches('\u{feff}').trim_start();
-    let lower = text.to_ascii_lowercase();
-    if (lower.starts_with("<?xml") || lower.starts_with("<svg") || lower.starts_with("<!doctype svg"))
-        && lower.contains("<svg")
-    {
+    let mut rest = text.trim_start_matches('\u{feff}');
+    let mut skipped_comment = false;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', '\n', '\r', '\x0c']);
+        if rest.starts_with("<!--") {
+            match rest.find("-->") {
+                Some(end) => {
+                    rest = &rest[end + 3..];
+                    skipped_comment = true;
+                }
+                // WHATWG: `<!--` alone makes a page HTML.
+                None => return Some("html"),
+            }
+        } else if rest.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("<?xml")) {
+            match rest.find("?>") {
+                Some(end) => rest = &rest[end + 2..],
+                None => break,
+            }
+        } else {
+            break;
+        }
+    }
+    let start: String = rest.chars().take(64).collect::<String>().to_ascii_lowercase();
+    if start.starts_with("<svg") || start.starts_with("<!doctype svg") {
         return Some("svg");
     }
-    let html_starts = ["<!doctype html", "<html", "<head", "<body", "<meta", "<title", "<script", "<iframe", "<div"];
-    if html_starts.iter().any(|s| lower.starts_with(s)) || (lower.starts_with("<?xml") && lower.contains("<html")) {
+    // WHATWG's HTML patterns, each followed by a tag-terminating byte, and
+    // `<meta` (which older detection accepted).
+    const TAGS: [&str; 17] = [
+        "!doctype html",
+        "html",
+        "head",
+        "script",
+        "iframe",
+        "h1",
+        "div",
+        "font",
+        "table",
+        "a",
+        "style",
+        "title",
+        "b",
+        "body",
+        "br",
+        "p",
+        "meta",
+    ];
+    let html = start.strip_prefix('<').is_some_and(|tag| {
+        TAGS.iter().any(|t| {
+            tag.strip_prefix(t).is_some_and(|after| after.starts_with([' ', '>', '\t', '\n', '\r', '\x0c', '/']))
+        })
+    });
+    if html || skipped_comment {
         return Some("html");
     }
-    is_mail(text).then_some("eml")
+    is_mail(rest).then_some("eml")
 }
 
 /// An RFC 5322 message: a block of `Name: value` header lines, at least two
@@ -247,8 +346,7 @@ fn looks_like_text(head: &[u8]) -> bool {
 /// `.txt` is not a lying extension, and keeps it.
 pub fn same_text_family(format: &str, ext: &str) -> bool {
     let text_formats = ["text", "csv", "tsv"];
-    text_formats.contains(&format)
-        && KNOWN.iter().any(|k| text_formats.contains(&k.id) && k.extensions.contains(&ext))
+    text_formats.contains(&format) && KNOWN.iter().any(|k| text_formats.contains(&k.id) && k.extensions.contains(&ext))
 }
 
 /// CSV or TSV by the name's extension; a file with no known name, or a
@@ -297,9 +395,12 @@ fn sniff_delimited(head: &[u8]) -> Option<&'static str> {
     None
 }
 
-/// The lowercase extension of a file name, without the dot.
+/// The lowercase extension of a file name, without the dot, as Windows
+/// reads it: an alternate data stream (`a.js:x`) is cut off, and trailing
+/// dots and spaces, which Windows drops (`a.js.` is `a.js`), are ignored.
 pub fn extension(name: &str) -> Option<String> {
     let file = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let file = file.split(':').next().unwrap_or(file).trim_end_matches(['.', ' ']);
     let (stem, ext) = file.rsplit_once('.')?;
     (!stem.is_empty() && !ext.is_empty()).then(|| ext.to_ascii_lowercase())
 }
@@ -373,7 +474,28 @@ mod tests {
     }
 
     #[test]
+    fn markup_behind_comments_and_names_that_claim_markup() {
+        let page = b"<!-- generated --><p>hi</p><script>alert(1)</script>";
+        assert_eq!(detect_bytes(page, Some("a.txt")).as_deref(), Some("html"));
+        assert_eq!(detect_bytes(b"<!-- unterminated", None).as_deref(), Some("html"));
+        let svg =
+            b"<?xml version=\"1.0\"?>\n<!-- by hand -->\n<svg xmlns=\"http://www.w3.org/2000/svg\"><script/></svg>";
+        assert_eq!(detect_bytes(svg, None).as_deref(), Some("svg"));
+        assert_eq!(detect_bytes(b"  <A href=x>link</a>", None).as_deref(), Some("html"));
+        assert_eq!(detect_bytes(b"<abbr>not a pattern</abbr>", None).as_deref(), Some("text"));
+        let prose = b"Hello!\n<script>alert(1)</script>\n";
+        assert_eq!(detect_bytes(prose, Some("page.html")).as_deref(), Some("html"));
+        assert_eq!(detect_bytes(prose, Some("page.SHTML")).as_deref(), Some("html"));
+        assert_eq!(detect_bytes(prose, Some("logo.svg")).as_deref(), Some("svg"));
+        assert_eq!(detect_bytes(prose, Some("notes.txt")).as_deref(), Some("text"));
+        assert!(matches!(markup_name("mhtml"), Some(MarkupName::Refused(_))));
+    }
+
+    #[test]
     fn extensions() {
+        assert_eq!(extension("a.js.").as_deref(), Some("js"));
+        assert_eq!(extension("a.js . .").as_deref(), Some("js"));
+        assert_eq!(extension("a.js:Zone.Identifier").as_deref(), Some("js"));
         assert_eq!(extension("dir.d/a.PDF").as_deref(), Some("pdf"));
         assert_eq!(extension(".bashrc"), None);
         assert_eq!(extension("noext"), None);
