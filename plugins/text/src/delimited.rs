@@ -4,7 +4,7 @@
 //! which splits on tabs and evaluates formulas).
 
 use csv::{ReaderBuilder, Terminator, WriterBuilder};
-use sekisho_plugin_sdk::{ContentClass, Decision, Disposition, Failure, Findings, Policy};
+use sekisho_plugin_sdk::{ContentClass, Decision, Disposition, Failure, Findings, Host, Policy};
 
 /// Characters that make Excel, LibreOffice and Google Sheets read a cell as a
 /// formula (OWASP "CSV injection").
@@ -14,8 +14,16 @@ const TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 const EXCERPT: usize = 60;
 
 /// Parses `text` as delimited rows and rewrites it with every formula cell
-/// prefixed by an apostrophe, which spreadsheets show as text.
-pub fn neutralize(text: &str, delimiter: u8, policy: &Policy, findings: &mut Findings) -> Result<String, Failure> {
+/// prefixed by an apostrophe, which spreadsheets show as text. Each
+/// non-empty cell goes to `host` as `row R, column C` with its value (without
+/// the apostrophe added here).
+pub fn neutralize<H: Host + ?Sized>(
+    text: &str,
+    delimiter: u8,
+    policy: &Policy,
+    findings: &mut Findings,
+    host: &mut H,
+) -> Result<String, Failure> {
     let mut reader =
         ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(text.as_bytes());
     let crlf = text.contains("\r\n");
@@ -36,13 +44,16 @@ pub fn neutralize(text: &str, delimiter: u8, policy: &Policy, findings: &mut Fin
         row += 1;
         // Cells are written one by one, without a copy unless one is quoted.
         for (column, cell) in record.iter().enumerate() {
+            let location = || format!("row {row}, column {}", column + 1);
             let decision = if is_formula(cell) {
-                let location = format!("row {row}, column {}", column + 1);
                 let detail = format!("formula cell {}", excerpt(cell));
-                findings.decide(policy, ContentClass::Dde, Disposition::Neutralized, location, detail)?
+                findings.decide(policy, ContentClass::Dde, Disposition::Neutralized, location(), detail)?
             } else {
                 Decision::Keep
             };
+            if !cell.is_empty() {
+                host.emit_text(&location(), cell);
+            }
             match decision {
                 Decision::Keep => writer.write_field(cell).map_err(write_error)?,
                 Decision::Sanitize => writer.write_field(format!("'{cell}")).map_err(write_error)?,
@@ -128,7 +139,8 @@ mod tests {
     fn text_lines_and_tab_fields_that_evaluate_are_neutralized() {
         let policy = Policy::uniform(sekisho_plugin_sdk::Action::Sanitize);
         let mut findings = Findings::new();
-        let text = "- a list item\n=cmd|' /C calc'!A0\nname\t@SUM(1+1)*cmd|' /C calc'!A0\n+ added\n-2+3+cmd|' /C calc'!A0";
+        let text =
+            "- a list item\n=cmd|' /C calc'!A0\nname\t@SUM(1+1)*cmd|' /C calc'!A0\n+ added\n-2+3+cmd|' /C calc'!A0";
         let out = neutralize_text(text, &policy, &mut findings).unwrap();
         assert_eq!(
             out,

@@ -14,7 +14,7 @@ mod delimited;
 
 use std::io::{Read, Write};
 
-use sekisho_plugin_sdk::{ContentClass, Failure, Findings, Format, PluginInfo, Policy, Rebuilt, read_all};
+use sekisho_plugin_sdk::{ContentClass, Failure, Findings, Format, Host, PluginInfo, Policy, Rebuilt, read_all};
 
 pub use charset::{Decoded, decode};
 
@@ -43,20 +43,31 @@ pub fn describe() -> PluginInfo {
 }
 
 /// Rebuilds `input` of format `format` ("text", "csv" or "tsv") as UTF-8 into `output`.
-pub fn sanitize<R: Read, W: Write>(
+///
+/// The text kept goes to `host` as well: in plain text each non-blank line
+/// (`line N`), in CSV and TSV each non-empty cell (`row R, column C`, both
+/// 1-based), with the value the table holds: the apostrophe that
+/// neutralizes a formula cell is not part of it. Everything emitted is in
+/// the output, so the text handed over is bounded by the output's size.
+pub fn sanitize<R: Read, W: Write, H: Host + ?Sized>(
     format: &str,
     input: R,
     output: &mut W,
     policy: &Policy,
+    host: &mut H,
 ) -> Result<Rebuilt, Failure> {
     let bytes = read_all(input, policy.limits.max_expanded_bytes)?;
     let mut findings = Findings::new();
     let decoded = charset::decode(&bytes)?;
     let text = charset::strip_controls(&decoded.text, policy, &mut findings)?;
     let body = match format {
-        "csv" => delimited::neutralize(&text, b',', policy, &mut findings)?,
-        "tsv" => delimited::neutralize(&text, b'\t', policy, &mut findings)?,
-        "text" => delimited::neutralize_text(&text, policy, &mut findings)?,
+        "csv" => delimited::neutralize(&text, b',', policy, &mut findings, host)?,
+        "tsv" => delimited::neutralize(&text, b'\t', policy, &mut findings, host)?,
+        "text" => {
+            let body = delimited::neutralize_text(&text, policy, &mut findings)?;
+            emit_lines(&text, host);
+            body
+        }
         other => return Err(Failure::unsupported(format!("text plugin does not handle format {other:?}"))),
     };
     // Spreadsheets read BOM-less UTF-8 CSV as the local legacy code page, so a
@@ -72,7 +83,18 @@ pub fn sanitize<R: Read, W: Write>(
     Ok(Rebuilt { format: format.into(), findings: findings.into_vec() })
 }
 
+/// Hands each non-blank line of plain text to `host` as `line N`, numbered
+/// as the findings number them.
+fn emit_lines<H: Host + ?Sized>(text: &str, host: &mut H) {
+    for (number, line) in text.split('\n').enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if !line.trim().is_empty() {
+            host.emit_text(&format!("line {}", number + 1), line);
+        }
+    }
+}
+
 sekisho_plugin_sdk::export_library!(
     describe: crate::describe,
-    sanitize: |format, reader, writer, policy, _host| crate::sanitize(format, reader, writer, policy)
+    sanitize: |format, reader, writer, policy, host| crate::sanitize(format, reader, writer, policy, host)
 );

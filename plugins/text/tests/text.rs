@@ -1,11 +1,58 @@
 //! The text plugin, natively: charsets, binary refusal, formula neutralization.
 
-use sekisho_plugin_sdk::{Action, ContentClass, Disposition, FailureKind, Policy, Rebuilt};
+use sekisho_plugin_sdk::{Action, CollectText, ContentClass, Disposition, FailureKind, Policy, Rebuilt, RefuseAll};
 
 fn run(format: &str, input: &[u8], policy: &Policy) -> Result<(String, Rebuilt), sekisho_plugin_sdk::Failure> {
     let mut out = Vec::new();
-    let rebuilt = sekisho_text::sanitize(format, input, &mut out, policy)?;
+    let rebuilt = sekisho_text::sanitize(format, input, &mut out, policy, &mut RefuseAll)?;
     Ok((String::from_utf8(out).expect("output is UTF-8"), rebuilt))
+}
+
+/// The (location, text) pairs the plugin hands the host.
+fn texts(format: &str, input: &[u8]) -> Vec<(String, String)> {
+    let mut host = CollectText::default();
+    sekisho_text::sanitize(format, input, &mut Vec::new(), &strict(), &mut host).unwrap();
+    host.texts
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    expected.iter().map(|(l, t)| (l.to_string(), t.to_string())).collect()
+}
+
+#[test]
+fn text_channel_gives_each_line_and_each_cell_as_the_table_holds_it() {
+    let text = "氏名: 山田太郎\r\n\r\n   \n住所: 東京都千代田区\n=cmd|' /C calc'!A0\nlast line without end";
+    let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(text);
+    let expected = pairs(&[
+        ("line 1", "氏名: 山田太郎"),
+        ("line 4", "住所: 東京都千代田区"),
+        ("line 5", "=cmd|' /C calc'!A0"),
+        ("line 6", "last line without end"),
+    ]);
+    assert_eq!(texts("text", &sjis), expected, "Shift_JIS text is handed over decoded");
+    assert_eq!(texts("text", text.as_bytes()), expected);
+
+    let csv = "名前,メール,個人番号\r\n山田太郎,taro@example.jp,123456789012\r\n\"東京都千代田区, 1-1\",,=1+2\r\n";
+    assert_eq!(
+        texts("csv", csv.as_bytes()),
+        pairs(&[
+            ("row 1, column 1", "名前"),
+            ("row 1, column 2", "メール"),
+            ("row 1, column 3", "個人番号"),
+            ("row 2, column 1", "山田太郎"),
+            ("row 2, column 2", "taro@example.jp"),
+            ("row 2, column 3", "123456789012"),
+            ("row 3, column 1", "東京都千代田区, 1-1"),
+            ("row 3, column 3", "=1+2"),
+        ])
+    );
+    let (out, _) = run("csv", csv.as_bytes(), &strict()).unwrap();
+    assert!(out.contains(",,'=1+2"), "the output neutralizes what the text channel shows as data: {out}");
+    let tsv = "山田太郎\t090-1234-5678\n";
+    assert_eq!(
+        texts("tsv", tsv.as_bytes()),
+        pairs(&[("row 1, column 1", "山田太郎"), ("row 1, column 2", "090-1234-5678")])
+    );
 }
 
 fn strict() -> Policy {
@@ -92,8 +139,10 @@ fn policy_allow_keeps_formulas_and_block_refuses() {
 }
 
 #[test]
-fn plain_text_keeps_formula_looking_lines() {
-    let (out, rebuilt) = run("text", b"=not a table\n", &strict()).unwrap();
-    assert_eq!(out, "=not a table\n");
-    assert!(rebuilt.findings.is_empty());
+fn plain_text_neutralizes_lines_a_spreadsheet_import_evaluates() {
+    // A `.txt` opened in Excel goes through its import, which evaluates `=`.
+    let (out, rebuilt) = run("text", b"=not a table\n- a list item\n", &strict()).unwrap();
+    assert_eq!(out, "'=not a table\n- a list item\n");
+    assert_eq!(rebuilt.findings.len(), 1);
+    assert_eq!(rebuilt.findings[0].location, "line 1");
 }
