@@ -14,6 +14,13 @@
 //! (`text`), links written as `text <url>`, delivered as a minimal HTML
 //! document around one `<pre>` so the output is still HTML; mail gateways
 //! that want the bare text call [`to_text`].
+//!
+//! The text the rebuilt page shows goes to the host (`Host::emit_text`), read
+//! from the page as written: the `<title>` as `title`, then each block
+//! element that shows something (paragraph, heading, list item, table cell,
+//! `<pre>`, a run of text in a `<div>`) as `block N`, in reading order.
+//! Scripts, styles and whatever was removed give none; a link turned into
+//! text (keep-as-text mode, or text mode) shows its target, so it is there.
 
 mod charset;
 mod clean;
@@ -25,7 +32,9 @@ use html5ever::tendril::TendrilSink;
 use html5ever::tree_builder::TreeBuilderOpts;
 use html5ever::{ParseOpts, parse_document};
 use markup5ever_rcdom::RcDom;
-use sekisho_plugin_sdk::{ContentClass, Disposition, Failure, Findings, Format, PluginInfo, Policy, Rebuilt, read_all};
+use sekisho_plugin_sdk::{
+    ContentClass, Disposition, Failure, Findings, Format, Host, PluginInfo, Policy, Rebuilt, read_all,
+};
 
 /// Plugin name as reported to the host.
 pub const NAME: &str = "html";
@@ -61,8 +70,14 @@ pub fn describe() -> PluginInfo {
 }
 
 /// Rebuilds the HTML page read from `input` into `output`, as HTML or,
-/// with `html-mode = "text"`, as text in a `<pre>`.
-pub fn sanitize<R: Read, W: Write>(input: R, mut output: W, policy: &Policy) -> Result<Rebuilt, Failure> {
+/// with `html-mode = "text"`, as text in a `<pre>`. The text the rebuilt
+/// page shows goes to `host` (see the crate documentation).
+pub fn sanitize<R: Read, W: Write, H: Host + ?Sized>(
+    input: R,
+    mut output: W,
+    policy: &Policy,
+    host: &mut H,
+) -> Result<Rebuilt, Failure> {
     let text_mode = match policy.option("html-mode") {
         None | Some("sanitize") => false,
         Some("text") => true,
@@ -75,7 +90,7 @@ pub fn sanitize<R: Read, W: Write>(input: R, mut output: W, policy: &Policy) -> 
     };
     let bytes = read_all(input, policy.limits.max_expanded_bytes)?;
     let mut findings = Findings::new();
-    let html = match rebuild(&bytes, text_mode, policy, &mut findings) {
+    let html = match rebuild(&bytes, text_mode, policy, &mut findings, host) {
         Ok(html) => html,
         Err(failure) if failure.findings.is_empty() => return Err(failure.with_findings(findings)),
         Err(failure) => return Err(failure),
@@ -90,7 +105,13 @@ pub fn to_text(html: &[u8]) -> Result<String, Failure> {
     text::extract(&parse(&charset::decode(html).text).document)
 }
 
-fn rebuild(bytes: &[u8], text_mode: bool, policy: &Policy, findings: &mut Findings) -> Result<String, Failure> {
+fn rebuild<H: Host + ?Sized>(
+    bytes: &[u8],
+    text_mode: bool,
+    policy: &Policy,
+    findings: &mut Findings,
+    host: &mut H,
+) -> Result<String, Failure> {
     let decoded = charset::decode(bytes);
     let class = ContentClass::MalformedStructure;
     if let Some(declared) = decoded.overruled {
@@ -101,26 +122,41 @@ fn rebuild(bytes: &[u8], text_mode: bool, policy: &Policy, findings: &mut Findin
         let detail = format!("byte sequences invalid in {} replaced with U+FFFD", decoded.encoding.name());
         findings.decide(policy, class, Disposition::Neutralized, "charset", detail)?;
     }
-    let html = settle(&decoded.text, policy, findings)?;
+    // `dom` is the page as written, read back: its text is what the output shows.
+    let (html, dom) = settle(&decoded.text, policy, findings)?;
+    let blocks = text::blocks(&dom.document, text_mode)?;
     if !text_mode {
+        if let Some(title) = text::title(&dom.document) {
+            host.emit_text("title", &title);
+        }
+        emit_blocks(&blocks, host);
         return Ok(html);
     }
-    let text = text::extract(&parse(&html).document)?;
+    let text = text::extract(&dom.document)?;
+    emit_blocks(&blocks, host);
     let mut page = String::from("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head><body><pre>");
     clean::escape(&text, false, &mut page);
     page.push_str("</pre></body></html>");
     Ok(page)
 }
 
-/// Cleans the page until cleaning it again changes nothing. Findings of the
-/// later passes (what reparsing uncovered) are added when they are new.
-fn settle(text: &str, policy: &Policy, findings: &mut Findings) -> Result<String, Failure> {
+fn emit_blocks<H: Host + ?Sized>(blocks: &[String], host: &mut H) {
+    for (number, block) in blocks.iter().enumerate() {
+        host.emit_text(&format!("block {}", number + 1), block);
+    }
+}
+
+/// Cleans the page until cleaning it again changes nothing, and answers it
+/// with its parsed tree. Findings of the later passes (what reparsing
+/// uncovered) are added when they are new.
+fn settle(text: &str, policy: &Policy, findings: &mut Findings) -> Result<(String, RcDom), Failure> {
     let mut html = clean::clean(&parse(text).document, policy, findings)?;
     for _ in 1..MAX_PASSES {
         let mut later = Findings::new();
-        let again = clean::clean(&parse(&html).document, policy, &mut later)?;
+        let dom = parse(&html);
+        let again = clean::clean(&dom.document, policy, &mut later)?;
         if again == html {
-            return Ok(html);
+            return Ok((html, dom));
         }
         for f in later.into_vec() {
             let known = findings

@@ -65,18 +65,79 @@ const BLOCKS: &[&str] = &[
 
 /// The text of a parsed page.
 pub fn extract(document: &Handle) -> Result<String, Failure> {
-    let mut text = Text { out: String::new(), pre: 0 };
+    let mut text = Text::new(true, false);
     text.children(document, 0)?;
     Ok(text.finish())
+}
+
+/// The text of a parsed page block by block, in reading order: each block
+/// element (paragraph, heading, list item, table cell, `<pre>`, a run of
+/// text in a `<div>`…) that shows something is one piece, white space
+/// collapsed as a browser does, line breaks (`<br>`) kept inside it.
+/// `targets` writes an outside link's target after its text, as [`extract`]
+/// does (the page is turned into text); otherwise only what the page shows.
+pub fn blocks(document: &Handle, targets: bool) -> Result<Vec<String>, Failure> {
+    let mut text = Text::new(targets, true);
+    text.children(document, 0)?;
+    text.boundary();
+    Ok(text.blocks.unwrap_or_default())
+}
+
+/// The text of the first `<title>` of a parsed page, white space collapsed;
+/// `None` when there is none or it shows nothing.
+pub fn title(document: &Handle) -> Option<String> {
+    let mut stack = vec![document.clone()];
+    while let Some(node) = stack.pop() {
+        if let NodeData::Element { name, .. } = &node.data {
+            if name.ns == ns!(html) && &*name.local == "title" {
+                let mut text = String::new();
+                for child in node.children.borrow().iter() {
+                    if let NodeData::Text { contents } = &child.data {
+                        text.push_str(&contents.borrow());
+                    }
+                }
+                let text = text.split_ascii_whitespace().collect::<Vec<_>>().join(" ");
+                return (!text.is_empty()).then_some(text);
+            }
+            // The title lives in the head; the body is not searched.
+            if name.ns == ns!(html) && &*name.local == "body" {
+                continue;
+            }
+        }
+        stack.extend(node.children.borrow().iter().rev().cloned());
+    }
+    None
 }
 
 struct Text {
     out: String,
     /// Depth inside `<pre>`, where white space is kept.
     pre: usize,
+    /// Outside link targets are written after the link's text.
+    targets: bool,
+    /// Where the block being read starts in `out`.
+    block_start: usize,
+    /// The blocks read so far, when they are recorded ([`blocks`]).
+    blocks: Option<Vec<String>>,
 }
 
 impl Text {
+    fn new(targets: bool, record: bool) -> Text {
+        Text { out: String::new(), pre: 0, targets, block_start: 0, blocks: record.then(Vec::new) }
+    }
+
+    /// Ends the block being read: what it shows becomes one piece.
+    fn boundary(&mut self) {
+        if let Some(blocks) = &mut self.blocks {
+            let piece = self.out[self.block_start..].trim_matches([' ', '\t', '\n', '\r']);
+            if !piece.is_empty() {
+                let piece = piece.lines().map(|line| line.trim_end_matches([' ', '\t', '\r'])).collect::<Vec<_>>();
+                blocks.push(piece.join("\n"));
+            }
+        }
+        self.block_start = self.out.len();
+    }
+
     fn children(&mut self, node: &Handle, depth: usize) -> Result<(), Failure> {
         if depth >= MAX_DEPTH {
             return Err(Failure::limit(format!("elements nested deeper than {MAX_DEPTH} levels")));
@@ -104,19 +165,21 @@ impl Text {
         let attribute =
             |key: &str| attrs.borrow().iter().find(|a| &*a.name.local == key).map(|a| a.value.trim().to_owned());
         match local {
-            "br" => self.newline(),
+            "br" => self.line_break(),
             "img" => self.push(&attribute("alt").map(|alt| format!(" {alt} ")).unwrap_or_default()),
             "td" | "th" => {
+                self.boundary();
                 if !self.out.is_empty() && !self.out.ends_with('\n') {
                     self.trim_spaces();
                     self.out.push('\t');
                 }
                 self.children(node, depth)?;
+                self.boundary();
             }
             "a" => {
                 let start = self.out.len();
                 self.children(node, depth)?;
-                let href = attribute("href").filter(|href| url::reach(href) == Reach::Outside);
+                let href = attribute("href").filter(|href| self.targets && url::reach(href) == Reach::Outside);
                 if let Some(href) = href.filter(|href| !same_text(&self.out[start..], href)) {
                     self.push(&format!(" <{href}>"));
                 }
@@ -131,6 +194,8 @@ impl Text {
             "li" => {
                 self.newline();
                 self.out.push_str("- ");
+                // The dash is layout, not the item's text.
+                self.block_start = self.out.len();
                 self.children(node, depth)?;
                 self.newline();
             }
@@ -169,9 +234,17 @@ impl Text {
     fn trim_spaces(&mut self) {
         let kept = self.out.trim_end_matches(' ').len();
         self.out.truncate(kept);
+        self.block_start = self.block_start.min(kept);
     }
 
+    /// Ends a block and its line.
     fn newline(&mut self) {
+        self.boundary();
+        self.line_break();
+    }
+
+    /// Ends a line inside the block (`<br>`).
+    fn line_break(&mut self) {
         self.trim_spaces();
         if !self.out.is_empty() && !self.out.ends_with('\n') {
             self.out.push('\n');

@@ -200,3 +200,51 @@ fn allowing_everything_keeps_everything_stable() {
     }
     assert!(findings.iter().all(|f| f.disposition == Disposition::Kept));
 }
+
+#[test]
+fn text_channel_gives_title_and_blocks_in_reading_order_without_what_was_removed() {
+    let input = concat!(
+        "<html><head><title> 会員 情報 </title><style>p{color:red}</style><script>var secret='スクリプト';</script></head>",
+        "<body><h1>山田太郎 様</h1><!-- コメント 999988887777 -->",
+        "<div>住所：<b>東京都</b>千代田区<p>メール: <a href=\"mailto:taro@example.jp\">連絡先</a></p>後書き</div>",
+        "<ul><li>一つ目</li><li>二つ目<br>続き</li></ul>",
+        "<table><tr><th>個人番号</th><td>123456789012</td></tr></table>",
+        "<p onclick=\"alert(1)\">詳細は<a href=\"https://example.jp/x\">こちら</a></p>",
+        "<script>document.write('書かれない')</script><iframe src=\"https://evil.example/\">枠</iframe>",
+        "<pre>  整形済み\n    テキスト</pre></body></html>",
+    );
+    let blocks = [
+        ("block 1", "山田太郎 様"),
+        ("block 2", "住所：東京都千代田区"),
+        ("block 3", "メール: 連絡先 <mailto:taro@example.jp>"),
+        ("block 4", "後書き"),
+        ("block 5", "一つ目"),
+        ("block 6", "二つ目\n続き"),
+        ("block 7", "個人番号"),
+        ("block 8", "123456789012"),
+        ("block 9", "詳細はこちら <https://example.jp/x>"),
+        ("block 10", "整形済み\n    テキスト"),
+    ];
+    // Links kept as text: the target is in the page as text, so it is in the text.
+    let mut expected = pairs(&[("title", "会員 情報")]);
+    expected.extend(pairs(&blocks));
+    assert_eq!(texts(input.as_bytes(), &strict()), expected);
+    // Links kept as links: only what the page shows.
+    let mut keep = strict();
+    keep.hyperlink_mode = HyperlinkMode::Keep;
+    let shown = texts(input.as_bytes(), &keep);
+    assert_eq!(shown[3], ("block 3".to_string(), "メール: 連絡先".to_string()));
+    assert_eq!(shown[9], ("block 9".to_string(), "詳細はこちら".to_string()));
+    // Text mode: the page is the text, links written out; no title is kept.
+    let text_mode = texts(input.as_bytes(), &keep.clone().with_option("html-mode", "text"));
+    assert_eq!(text_mode, pairs(&blocks));
+    // Removed content never reaches the text channel; Shift_JIS pages are decoded.
+    let (sjis, _, _) = SHIFT_JIS.encode(input);
+    for texts in [texts(input.as_bytes(), &strict()), texts(&sjis, &strict())] {
+        let all: String = texts.iter().map(|(_, t)| t.as_str()).collect();
+        for removed in ["スクリプト", "999988887777", "書かれない", "枠", "color"] {
+            assert!(!all.contains(removed), "{removed} was emitted: {texts:?}");
+        }
+    }
+    assert_eq!(texts(&sjis, &strict()), expected);
+}

@@ -18,7 +18,8 @@ use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
 use encoding_rs::{Encoding, ISO_2022_JP, UTF_8};
 use mail_parser::PartType;
 use sekisho_plugin_sdk::{
-    Action, ContentClass, Decision, Disposition, Embedder, Failure, Finding, HyperlinkMode, Policy,
+    Action, ContentClass, Decision, Disposition, EmbeddedRebuilt, EmbeddedRefusal, Embedder, Failure, Finding, Host,
+    HyperlinkMode, Policy, RefuseAll,
 };
 
 use crate::headers::{self, shown};
@@ -42,6 +43,29 @@ impl HtmlMode {
                 Err(Failure::unsupported(format!("html-mode {:?}: expected sanitize or text", shown(other))))
             }
         }
+    }
+}
+
+/// Where the text of an HTML body is, before the HTML plugin's own location.
+const HTML_BODY: &str = "body (html) ";
+
+/// The host as the HTML plugin sees it for a body: its text is located
+/// inside the HTML body (`body (html) block 3`).
+struct HtmlBody<'h, E: Host + ?Sized> {
+    host: &'h mut E,
+}
+
+impl<E: Host + ?Sized> Host for HtmlBody<'_, E> {
+    fn sanitize_embedded(&mut self, name: &str, data: &[u8]) -> Result<EmbeddedRebuilt, EmbeddedRefusal> {
+        self.host.sanitize_embedded(name, data)
+    }
+
+    fn emit_text(&mut self, location: &str, text: &str) {
+        self.host.emit_text(&format!("{HTML_BODY}{location}"), text);
+    }
+
+    fn charge_expansion(&mut self, bytes: u64) -> Result<(), Failure> {
+        self.host.charge_expansion(bytes)
     }
 }
 
@@ -74,7 +98,11 @@ impl<E: Embedder + ?Sized> Rebuild<'_, E> {
         let node = if html {
             self.html(&text, &location)?
         } else {
-            let mut node = Node::new("text/plain", Content::Text(self.links(&text, &location)?));
+            let text = self.links(&text, &location)?;
+            if !text.trim().is_empty() {
+                self.embedder.emit_text("body", &text);
+            }
+            let mut node = Node::new("text/plain", Content::Text(text));
             if part.media_type == "text/plain" {
                 let flowed =
                     ["format", "delsp"].iter().filter_map(|&k| Some((k.to_owned(), part.param(k)?.to_owned())));
@@ -132,7 +160,14 @@ impl<E: Embedder + ?Sized> Rebuild<'_, E> {
         }
         let mut out = Vec::new();
         let input = [&b"\xef\xbb\xbf"[..], text.as_bytes()].concat();
-        match sekisho_html::sanitize(&input[..], &mut out, &policy) {
+        // The sanitized page's text is the body's, unless the page becomes text (below).
+        let sanitized = match self.html_mode {
+            HtmlMode::Sanitize => {
+                sekisho_html::sanitize(&input[..], &mut out, &policy, &mut HtmlBody { host: &mut *self.embedder })
+            }
+            HtmlMode::Text => sekisho_html::sanitize(&input[..], &mut out, &policy, &mut RefuseAll),
+        };
+        match sanitized {
             Ok(rebuilt) => self.adopt(location, rebuilt.findings),
             Err(failure) => {
                 self.adopt(location, failure.findings);
@@ -151,7 +186,13 @@ impl<E: Embedder + ?Sized> Rebuild<'_, E> {
         let detail = "HTML body converted to plain text (html-mode text)";
         self.findings.push(ContentClass::Scripts, Disposition::Neutralized, location, detail);
         let text = sekisho_html::to_text(&[&b"\xef\xbb\xbf"[..], html.as_bytes()].concat())?;
-        Ok(Node::new("text/plain", Content::Text(self.links(&text, location)?)))
+        let text = self.links(&text, location)?;
+        // The text is set out in paragraphs (blank lines), one block each.
+        let blocks = text.split("\n\n").map(|block| block.trim_matches('\n')).filter(|b| !b.trim().is_empty());
+        for (number, block) in blocks.enumerate() {
+            self.embedder.emit_text(&format!("{HTML_BODY}block {}", number + 1), block);
+        }
+        Ok(Node::new("text/plain", Content::Text(text)))
     }
 
     /// Takes the findings of the HTML plugin, located inside this part.

@@ -9,8 +9,8 @@
 //! they are metadata to remove. A line with no valid header name is dropped (mail
 //! readers would take it for the start of the body and lose the headers after it).
 
-use mail_parser::MessagePart;
-use sekisho_plugin_sdk::{ContentClass, Decision, Disposition, Failure, Findings, Policy};
+use mail_parser::{Address, MessageParser, MessagePart};
+use sekisho_plugin_sdk::{ContentClass, Decision, Disposition, Failure, Findings, Host, Policy};
 
 use crate::mime::encoded_words;
 
@@ -61,6 +61,45 @@ pub fn kept(raw: &[u8], part: &MessagePart, policy: &Policy, findings: &mut Find
         out.push_str("\r\n");
     }
     Ok(out)
+}
+
+/// Hands `host` the headers a reader sees, as the rebuilt message says them
+/// (`kept` is the header block written): `header From`, `header To`,
+/// `header Cc` (addresses as `Name <address>`, separated by `, `) and
+/// `header Subject`, decoded (RFC 2047).
+pub fn emit_text<H: Host + ?Sized>(kept: &str, host: &mut H) {
+    let Some(message) = MessageParser::default().parse_headers(kept.as_bytes()) else { return };
+    let addresses = [("From", message.from()), ("To", message.to()), ("Cc", message.cc())];
+    for (name, address) in addresses {
+        if let Some(text) = address.map(addresses_text).filter(|text| !text.is_empty()) {
+            host.emit_text(&format!("header {name}"), &text);
+        }
+    }
+    if let Some(subject) = message.subject().map(str::trim).filter(|s| !s.is_empty()) {
+        host.emit_text("header Subject", subject);
+    }
+}
+
+/// `Name <address>, address, …` (group names as `Group: …;`).
+fn addresses_text(address: &Address) -> String {
+    let one = |addr: &mail_parser::Addr| match (addr.name.as_deref(), addr.address.as_deref()) {
+        (Some(name), Some(address)) => format!("{name} <{address}>"),
+        (Some(name), None) => name.to_owned(),
+        (None, Some(address)) => address.to_owned(),
+        (None, None) => String::new(),
+    };
+    let list = |addrs: &[mail_parser::Addr]| addrs.iter().map(one).filter(|a| !a.is_empty()).collect::<Vec<_>>();
+    match address {
+        Address::List(addrs) => list(addrs).join(", "),
+        Address::Group(groups) => groups
+            .iter()
+            .map(|group| match group.name.as_deref() {
+                Some(name) => format!("{name}: {};", list(&group.addresses).join(", ")),
+                None => list(&group.addresses).join(", "),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }
 
 /// Text in the header block that belongs to no header: a body whose

@@ -16,6 +16,14 @@
 //!   own plugin and are re-attached rebuilt; what cannot be rebuilt is
 //!   removed and a note in the text body says what and why (`attach`).
 //!
+//! The text a reader sees goes to the host (`Host::emit_text`): the headers
+//! `header From`, `header To`, `header Cc` and `header Subject` as the
+//! rebuilt message says them, decoded; each text body as `body` (links as
+//! written: defanged or removed per mode); an HTML body's text through the
+//! HTML plugin, `body (html) block N` (and `body (html) title`), or, turned
+//! into text, paragraph by paragraph under the same locations. Attachments
+//! give none here: the host has their text from their own plugins.
+//!
 //! The output is deterministic (boundaries are hashes of the content, no
 //! date or identifier is invented) and sanitizes again to itself.
 

@@ -100,7 +100,9 @@ impl<'a, E: Embedder + ?Sized> Rebuild<'a, E> {
         let top = message.parts.first().ok_or_else(|| Failure::invalid("no message headers"))?;
         let mut head =
             format!("{}: sanitized by sekisho-{} {}\r\n", headers::TRACE, crate::NAME, env!("CARGO_PKG_VERSION"));
-        head.push_str(&headers::kept(self.raw, top, self.policy, &mut self.findings)?);
+        let kept = headers::kept(self.raw, top, self.policy, &mut self.findings)?;
+        headers::emit_text(&kept, self.embedder);
+        head.push_str(&kept);
         head.push_str("MIME-Version: 1.0\r\n");
         let body = self.part(message, 0, String::new(), 0)?;
         let body = body.unwrap_or_else(|| Node::new("text/plain", Content::Text(String::new())));

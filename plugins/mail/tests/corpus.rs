@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use mail_parser::{MessageParser, MimeHeaders, PartType};
 use sekisho_plugin_sdk::{
     Action, ContentClass, Disposition, EmbeddedOutcome, EmbeddedRebuilt, EmbeddedRefusal, Embedder, Failure,
-    FailureKind, HyperlinkMode, Policy, Rebuilt,
+    FailureKind, Host, HyperlinkMode, Policy, Rebuilt, RefuseAll,
 };
 
 fn corpus_files(corpus: &sekisho_testkit::Corpus) -> Vec<PathBuf> {
@@ -38,7 +38,7 @@ impl Embedder for Recurse {
             }
             "txt" | "csv" => {
                 let format = if extension == "csv" { "csv" } else { "text" };
-                sekisho_text::sanitize(format, data, &mut out, &policy)
+                sekisho_text::sanitize(format, data, &mut out, &policy, &mut RefuseAll)
             }
             "eml" => sekisho_mail::sanitize(data, &mut out, &policy, self),
             _ => return Err(EmbeddedRefusal::Unsupported(format!("{extension:?} in this test"))),
@@ -620,4 +620,78 @@ fn the_note_reads_the_same_under_every_link_mode() {
         assert_eq!(String::from_utf8_lossy(&again), String::from_utf8_lossy(&out));
         assert!(rebuilt.findings.is_empty(), "{:?}", rebuilt.findings);
     }
+}
+
+/// Collects the text the message hands the host; attachments are rebuilt by
+/// [`Recurse`], whose plugins' own text does not come here (the host keeps
+/// it under the attachment's report).
+struct Collect {
+    recurse: Recurse,
+    texts: Vec<(String, String)>,
+}
+
+impl Host for Collect {
+    fn sanitize_embedded(&mut self, name: &str, data: &[u8]) -> Result<EmbeddedRebuilt, EmbeddedRefusal> {
+        self.recurse.sanitize_embedded(name, data)
+    }
+
+    fn emit_text(&mut self, location: &str, text: &str) {
+        self.texts.push((location.to_owned(), text.to_owned()));
+    }
+}
+
+fn texts(data: &[u8], policy: &Policy) -> Vec<(String, String)> {
+    let mut host = Collect { recurse: Recurse { policy: policy.clone(), seen: Vec::new() }, texts: Vec::new() };
+    sekisho_mail::sanitize(data, &mut Vec::new(), policy, &mut host).unwrap();
+    assert_eq!(host.recurse.seen.len(), 1, "the attachment went to the host");
+    host.texts
+}
+
+#[test]
+fn text_channel_gives_headers_and_bodies_but_not_attachments() {
+    let data = japanese_message();
+    let texts_of = |policy: &Policy| {
+        let texts = texts(&data, policy);
+        let all: String = texts.iter().map(|(l, t)| format!("{l}: {t}\n")).collect();
+        for absent in ["報告書の本文", "alert", "tracker", "DKIM", "v=1", "Quarterly"] {
+            assert!(!all.contains(absent), "{absent} was emitted:\n{all}");
+        }
+        texts
+    };
+    let sanitized = texts_of(&strict());
+    let locations: Vec<&str> = sanitized.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(
+        locations,
+        ["header From", "header To", "header Subject", "body", "body (html) block 1", "body (html) block 2"]
+    );
+    assert_eq!(sanitized[0].1, "山田太郎 <yamada@example.jp>");
+    assert_eq!(sanitized[1].1, "tanaka@example.jp");
+    assert_eq!(sanitized[2].1, "会議資料の送付");
+    let body = &sanitized[3].1;
+    assert!(body.starts_with("田中様") && body.contains("会議資料をお送りします。"), "{body}");
+    assert!(body.contains("hxxp://example[.]jp/shiryo/index.html"), "the body as written, link defanged: {body}");
+    assert_eq!(sanitized[4].1, "会議資料をお送りします。");
+    assert_eq!(sanitized[5].1, "詳細 <http://example.jp/shiryo/index.html>", "the link is kept as text");
+    // Text mode keeps the text alternative only: no HTML text.
+    let as_text = texts_of(&text_mode());
+    let locations: Vec<&str> = as_text.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(locations, ["header From", "header To", "header Subject", "body"]);
+
+    // An HTML-only message in text mode: the text it became, paragraph by paragraph.
+    let mail = "From: =?UTF-8?B?5bGx55Sw5aSq6YOO?= <taro@example.jp>\r\nTo: a@example.jp, B <b@example.jp>\r\n\
+                Cc: c@example.jp\r\nSubject: html\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+                <p>東京都千代田区 <a href=\"https://example.jp/news\">ニュース</a></p><!-- 123456789012 -->\
+                <p>電話 03-1234-5678</p><script>alert(1)</script>";
+    let mut host = Collect { recurse: Recurse { policy: text_mode(), seen: Vec::new() }, texts: Vec::new() };
+    sekisho_mail::sanitize(mail.as_bytes(), &mut Vec::new(), &text_mode(), &mut host).unwrap();
+    let expected = [
+        ("header From", "山田太郎 <taro@example.jp>"),
+        ("header To", "a@example.jp, B <b@example.jp>"),
+        ("header Cc", "c@example.jp"),
+        ("header Subject", "html"),
+        ("body (html) block 1", "東京都千代田区 ニュース <hxxps://example[.]jp/news>"),
+        ("body (html) block 2", "電話 03-1234-5678"),
+    ];
+    let expected: Vec<(String, String)> = expected.iter().map(|(l, t)| (l.to_string(), t.to_string())).collect();
+    assert_eq!(host.texts, expected);
 }

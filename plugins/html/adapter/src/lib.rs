@@ -3,5 +3,5 @@
 
 sekisho_plugin_sdk::export_library!(
     describe: sekisho_html::describe,
-    sanitize: |_format, reader, writer, policy, _host| sekisho_html::sanitize(reader, writer, policy)
+    sanitize: |_format, reader, writer, policy, host| sekisho_html::sanitize(reader, writer, policy, host)
 );

@@ -7,7 +7,9 @@
 use html5ever::tendril::TendrilSink;
 use html5ever::{ParseOpts, parse_document};
 use markup5ever_rcdom::{Handle, NodeData, RcDom};
-use sekisho_plugin_sdk::{Action, ContentClass, Failure, FailureKind, Finding, HyperlinkMode, Policy};
+use sekisho_plugin_sdk::{
+    Action, CollectText, ContentClass, Failure, FailureKind, Finding, HyperlinkMode, Policy, RefuseAll,
+};
 
 /// The strict profile: everything sanitized, links kept as text.
 pub fn strict() -> Policy {
@@ -18,9 +20,21 @@ pub fn strict() -> Policy {
 
 pub fn run(input: &[u8], policy: &Policy) -> Result<(String, Vec<Finding>), Failure> {
     let mut out = Vec::new();
-    let rebuilt = sekisho_html::sanitize(input, &mut out, policy)?;
+    let rebuilt = sekisho_html::sanitize(input, &mut out, policy, &mut RefuseAll)?;
     assert_eq!(rebuilt.format, "html");
     Ok((String::from_utf8(out).expect("the output is UTF-8"), rebuilt.findings))
+}
+
+/// The (location, text) pairs the plugin hands the host for `input`.
+pub fn texts(input: &[u8], policy: &Policy) -> Vec<(String, String)> {
+    let mut host = CollectText::default();
+    sekisho_html::sanitize(input, &mut Vec::new(), policy, &mut host).unwrap_or_else(|f| panic!("{}", f.detail));
+    host.texts
+}
+
+/// Owned (location, text) pairs, to compare with [`texts`].
+pub fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    expected.iter().map(|(l, t)| (l.to_string(), t.to_string())).collect()
 }
 
 /// Runs the plugin and checks what every output has: UTF-8 declared first
