@@ -11,8 +11,12 @@
 //! spelling whatever the input's encoding, quoting, CDATA sections or
 //! references, and sanitizing it again gives the same bytes. Width, height
 //! and `viewBox` stay as they were: the picture keeps its size.
+//!
+//! The text the rebuilt image shows goes to the host (`text`): `text N` for
+//! each `<text>`, `title` and `desc`.
 
 mod refs;
+mod text;
 mod tree;
 mod write;
 
@@ -20,7 +24,7 @@ use std::borrow::Cow;
 use std::io::{Read, Write};
 
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
-use sekisho_plugin_sdk::{ContentClass, Failure, Findings, Format, PluginInfo, Policy, Rebuilt, read_all};
+use sekisho_plugin_sdk::{ContentClass, Failure, Findings, Format, Host, PluginInfo, Policy, Rebuilt, read_all};
 
 /// Plugin name as reported to the host.
 pub const NAME: &str = "svg";
@@ -51,11 +55,17 @@ pub fn describe() -> PluginInfo {
     }
 }
 
-/// Rebuilds the SVG image read from `input` into `output`.
-pub fn sanitize<R: Read, W: Write>(input: R, mut output: W, policy: &Policy) -> Result<Rebuilt, Failure> {
+/// Rebuilds the SVG image read from `input` into `output`; the text it
+/// shows goes to `host`.
+pub fn sanitize<R: Read, W: Write, H: Host + ?Sized>(
+    input: R,
+    mut output: W,
+    policy: &Policy,
+    host: &mut H,
+) -> Result<Rebuilt, Failure> {
     let bytes = read_all(input, policy.limits.max_expanded_bytes)?;
     let mut findings = Findings::new();
-    let svg = match rebuild(&bytes, policy, &mut findings) {
+    let svg = match rebuild(&bytes, policy, &mut findings, host) {
         Ok(svg) => svg,
         Err(failure) if failure.findings.is_empty() => return Err(failure.with_findings(findings)),
         Err(failure) => return Err(failure),
@@ -64,13 +74,19 @@ pub fn sanitize<R: Read, W: Write>(input: R, mut output: W, policy: &Policy) -> 
     Ok(Rebuilt { format: "svg".into(), findings: findings.into_vec() })
 }
 
-fn rebuild(bytes: &[u8], policy: &Policy, findings: &mut Findings) -> Result<String, Failure> {
+fn rebuild<H: Host + ?Sized>(
+    bytes: &[u8],
+    policy: &Policy,
+    findings: &mut Findings,
+    host: &mut H,
+) -> Result<String, Failure> {
     let text = decode(bytes)?;
     tree::check_chars(&text)?;
     // XML reads every line break as a line feed.
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
     let mut tree = tree::read(&text, policy, findings)?;
     refs::check(&mut tree, policy, findings)?;
+    text::emit(&tree, host);
     Ok(write::write(&tree))
 }
 
@@ -109,7 +125,7 @@ fn declared_encoding(bytes: &[u8]) -> Result<&'static Encoding, Failure> {
 
 sekisho_plugin_sdk::export_library!(
     describe: crate::describe,
-    sanitize: |_format, reader, writer, policy, _host| crate::sanitize(reader, writer, policy)
+    sanitize: |_format, reader, writer, policy, host| crate::sanitize(reader, writer, policy, host)
 );
 
 #[cfg(test)]

@@ -228,3 +228,26 @@ fn allowing_everything_keeps_everything_stable() {
     }
     assert!(findings.iter().all(|f| f.disposition == Disposition::Kept));
 }
+
+#[test]
+fn text_channel_gives_text_title_and_desc_without_scripts_or_comments() {
+    let input = svg(concat!(
+        "<title>地図 山田太郎</title><desc>東京都\n  千代田区の\t案内図</desc>",
+        "<!-- 123456789012 --><script>var x = 'スクリプト';</script><style>text { fill: red }</style>",
+        "<text x=\"1\" y=\"2\">氏名：<tspan font-weight=\"bold\">山田太郎</tspan></text>",
+        "<g><text><tspan x=\"0\" y=\"1\">taro@example.jp</tspan><tspan x=\"0\" dy=\"1\">03-1234-5678</tspan></text></g>",
+        "<foreignObject><p xmlns=\"http://www.w3.org/1999/xhtml\">外部</p></foreignObject>",
+        "<text onclick=\"alert(1)\"><a xlink:href=\"https://example.jp/\">リンク</a></text><text>  </text>",
+    ));
+    let mut host = sekisho_plugin_sdk::CollectText::default();
+    sekisho_svg::sanitize(&input[..], &mut Vec::new(), &strict(), &mut host).unwrap();
+    let expected = [
+        ("title", "地図 山田太郎"),
+        ("desc", "東京都 千代田区の 案内図"),
+        ("text 1", "氏名：山田太郎"),
+        ("text 2", "taro@example.jp\n03-1234-5678"),
+        ("text 3", "リンク"),
+    ];
+    let expected: Vec<(String, String)> = expected.iter().map(|(l, t)| (l.to_string(), t.to_string())).collect();
+    assert_eq!(host.texts, expected);
+}

@@ -5,7 +5,7 @@
 
 use quick_xml::events::Event;
 use quick_xml::{NsReader, XmlVersion};
-use sekisho_plugin_sdk::{Action, ContentClass, Failure, FailureKind, Finding, HyperlinkMode, Policy};
+use sekisho_plugin_sdk::{Action, ContentClass, Failure, FailureKind, Finding, HyperlinkMode, Policy, RefuseAll};
 
 /// The strict profile: everything sanitized, links kept as text.
 pub fn strict() -> Policy {
@@ -16,7 +16,7 @@ pub fn strict() -> Policy {
 
 pub fn run(input: &[u8], policy: &Policy) -> Result<(String, Vec<Finding>), Failure> {
     let mut out = Vec::new();
-    let rebuilt = sekisho_svg::sanitize(input, &mut out, policy)?;
+    let rebuilt = sekisho_svg::sanitize(input, &mut out, policy, &mut RefuseAll)?;
     assert_eq!(rebuilt.format, "svg");
     Ok((String::from_utf8(out).expect("the output is UTF-8"), rebuilt.findings))
 }
