@@ -89,7 +89,16 @@ pub fn describe() -> PluginInfo {
 }
 
 /// Rebuilds the image of format `format` read from `input` into `output`.
-pub fn sanitize<R: Read, W: Write>(format: &str, input: R, mut output: W, policy: &Policy) -> Result<Rebuilt, Failure> {
+/// An image has no text for the host's text channel: `host` is not used
+/// (text in PNG chunks, EXIF and comments is metadata, removed).
+pub fn sanitize<R: Read, W: Write, H: sekisho_plugin_sdk::Host + ?Sized>(
+    format: &str,
+    input: R,
+    mut output: W,
+    policy: &Policy,
+    host: &mut H,
+) -> Result<Rebuilt, Failure> {
+    let _ = host;
     let reencode = match policy.option("image-mode") {
         None | Some("structural") => false,
         Some("re-encode") => true,
@@ -246,5 +255,5 @@ pub(crate) fn le32(data: &[u8], at: usize) -> Option<u32> {
 
 sekisho_plugin_sdk::export_library!(
     describe: crate::describe,
-    sanitize: |format, reader, writer, policy, _host| crate::sanitize(format, reader, writer, policy)
+    sanitize: |format, reader, writer, policy, host| crate::sanitize(format, reader, writer, policy, host)
 );

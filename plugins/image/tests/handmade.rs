@@ -485,3 +485,14 @@ fn a_clean_gif_is_copied_and_reencodes_losslessly() {
     let (again, _) = run("gif", &reencoded, &reencode()).unwrap();
     assert_eq!(again, reencoded, "re-encoding is idempotent");
 }
+
+#[test]
+fn an_image_hands_the_host_no_text() {
+    // Text chunks and comments are metadata the rebuilt file does not keep (kept, they are still not shown).
+    let input = png_with(&[png_chunk(b"tEXt", "Author\0山田太郎 taro@example.jp".as_bytes())]);
+    for policy in [Policy::uniform(Action::Sanitize), Policy::uniform(Action::Allow)] {
+        let mut host = sekisho_plugin_sdk::CollectText::default();
+        sekisho_image::sanitize("png", &input[..], &mut Vec::new(), &policy, &mut host).unwrap();
+        assert!(host.texts.is_empty(), "{:?}", host.texts);
+    }
+}

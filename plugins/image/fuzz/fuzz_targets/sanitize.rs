@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sekisho_plugin_sdk::{Action, Policy};
+use sekisho_plugin_sdk::{Action, Policy, RefuseAll};
 
 fn format_of(data: &[u8]) -> Option<&'static str> {
     Some(match data {
@@ -23,18 +23,18 @@ fuzz_target!(|data: &[u8]| {
     let Some(format) = format_of(data) else { return };
     let structural = Policy::uniform(Action::Sanitize);
     let mut out = Vec::new();
-    if sekisho_image::sanitize(format, data, &mut out, &structural).is_ok() {
+    if sekisho_image::sanitize(format, data, &mut out, &structural, &mut RefuseAll).is_ok() {
         let mut again = Vec::new();
-        let rebuilt =
-            sekisho_image::sanitize(format, &out[..], &mut again, &structural).expect("an output sanitizes again");
+        let rebuilt = sekisho_image::sanitize(format, &out[..], &mut again, &structural, &mut RefuseAll)
+            .expect("an output sanitizes again");
         assert!(rebuilt.findings.is_empty(), "second pass found {:?}", rebuilt.findings);
         assert_eq!(again, out, "not idempotent");
     }
     let reencode = structural.with_option("image-mode", "re-encode");
     let mut out = Vec::new();
-    if sekisho_image::sanitize(format, data, &mut out, &reencode).is_ok() {
+    if sekisho_image::sanitize(format, data, &mut out, &reencode, &mut RefuseAll).is_ok() {
         let mut again = Vec::new();
-        let rebuilt = sekisho_image::sanitize(format, &out[..], &mut again, &reencode)
+        let rebuilt = sekisho_image::sanitize(format, &out[..], &mut again, &reencode, &mut RefuseAll)
             .expect("a re-encoded file sanitizes again");
         assert!(rebuilt.findings.is_empty(), "second re-encode found {:?}", rebuilt.findings);
     }

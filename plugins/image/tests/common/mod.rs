@@ -21,7 +21,8 @@ pub fn reencode() -> Policy {
 /// Runs the plugin on `data`.
 pub fn run(format: &str, data: &[u8], policy: &Policy) -> Result<(Vec<u8>, Rebuilt), Failure> {
     let mut out = Vec::new();
-    let rebuilt = sekisho_image::sanitize(format, Cursor::new(data), &mut out, policy)?;
+    let rebuilt =
+        sekisho_image::sanitize(format, Cursor::new(data), &mut out, policy, &mut sekisho_plugin_sdk::RefuseAll)?;
     Ok((out, rebuilt))
 }
 
