@@ -12,11 +12,15 @@
 //! what is left (`manifest`). The `mimetype` member is written first and
 //! stored, the others in input order with fixed timestamps, so the output is
 //! deterministic and sanitizing it again changes nothing.
+//!
+//! The text the rebuilt document shows goes to the host (`text`):
+//! `paragraph N`, `SheetName!A1`, `slide N` (and `slide N notes`), `page N`.
 
 mod content;
 mod links;
 mod manifest;
 mod package;
+mod text;
 
 use std::io::{Read, Seek, Write};
 
@@ -68,12 +72,14 @@ pub fn describe() -> PluginInfo {
     }
 }
 
-/// Rebuilds the `format` package read from `input` into `output`.
-pub fn sanitize<R: Read + Seek, W: Write>(
+/// Rebuilds the `format` package read from `input` into `output`; the text
+/// the rebuilt document shows goes to `host`.
+pub fn sanitize<R: Read + Seek, W: Write, H: sekisho_plugin_sdk::Host + ?Sized>(
     format: &str,
     input: R,
     output: W,
     policy: &Policy,
+    host: &mut H,
 ) -> Result<Rebuilt, Failure> {
     let parts = PackageReader::open(input, &policy.limits)?.read_parts()?;
     let mut findings = Findings::new();
@@ -83,6 +89,7 @@ pub fn sanitize<R: Read + Seek, W: Write>(
         Err(failure) => return Err(failure),
     };
     write_parts(output, &parts)?;
+    text::emit(&parts, host);
     Ok(Rebuilt { format: format.into(), findings: findings.into_vec() })
 }
 
@@ -131,5 +138,5 @@ fn rebuild(format: &str, mut parts: Vec<Part>, policy: &Policy, findings: &mut F
 
 sekisho_plugin_sdk::export_library!(
     describe: crate::describe,
-    sanitize: |format, reader, writer, policy, _host| crate::sanitize(format, reader, writer, policy)
+    sanitize: |format, reader, writer, policy, host| crate::sanitize(format, reader, writer, policy, host)
 );

@@ -442,3 +442,100 @@ fn a_clean_document_keeps_its_members_bytes_and_text() {
         assert_eq!(text_of(&member(&out, part).unwrap()), text_of(&member(&input, part).unwrap()), "{part}");
     }
 }
+
+/// A package whose `content.xml` body is `body` inside `<office:{kind}>`.
+fn document(media_type: &str, kind: &str, body: &str, extra: &[(&str, &str)]) -> Vec<u8> {
+    let content = content(body).replace("office:text>", &format!("office:{kind}>"));
+    let mut members = vec![("content.xml", content.as_str())];
+    members.extend_from_slice(extra);
+    package(media_type, &members)
+}
+
+fn texts(format: &str, input: &[u8]) -> Vec<(String, String)> {
+    let mut host = sekisho_plugin_sdk::CollectText::default();
+    sekisho_odf::sanitize(format, std::io::Cursor::new(input), &mut Vec::new(), &strict(), &mut host).unwrap();
+    host.texts
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    expected.iter().map(|(l, t)| (l.to_string(), t.to_string())).collect()
+}
+
+#[test]
+fn text_channel_gives_paragraphs_cells_and_slides_without_what_was_removed() {
+    let module = r#"<?xml version="1.0" encoding="UTF-8"?><script:module xmlns:script="http://openoffice.org/2000/script" script:name="m" script:language="StarBasic">Sub Main : Shell("calc 999988887777") : End Sub</script:module>"#;
+    let text = odt(
+        concat!(
+            "<text:h>会員  情報</text:h><text:p>氏名：<text:span>山田太郎</text:span><text:s text:c=\"2\"/>様</text:p>",
+            "<text:p/><text:p>住所：東京都千代田区<office:annotation><text:p>コメント 111122223333</text:p></office:annotation>",
+            "<text:note><text:note-citation>1</text:note-citation><text:note-body><text:p>注記</text:p></text:note-body></text:note></text:p>",
+            "<text:p>メール<text:tab/><text:a xlink:href=\"mailto:taro@example.jp\">taro@example.jp</text:a><text:line-break/>次の行</text:p>",
+            "<office:scripts><office:script script:language=\"ooo:script\">secret</office:script></office:scripts>",
+        ),
+        &[("Basic/Standard/m.xml", module)],
+    );
+    assert_eq!(
+        texts("odt", &text),
+        pairs(&[
+            ("paragraph 1", "会員 情報"),
+            ("paragraph 2", "氏名：山田太郎  様"),
+            ("paragraph 4", "注記"),
+            ("paragraph 5", "住所：東京都千代田区1"),
+            ("paragraph 6", "メール\ttaro@example.jp\n次の行"),
+        ])
+    );
+
+    let cells = concat!(
+        "<table:table table:name=\"名簿\"><table:table-column table:number-columns-repeated=\"3\"/>",
+        "<table:table-row><table:table-cell><text:p>氏名</text:p></table:table-cell><table:table-cell/>",
+        "<table:table-cell office:value-type=\"float\" office:value=\"123456789012\"><text:p>123456789012</text:p></table:table-cell></table:table-row>",
+        "<table:table-row table:number-rows-repeated=\"1048570\"><table:table-cell table:number-columns-repeated=\"1024\"/></table:table-row>",
+        "<table:table-row><table:table-cell table:number-columns-repeated=\"2\"/><table:table-cell><text:p>山田太郎</text:p><text:p>taro@example.jp</text:p></table:table-cell>",
+        "<table:table-cell table:number-columns-repeated=\"2\"><text:p>同</text:p></table:table-cell>",
+        "<table:table-cell><office:annotation><text:p>メモ</text:p></office:annotation></table:table-cell></table:table-row></table:table>",
+        "<table:table table:name=\"Sheet2\"><table:table-row><table:table-cell><text:p>二枚目</text:p></table:table-cell></table:table-row></table:table>",
+    );
+    let ods = document("application/vnd.oasis.opendocument.spreadsheet", "spreadsheet", cells, &[]);
+    assert_eq!(
+        texts("ods", &ods),
+        pairs(&[
+            ("名簿!A1", "氏名"),
+            ("名簿!C1", "123456789012"),
+            ("名簿!C1048572", "山田太郎\ntaro@example.jp"),
+            ("名簿!D1048572", "同"),
+            ("名簿!E1048572", "同"),
+            ("Sheet2!A1", "二枚目"),
+        ])
+    );
+
+    let slides = concat!(
+        "<draw:page draw:name=\"表紙\"><draw:frame><draw:text-box><text:p>東京都千代田区</text:p><text:p>山田太郎</text:p></draw:text-box></draw:frame>",
+        "<presentation:notes><draw:frame><draw:text-box><text:p>話す内容</text:p></draw:text-box></draw:frame></presentation:notes></draw:page>",
+        "<draw:page><draw:frame><draw:text-box><text:p>二枚目</text:p></draw:text-box></draw:frame></draw:page>",
+    );
+    let odp = document("application/vnd.oasis.opendocument.presentation", "presentation", slides, &[]);
+    assert_eq!(
+        texts("odp", &odp),
+        pairs(&[
+            ("slide 1", "東京都千代田区"),
+            ("slide 1", "山田太郎"),
+            ("slide 1 notes", "話す内容"),
+            ("slide 2", "二枚目")
+        ])
+    );
+}
+
+#[test]
+fn text_channel_repeated_cells_are_bounded() {
+    let cells = concat!(
+        "<table:table table:name=\"S\"><table:table-row table:number-rows-repeated=\"1000000000\">",
+        "<table:table-cell table:number-columns-repeated=\"16384\"><text:p>x</text:p></table:table-cell></table:table-row></table:table>",
+    );
+    let ods = document("application/vnd.oasis.opendocument.spreadsheet", "spreadsheet", cells, &[]);
+    let texts = texts("ods", &ods);
+    assert_eq!(texts[0], ("S!A1".to_string(), "x".to_string()));
+    assert_eq!(texts[1], ("S!B1".to_string(), "x".to_string()));
+    let bytes: usize = texts.iter().map(|(l, t)| l.len() + t.len()).sum();
+    // Copies beyond the first stop at a budget of 16 MiB (`text::MAX_COPIES`).
+    assert!(bytes <= (16 << 20) + 64, "{} pieces, {bytes} bytes", texts.len());
+}

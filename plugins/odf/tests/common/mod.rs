@@ -19,7 +19,8 @@ pub fn strict() -> Policy {
 
 pub fn run(format: &str, input: &[u8], policy: &Policy) -> Result<(Vec<u8>, Vec<Finding>), Failure> {
     let mut out = Vec::new();
-    let rebuilt = sekisho_odf::sanitize(format, Cursor::new(input), &mut out, policy)?;
+    let rebuilt =
+        sekisho_odf::sanitize(format, Cursor::new(input), &mut out, policy, &mut sekisho_plugin_sdk::RefuseAll)?;
     assert_eq!(rebuilt.format, format);
     Ok((out, rebuilt.findings))
 }
