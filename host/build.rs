@@ -27,8 +27,13 @@ const BUILTIN: &[(&str, &str)] = &[
     ("sekisho-mail", "sekisho_mail"),
 ];
 /// Packages built for the host's tests only.
-const TEST_ONLY: &[&str] =
-    &["sekisho-test-misbehave", "sekisho-test-fs-import", "sekisho-test-impostor", "sekisho-test-liar"];
+const TEST_ONLY: &[&str] = &[
+    "sekisho-test-misbehave",
+    "sekisho-test-fs-import",
+    "sekisho-test-impostor",
+    "sekisho-test-liar",
+    "sekisho-test-legacy-v01",
+];
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));

@@ -193,7 +193,7 @@ fn version_completions_man_and_plugins() {
     let dir = tempfile::tempdir().unwrap();
     let version = shell(dir.path(), "sekisho --version");
     let text = String::from_utf8_lossy(&version.stdout);
-    assert!(text.contains("git ") && text.contains("contract sekisho:plugin@0.1.0"), "{text}");
+    assert!(text.contains("git ") && text.contains("contracts sekisho:plugin@0.1.0, sekisho:plugin@0.2.0"), "{text}");
     let bash = shell(dir.path(), "sekisho completions bash");
     assert!(bash.status.success() && String::from_utf8_lossy(&bash.stdout).contains("sanitize"));
     let man = shell(dir.path(), "sekisho man");
@@ -295,7 +295,7 @@ fn the_readme_curl_recipe_tells_refusals_apart() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("clean/tool.exe.sekisho.json")).unwrap())
             .unwrap();
-    assert_eq!(report["outcome"], "unsupported");
+    assert_eq!(report["outcome"], "blocked", "a program is refused by its name: {report:#}");
     assert!(!dir.path().join("clean/tool.exe").exists() && !dir.path().join("clean/sanitize").exists());
     // The audit folder was created by the server.
     let audit = dir.path().join("var/log/sekisho/audit.jsonl");

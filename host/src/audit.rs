@@ -52,7 +52,7 @@ pub struct Entry<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'a str>,
     /// Items by class, over the file and its embedded files.
-    pub items: BTreeMap<&'static str, u32>,
+    pub items: BTreeMap<String, u32>,
     /// `name@version` of every plugin used.
     pub plugins: Vec<String>,
     pub policy: &'a str,
@@ -85,9 +85,9 @@ impl<'a> Entry<'a> {
     }
 }
 
-fn count_items(report: &Report, counts: &mut BTreeMap<&'static str, u32>) {
+fn count_items(report: &Report, counts: &mut BTreeMap<String, u32>) {
     for item in &report.items {
-        *counts.entry(item.class.name()).or_default() += item.count;
+        *counts.entry(item.class.clone()).or_default() += item.count;
     }
     for child in &report.children {
         count_items(child, counts);

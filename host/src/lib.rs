@@ -24,6 +24,7 @@ pub mod audit;
 pub mod batch;
 pub mod cache;
 pub mod cli;
+pub mod contract;
 pub mod detect;
 pub mod pipeline;
 pub mod policy;

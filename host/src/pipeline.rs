@@ -21,7 +21,8 @@ use crate::report::{
     Disposition, InputInfo, Item, Limit, Metrics, Outcome, OutputInfo, PluginRef, PolicyRef, Reason, ReasonKind,
     Report, SCHEMA,
 };
-use crate::sandbox::{EmbedHandler, Job, RunFailure, RunLimits, Sandbox, SandboxConfig, SandboxError, wit};
+use crate::contract::{self, EmbeddedOutcome, EmbeddedRebuilt, EmbeddedRefusal, FailureKind};
+use crate::sandbox::{FileHost, Job, RunFailure, RunLimits, Sandbox, SandboxConfig, SandboxError};
 use crate::source::Source;
 
 /// How to set up an engine.
@@ -44,13 +45,27 @@ pub enum SetupError {
     Registry(#[from] RegistryError),
 }
 
-/// The result of sanitizing one file: the report, and the rebuilt bytes when
-/// the outcome is `clean` or `sanitized`.
+/// The result of sanitizing one file: the report, the rebuilt bytes when
+/// the outcome is `clean` or `sanitized`, and the text of what was kept
+/// when it was asked for ([`Sekisho::extract`]).
 #[derive(Debug)]
 pub struct Sanitized {
     pub report: Report,
     pub output: Option<Vec<u8>>,
+    pub text: Vec<TextPiece>,
 }
+
+/// A piece of visible text a plugin handed over: in which file of the tree
+/// (`mail.eml/bundle.zip/report.docx`), where in it, and the text.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TextPiece {
+    pub file: String,
+    pub location: String,
+    pub text: String,
+}
+
+/// Most text kept for one tree; what plugins hand over beyond it is dropped.
+pub const MAX_TEXT_BYTES: usize = 64 << 20;
 
 /// The engine: a sandbox and the plugins loaded into it. Cheap to clone and
 /// safe to share between threads.
@@ -95,12 +110,25 @@ impl Sekisho {
     /// With the pooling allocator, a file first reserves the instances its
     /// tree may nest (`max-depth + 1`), waiting while the pool is busy.
     pub fn sanitize(&self, source: Source, name: &str, policy: &Policy) -> Sanitized {
+        self.run_tree(source, name, policy, false)
+    }
+
+    /// Sanitizes one file like [`Sekisho::sanitize`] and keeps the visible
+    /// text that the plugins of the file and of every embedded file hand
+    /// over for what they keep (`sekisho text`, the personal-information
+    /// audit). Plugins built against contract 0.1 hand over none.
+    pub fn extract(&self, source: Source, name: &str, policy: &Policy) -> Sanitized {
+        self.run_tree(source, name, policy, true)
+    }
+
+    fn run_tree(&self, source: Source, name: &str, policy: &Policy, collect_text: bool) -> Sanitized {
         let _instances = self.inner.instances.as_ref().map(|budget| budget.reserve(policy.limits.max_depth + 1));
         let tree = Arc::new(Tree {
             policy: Arc::new(policy.clone()),
             policy_ref: PolicyRef { name: policy.name.clone(), sha256: policy.sha256() },
             expanded: AtomicU64::new(0),
             deadline: Instant::now() + Duration::from_millis(policy.limits.time_limit_ms),
+            text: collect_text.then(|| Mutex::new(Texts::default())),
         });
         if source.is_empty() {
             let report = new_report(&tree, name, &source);
@@ -109,7 +137,11 @@ impl Sekisho {
         }
         let limits = &policy.limits;
         let fuel = limits.fuel_base.saturating_add(limits.fuel_per_byte.saturating_mul(source.len()));
-        log_decision(process(&self.inner, &tree, source, name, 0, fuel))
+        let mut result = process(&self.inner, &tree, source, name, name, 0, fuel);
+        if let Some(text) = &tree.text {
+            result.text = std::mem::take(&mut text.lock().unwrap_or_else(|e| e.into_inner()).pieces);
+        }
+        log_decision(result)
     }
 }
 
@@ -175,6 +207,15 @@ struct Tree {
     expanded: AtomicU64,
     /// One wall-clock deadline for the whole tree.
     deadline: Instant,
+    /// The text plugins hand over, when it is asked for.
+    text: Option<Mutex<Texts>>,
+}
+
+/// Text kept for a tree, bounded.
+#[derive(Default)]
+struct Texts {
+    pieces: Vec<TextPiece>,
+    bytes: usize,
 }
 
 impl Tree {
@@ -223,12 +264,22 @@ fn new_report(tree: &Tree, name: &str, source: &Source) -> Report {
 fn refuse(mut report: Report, outcome: Outcome, reason: Reason) -> Sanitized {
     report.outcome = outcome;
     report.reason = Some(reason);
-    Sanitized { report, output: None }
+    Sanitized { report, output: None, text: Vec::new() }
 }
 
-/// Sanitizes one file of the tree at `depth` (0 for the file itself) with
-/// at most `fuel`: the tree's budget, or what the parent has left.
-fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, depth: u32, fuel: u64) -> Sanitized {
+/// Sanitizes one file of the tree, named `name` and found at `path` (the
+/// names of its parents and its own, joined with `/`), at `depth` (0 for the
+/// file itself), with at most `fuel`: the tree's budget, or what the parent
+/// has left.
+fn process(
+    inner: &Arc<Inner>,
+    tree: &Arc<Tree>,
+    source: Source,
+    name: &str,
+    path: &str,
+    depth: u32,
+    fuel: u64,
+) -> Sanitized {
     let started = Instant::now();
     let policy = &tree.policy;
     let mut report = new_report(tree, name, &source);
@@ -259,7 +310,7 @@ fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, dep
                     _ => (Disposition::Blocked, detail),
                 };
                 report.items.push(item(Class::Executables, disposition, name, &detail));
-                let reason = Reason::new(ReasonKind::Policy, detail).with_class(Some(Class::Executables));
+                let reason = Reason::new(ReasonKind::Policy, detail).with_class(Some(Class::Executables.name()));
                 return refuse(report, Outcome::Blocked, reason);
             }
         }
@@ -269,7 +320,7 @@ fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, dep
         let head = source.head(8192).unwrap_or_default();
         let reason = match executables::binary_program(&head, &source) {
             Some(program) => Reason::new(ReasonKind::NoPlugin, format!("{program}: programs never pass"))
-                .with_class(Some(Class::Executables)),
+                .with_class(Some(Class::Executables.name())),
             None => Reason::new(ReasonKind::NoPlugin, "file type not recognized"),
         };
         return refuse(report, Outcome::Unsupported, reason);
@@ -292,7 +343,7 @@ fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, dep
         match policy.action(Class::MalformedStructure) {
             Action::Block => {
                 report.items.push(item(Class::MalformedStructure, Disposition::Blocked, name, &detail));
-                let reason = Reason::new(ReasonKind::Policy, detail).with_class(Some(Class::MalformedStructure));
+                let reason = Reason::new(ReasonKind::Policy, detail).with_class(Some(Class::MalformedStructure.name()));
                 return refuse(report, Outcome::Blocked, reason);
             }
             Action::Allow => report.items.push(item(Class::MalformedStructure, Disposition::Kept, name, &detail)),
@@ -309,22 +360,27 @@ fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, dep
         Some(PluginRef { name: plugin.name.clone(), version: plugin.version.clone(), sha256: plugin.sha256.clone() });
 
     let children = Arc::new(Mutex::new(Vec::new()));
-    let embedder =
-        ChildRunner { inner: inner.clone(), tree: tree.clone(), depth: depth + 1, children: children.clone() };
+    let host = ChildRunner {
+        inner: inner.clone(),
+        tree: tree.clone(),
+        path: path.to_owned(),
+        depth: depth + 1,
+        children: children.clone(),
+    };
     let limits = &policy.limits;
     let run = inner.sandbox.run(
         &plugin.compiled,
         Job {
             format: format.clone(),
             input: source.clone(),
-            policy: policy.to_wit(tree.expanded_left()),
+            policy: policy.view(&plugin.classes, &plugin.options, tree.expanded_left()),
             limits: RunLimits {
                 fuel,
                 deadline: tree.deadline,
                 memory_bytes: usize::try_from(limits.memory_limit_mb << 20).unwrap_or(usize::MAX),
                 max_output_bytes: limits.max_output_bytes,
             },
-            embedder: Some(Box::new(embedder)),
+            host: Some(Box::new(host)),
         },
     );
     report.children = std::mem::take(&mut *children.lock().unwrap_or_else(|e| e.into_inner()));
@@ -351,26 +407,21 @@ fn process(inner: &Arc<Inner>, tree: &Arc<Tree>, source: Source, name: &str, dep
                     || report.children.iter().any(|c| c.outcome == Outcome::Sanitized);
             report.outcome = if changed { Outcome::Sanitized } else { Outcome::Clean };
             report.output = Some(output_info);
-            Sanitized { report, output: output.into_bytes() }
+            Sanitized { report, output: output.into_bytes(), text: Vec::new() }
         }
         Err(detail) => refuse(report, Outcome::Failed, Reason::new(ReasonKind::PluginFault, detail)),
     }
 }
 
 fn item(class: Class, action: Disposition, location: &str, detail: &str) -> Item {
-    Item { class, action, location: location.into(), detail: detail.into(), count: 1 }
+    Item { class: class.name().into(), action, location: location.into(), detail: detail.into(), count: 1 }
 }
 
-impl From<&wit::Finding> for Item {
-    fn from(f: &wit::Finding) -> Item {
+impl From<&contract::Finding> for Item {
+    fn from(f: &contract::Finding) -> Item {
         Item {
-            class: f.class.into(),
-            action: match f.disposition {
-                wit::Disposition::Kept => Disposition::Kept,
-                wit::Disposition::Removed => Disposition::Removed,
-                wit::Disposition::Neutralized => Disposition::Neutralized,
-                wit::Disposition::Blocked => Disposition::Blocked,
-            },
+            class: f.class.clone(),
+            action: f.disposition,
             location: f.location.clone(),
             detail: f.detail.clone(),
             count: f.count.max(1),
@@ -387,12 +438,12 @@ fn failed_run(mut report: Report, failure: RunFailure, policy: &Policy) -> Sanit
                 return refuse(report, outcome, reason);
             }
             let (outcome, kind, class) = match failure.kind {
-                wit::FailureKind::InvalidStructure => (Outcome::Failed, ReasonKind::InvalidStructure, None),
-                wit::FailureKind::Encrypted => (Outcome::Failed, ReasonKind::Encrypted, None),
-                wit::FailureKind::TooLarge => (Outcome::Failed, ReasonKind::TooLarge, None),
-                wit::FailureKind::LimitExceeded => (Outcome::Failed, ReasonKind::LimitExceeded, None),
-                wit::FailureKind::Blocked(class) => (Outcome::Blocked, ReasonKind::Policy, Some(class.into())),
-                wit::FailureKind::Unsupported => (Outcome::Unsupported, ReasonKind::NoPlugin, None),
+                FailureKind::InvalidStructure => (Outcome::Failed, ReasonKind::InvalidStructure, None),
+                FailureKind::Encrypted => (Outcome::Failed, ReasonKind::Encrypted, None),
+                FailureKind::TooLarge => (Outcome::Failed, ReasonKind::TooLarge, None),
+                FailureKind::LimitExceeded => (Outcome::Failed, ReasonKind::LimitExceeded, None),
+                FailureKind::Blocked(class) => (Outcome::Blocked, ReasonKind::Policy, Some(class)),
+                FailureKind::Unsupported => (Outcome::Unsupported, ReasonKind::NoPlugin, None),
             };
             refuse(report, outcome, Reason::new(kind, failure.detail).with_class(class))
         }
@@ -417,7 +468,7 @@ fn refusing_child(report: &Report, policy: &Policy) -> Option<(Outcome, Reason)>
         let reason = c.reason.as_ref()?;
         let refuses = match c.outcome {
             Outcome::Blocked => {
-                let removed_executable = reason.class == Some(Class::Executables)
+                let removed_executable = reason.class.as_deref() == Some(Class::Executables.name())
                     && policy.action(Class::Executables) == Action::Sanitize
                     && policy.action(Class::UnknownParts) != Action::Allow;
                 !removed_executable
@@ -488,6 +539,8 @@ fn verify_output(
 struct ChildRunner {
     inner: Arc<Inner>,
     tree: Arc<Tree>,
+    /// Where the file whose plugin calls in is, inside the tree.
+    path: String,
     /// Depth of the children this runner creates.
     depth: u32,
     children: Arc<Mutex<Vec<Report>>>,
@@ -499,20 +552,20 @@ impl ChildRunner {
     }
 
     /// Records a child refused before it ran, for exceeding a tree budget.
-    fn refuse_over_limit(&self, name: &str, source: &Source, limit: Limit, detail: String) -> wit::EmbeddedRefusal {
+    fn refuse_over_limit(&self, name: &str, source: &Source, limit: Limit, detail: String) -> EmbeddedRefusal {
         let reason = Reason::new(ReasonKind::LimitExceeded, detail.clone()).with_limit(Some(limit));
         self.record(refuse(new_report(&self.tree, name, source), Outcome::Failed, reason).report);
-        wit::EmbeddedRefusal::LimitExceeded(detail)
+        EmbeddedRefusal::LimitExceeded(detail)
     }
 }
 
-impl EmbedHandler for ChildRunner {
+impl FileHost for ChildRunner {
     fn sanitize_embedded(
         &mut self,
         name: String,
         data: Vec<u8>,
         fuel: u64,
-    ) -> (Result<wit::EmbeddedRebuilt, wit::EmbeddedRefusal>, u64) {
+    ) -> (Result<EmbeddedRebuilt, EmbeddedRefusal>, u64) {
         let limits = &self.tree.policy.limits;
         let source = Source::bytes(data);
         if self.depth > limits.max_depth {
@@ -524,15 +577,16 @@ impl EmbedHandler for ChildRunner {
             let detail = format!("embedded documents exceed {} expanded bytes in total", limits.max_expanded_bytes);
             return (Err(self.refuse_over_limit(&name, &source, Limit::Expansion, detail)), 0);
         }
-        let child = process(&self.inner, &self.tree, source, &name, self.depth, fuel);
+        let path = format!("{}/{name}", self.path);
+        let child = process(&self.inner, &self.tree, source, &name, &path, self.depth, fuel);
         let report = child.report;
         let used = report.metrics.fuel_used;
         let answer = match (report.outcome, child.output, &report.output) {
-            (Outcome::Clean | Outcome::Sanitized, Some(data), Some(info)) => Ok(wit::EmbeddedRebuilt {
+            (Outcome::Clean | Outcome::Sanitized, Some(data), Some(info)) => Ok(EmbeddedRebuilt {
                 outcome: if report.outcome == Outcome::Clean {
-                    wit::EmbeddedOutcome::Clean
+                    EmbeddedOutcome::Clean
                 } else {
-                    wit::EmbeddedOutcome::Sanitized
+                    EmbeddedOutcome::Sanitized
                 },
                 format: info.format.clone(),
                 extension: info.extension.clone(),
@@ -546,22 +600,42 @@ impl EmbedHandler for ChildRunner {
                         if report
                             .items
                             .iter()
-                            .any(|i| i.class == Class::Executables && i.action == Disposition::Removed) =>
+                            .any(|i| i.class == Class::Executables.name() && i.action == Disposition::Removed) =>
                     {
-                        wit::EmbeddedRefusal::Unsupported(detail)
+                        EmbeddedRefusal::Unsupported(detail)
                     }
-                    (Outcome::Blocked, _) => wit::EmbeddedRefusal::Blocked(detail),
-                    (Outcome::Unsupported, _) => wit::EmbeddedRefusal::Unsupported(
+                    (Outcome::Blocked, _) => EmbeddedRefusal::Blocked(detail),
+                    (Outcome::Unsupported, _) => EmbeddedRefusal::Unsupported(
                         report.input.format.clone().unwrap_or_else(|| "unknown type".into()),
                     ),
                     (_, Some(ReasonKind::LimitExceeded | ReasonKind::TooLarge)) => {
-                        wit::EmbeddedRefusal::LimitExceeded(detail)
+                        EmbeddedRefusal::LimitExceeded(detail)
                     }
-                    _ => wit::EmbeddedRefusal::Failed(detail),
+                    _ => EmbeddedRefusal::Failed(detail),
                 })
             }
         };
         self.record(report);
         (answer, used)
+    }
+
+    fn emit_text(&mut self, location: String, text: String) {
+        let Some(texts) = &self.tree.text else { return };
+        let mut texts = texts.lock().unwrap_or_else(|e| e.into_inner());
+        let size = location.len() + text.len();
+        if texts.bytes + size > MAX_TEXT_BYTES {
+            return;
+        }
+        texts.bytes += size;
+        texts.pieces.push(TextPiece { file: self.path.clone(), location, text });
+    }
+
+    fn charge_expansion(&mut self, bytes: u64) -> Result<(), String> {
+        let limit = self.tree.policy.limits.max_expanded_bytes;
+        let total = self.tree.expanded.fetch_add(bytes, Ordering::Relaxed).saturating_add(bytes);
+        if total > limit {
+            return Err(format!("the files of this tree inflate to more than {limit} bytes"));
+        }
+        Ok(())
     }
 }

@@ -23,7 +23,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::sandbox::wit;
+pub use crate::contract::{Action, HyperlinkMode};
+use crate::contract::{ClassDecl, OptionDecl, PolicyView};
 
 /// Declares the content classes once: the enum, its kebab-case names (the
 /// same as serde's), the full list, and the conversions to and from the
@@ -53,21 +54,18 @@ macro_rules! content_classes {
                 }
             }
 
-            /// The class as the plugin contract names it; `None` for the
-            /// classes the host decides alone.
-            pub fn to_contract(self) -> Option<wit::ContentClass> {
+            /// True for the classes of the shared vocabulary, which reach
+            /// plugins; false for those the host decides alone.
+            pub fn in_contract(self) -> bool {
                 match self {
-                    $(Class::$variant => Some(wit::ContentClass::$variant),)*
-                    $(Class::$host => None,)*
+                    $(Class::$variant => true,)*
+                    $(Class::$host => false,)*
                 }
             }
-        }
 
-        impl From<wit::ContentClass> for Class {
-            fn from(class: wit::ContentClass) -> Self {
-                match class {
-                    $(wit::ContentClass::$variant => Class::$variant,)*
-                }
+            /// The class with this name.
+            pub fn named(name: &str) -> Option<Class> {
+                Class::ALL.iter().copied().find(|c| c.name() == name)
             }
         }
     };
@@ -107,18 +105,6 @@ impl fmt::Display for Class {
     }
 }
 
-/// What the policy does with a class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Action {
-    /// Keep and record.
-    Allow,
-    /// Remove or neutralize and record.
-    Sanitize,
-    /// Refuse the whole file.
-    Block,
-}
-
 /// What `sanitize` does with a file whose name an operating system runs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -130,14 +116,6 @@ pub enum ExecutablesMode {
     Neutralize,
 }
 
-/// How hyperlinks are sanitized.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum HyperlinkMode {
-    Keep,
-    Remove,
-    KeepAsText,
-}
 
 /// Declares the global limits once: the struct, its defaults, and the form
 /// a policy file writes them in (every limit optional, unknown keys errors
@@ -197,61 +175,51 @@ limits! {
     fuel_base: u64 = 2_000_000_000,
 }
 
-/// An effective policy: one action per class, the hyperlink mode and limits.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// An effective policy: one action per class, the hyperlink mode, limits
+/// and the options of the plugins.
+///
+/// Classes and options are an open set: besides the shared vocabulary, a
+/// policy may name the classes and options that plugins declare. Parsing
+/// accepts any well-formed name; [`Policy::check`] holds them against what
+/// the loaded plugins declare.
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Policy {
     pub name: String,
-    pub classes: BTreeMap<Class, Action>,
+    /// Every class of the shared vocabulary and the host's, and the plugin
+    /// classes the policy names, by name.
+    pub classes: BTreeMap<String, Action>,
     pub hyperlinks_mode: HyperlinkMode,
     pub executables_mode: ExecutablesMode,
     pub limits: Limits,
-    pub options: FormatOptions,
+    /// Plugin options the policy sets (`image-mode`, `html-mode`…); the
+    /// others take the plugin's default.
+    pub options: BTreeMap<String, String>,
+    /// Where the policy came from, for errors found after parsing.
+    #[serde(skip)]
+    pub origin: String,
+    /// Line and column of each class and option the file names, for errors
+    /// found after parsing.
+    #[serde(skip)]
+    positions: BTreeMap<String, (usize, usize)>,
 }
 
-/// Format choices that are not per-class actions.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct FormatOptions {
-    pub image_mode: ImageMode,
-    pub html_mode: HtmlMode,
-}
-
-/// How images are rebuilt.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ImageMode {
-    /// Copy the coded image data, drop everything else: fast.
-    #[default]
-    Structural,
-    /// Decode the pixels and encode a new file: defeats decoder exploits.
-    ReEncode,
-}
-
-/// What HTML becomes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum HtmlMode {
-    /// Allowlisted HTML.
-    #[default]
-    Sanitize,
-    /// Plain text, links as text (what mail gateways often want).
-    Text,
-}
-
-impl FormatOptions {
-    /// The options as the contract carries them, with the TOML names.
-    fn to_wit(self) -> Vec<(String, String)> {
-        let image_mode = match self.image_mode {
-            ImageMode::Structural => "structural",
-            ImageMode::ReEncode => "re-encode",
-        };
-        let html_mode = match self.html_mode {
-            HtmlMode::Sanitize => "sanitize",
-            HtmlMode::Text => "text",
-        };
-        vec![("image-mode".into(), image_mode.into()), ("html-mode".into(), html_mode.into())]
+/// Two policies are equal when they decide the same way (where they came
+/// from does not count).
+impl PartialEq for Policy {
+    fn eq(&self, other: &Policy) -> bool {
+        self.to_toml() == other.to_toml()
     }
+}
+
+impl Eq for Policy {}
+
+/// What the loaded plugins declare: the classes beyond the shared
+/// vocabulary and the options, by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Vocabulary {
+    pub classes: BTreeMap<String, ClassDecl>,
+    pub options: BTreeMap<String, OptionDecl>,
 }
 
 /// A policy file as written: everything optional, on top of a profile.
@@ -263,19 +231,11 @@ struct PolicyFile {
     hyperlinks_mode: Option<HyperlinkMode>,
     executables_mode: Option<ExecutablesMode>,
     #[serde(default)]
-    classes: BTreeMap<Class, Action>,
+    classes: BTreeMap<toml::Spanned<String>, Action>,
     #[serde(default)]
     limits: LimitsFile,
     #[serde(default)]
-    options: OptionsFile,
-}
-
-/// `[options]` as a policy file writes it.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-struct OptionsFile {
-    image_mode: Option<ImageMode>,
-    html_mode: Option<HtmlMode>,
+    options: BTreeMap<toml::Spanned<String>, String>,
 }
 
 /// Errors reading a policy.
@@ -305,18 +265,19 @@ impl Profile {
     pub const NAMES: [&'static str; 3] = ["strict", "keep-links", "keep-macros"];
 
     pub fn policy(self) -> Policy {
-        let mut classes: BTreeMap<Class, Action> = Class::ALL.iter().map(|&c| (c, Action::Sanitize)).collect();
+        let mut classes: BTreeMap<String, Action> =
+            Class::ALL.iter().map(|&c| (c.name().to_owned(), Action::Sanitize)).collect();
         let mut hyperlinks_mode = HyperlinkMode::KeepAsText;
         let name = match self {
             Profile::Strict => "strict",
             Profile::KeepLinks => {
-                classes.insert(Class::Hyperlinks, Action::Allow);
-                classes.insert(Class::Comments, Action::Allow);
+                classes.insert(Class::Hyperlinks.name().into(), Action::Allow);
+                classes.insert(Class::Comments.name().into(), Action::Allow);
                 hyperlinks_mode = HyperlinkMode::Keep;
                 "keep-links"
             }
             Profile::KeepMacros => {
-                classes.insert(Class::Macros, Action::Allow);
+                classes.insert(Class::Macros.name().into(), Action::Allow);
                 "keep-macros"
             }
         };
@@ -326,7 +287,9 @@ impl Profile {
             hyperlinks_mode,
             executables_mode: ExecutablesMode::default(),
             limits: Limits::default(),
-            options: FormatOptions::default(),
+            options: BTreeMap::new(),
+            origin: name.into(),
+            positions: BTreeMap::new(),
         }
     }
 }
@@ -379,7 +342,14 @@ impl Policy {
             })?,
         };
         policy.name = file.name.unwrap_or_else(|| origin.to_owned());
-        policy.classes.extend(file.classes);
+        policy.origin = origin.to_owned();
+        for (name, action) in file.classes {
+            let position = line_and_column(text, name.span().start);
+            let name = name.into_inner();
+            well_formed(&name).map_err(|e| invalid(format!("line {}, column {}: [classes] {e}", position.0, position.1)))?;
+            policy.positions.insert(name.clone(), position);
+            policy.classes.insert(name, action);
+        }
         if let Some(mode) = file.hyperlinks_mode {
             policy.hyperlinks_mode = mode;
         }
@@ -387,14 +357,99 @@ impl Policy {
             policy.executables_mode = mode;
         }
         file.limits.apply(&mut policy.limits);
-        if let Some(mode) = file.options.image_mode {
-            policy.options.image_mode = mode;
-        }
-        if let Some(mode) = file.options.html_mode {
-            policy.options.html_mode = mode;
+        for (name, value) in file.options {
+            let position = line_and_column(text, name.span().start);
+            let name = name.into_inner();
+            well_formed(&name).map_err(|e| invalid(format!("line {}, column {}: [options] {e}", position.0, position.1)))?;
+            policy.positions.insert(format!("options.{name}"), position);
+            policy.options.insert(name, value);
         }
         policy.validate().map_err(invalid)?;
         Ok(policy)
+    }
+
+    /// Holds the classes and options the policy names against what the
+    /// loaded plugins declare: an unknown class or option, or a value an
+    /// option does not take, is an error naming the file and the line.
+    pub fn check(&self, vocabulary: &Vocabulary) -> Result<(), PolicyError> {
+        let at = |key: &str| match self.positions.get(key) {
+            Some((line, column)) => format!("line {line}, column {column}: "),
+            None => String::new(),
+        };
+        let invalid = |message: String| PolicyError::Invalid { path: self.origin.clone(), message };
+        for name in self.classes.keys() {
+            if Class::named(name).is_none() && !vocabulary.classes.contains_key(name) {
+                let known: Vec<&str> =
+                    Class::ALL.iter().map(|c| c.name()).chain(vocabulary.classes.keys().map(String::as_str)).collect();
+                return Err(invalid(format!(
+                    "{}[classes] {name:?} is not a class{} (known: {})",
+                    at(name),
+                    suggestion(name, &known),
+                    known.join(", ")
+                )));
+            }
+        }
+        for (name, value) in &self.options {
+            let key = format!("options.{name}");
+            let Some(declared) = vocabulary.options.get(name) else {
+                let known: Vec<&str> = vocabulary.options.keys().map(String::as_str).collect();
+                return Err(invalid(format!(
+                    "{}[options] {name:?} is not an option of any plugin{} (known: {})",
+                    at(&key),
+                    suggestion(name, &known),
+                    known.join(", ")
+                )));
+            };
+            if !declared.values.contains(value) {
+                return Err(invalid(format!(
+                    "{}[options] {name} = {value:?} is not one of {}",
+                    at(&key),
+                    declared.values.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The policy with every declared option at its value (the default when
+    /// the policy says nothing), the form `sekisho policy show` prints.
+    pub fn with_defaults(&self, vocabulary: &Vocabulary) -> Policy {
+        let mut policy = self.clone();
+        for (name, option) in &vocabulary.options {
+            policy.options.entry(name.clone()).or_insert_with(|| option.default.clone());
+        }
+        policy
+    }
+
+    /// The policy as `plugin` receives it: the shared vocabulary and the
+    /// plugin's own classes (a class the policy does not name takes its
+    /// fallback's action), the options it declared with their values, and
+    /// the expansion budget left for this file.
+    pub fn view(&self, classes: &[ClassDecl], options: &[OptionDecl], expanded_bytes_left: u64) -> PolicyView {
+        let mut rules: Vec<(String, Action)> =
+            Class::ALL.iter().filter(|c| c.in_contract()).map(|&c| (c.name().to_owned(), self.action(c))).collect();
+        for declared in classes {
+            let fallback = Class::named(&declared.fallback).map_or(Action::Sanitize, |c| self.action(c));
+            rules.push((declared.name.clone(), self.classes.get(&declared.name).copied().unwrap_or(fallback)));
+        }
+        // A plugin that declares no option (contract 0.1) gets what the policy sets.
+        let options = if options.is_empty() {
+            self.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        } else {
+            options
+                .iter()
+                .map(|o| (o.name.clone(), self.options.get(&o.name).cloned().unwrap_or_else(|| o.default.clone())))
+                .collect()
+        };
+        PolicyView {
+            name: self.name.clone(),
+            rules,
+            hyperlink_mode: self.hyperlinks_mode,
+            max_expanded_bytes: expanded_bytes_left,
+            max_entries: self.limits.max_entries,
+            max_expansion_ratio: self.limits.max_expansion_ratio,
+            options,
+        }
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -407,7 +462,7 @@ impl Policy {
 
     /// The action for a class.
     pub fn action(&self, class: Class) -> Action {
-        self.classes.get(&class).copied().unwrap_or(Action::Sanitize)
+        self.classes.get(class.name()).copied().unwrap_or(Action::Sanitize)
     }
 
     /// The policy as TOML, the form `sekisho policy show` prints.
@@ -420,40 +475,29 @@ impl Policy {
         hex::encode(Sha256::digest(self.to_toml().as_bytes()))
     }
 
-    /// The policy as the plugin contract carries it, with the expansion budget
-    /// that is left for this file.
-    pub fn to_wit(&self, expanded_bytes_left: u64) -> wit::Policy {
-        wit::Policy {
-            name: self.name.clone(),
-            rules: Class::ALL
-                .iter()
-                .filter_map(|&class| {
-                    Some(wit::ClassRule { class: class.to_contract()?, action: self.action(class).into() })
-                })
-                .collect(),
-            hyperlink_mode: match self.hyperlinks_mode {
-                HyperlinkMode::Keep => wit::HyperlinkMode::Keep,
-                HyperlinkMode::Remove => wit::HyperlinkMode::Remove,
-                HyperlinkMode::KeepAsText => wit::HyperlinkMode::KeepAsText,
-            },
-            limits: wit::Limits {
-                max_expanded_bytes: expanded_bytes_left,
-                max_entries: self.limits.max_entries,
-                max_expansion_ratio: self.limits.max_expansion_ratio,
-            },
-            options: self.options.to_wit(),
-        }
-    }
 }
 
-impl From<Action> for wit::Action {
-    fn from(action: Action) -> Self {
-        match action {
-            Action::Allow => wit::Action::Allow,
-            Action::Sanitize => wit::Action::Sanitize,
-            Action::Block => wit::Action::Block,
+/// A class or option name: kebab-case, at most 64 characters.
+fn well_formed(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok { Ok(()) } else { Err(format!("{name:?} is not a kebab-case name")) }
+}
+
+/// ` (did you mean "x"?)` when a known name is one edit or transposition
+/// away, or one is a prefix of the other.
+fn suggestion(name: &str, known: &[&str]) -> String {
+    let close = |a: &str, b: &str| {
+        let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+        if a.len().abs_diff(b.len()) > 1 {
+            return false;
         }
-    }
+        let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+        let (ra, rb) = (&a[prefix..], &b[prefix..]);
+        ra.len() <= 1 && rb.len() <= 1 || ra.get(1..) == rb.get(1..) || (ra.len() == 2 && rb.len() == 2 && ra[0] == rb[1] && ra[1] == rb[0])
+    };
+    known.iter().find(|k| close(name, k)).map_or_else(String::new, |k| format!(" (did you mean {k:?}?)"))
 }
 
 /// 1-based line and column of a byte offset.
@@ -468,14 +512,38 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
 mod tests {
     use super::*;
 
+    fn vocabulary() -> Vocabulary {
+        let option = |name: &str, values: &[&str]| OptionDecl {
+            name: name.into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+            default: values[0].into(),
+            doc: String::new(),
+        };
+        let class = ClassDecl { name: "jtd-ole".into(), fallback: "active-objects".into(), doc: String::new() };
+        Vocabulary {
+            classes: [("jtd-ole".to_owned(), class)].into(),
+            options: [
+                ("image-mode".to_owned(), option("image-mode", &["structural", "re-encode"])),
+                ("html-mode".to_owned(), option("html-mode", &["sanitize", "text"])),
+            ]
+            .into(),
+        }
+    }
+
+    /// What a plugin declaring these classes and options receives.
+    fn view(policy: &Policy, classes: &[ClassDecl], options: &[OptionDecl]) -> PolicyView {
+        policy.view(classes, options, 0)
+    }
+
     #[test]
     fn class_names_are_the_serialized_names() {
         for class in Class::ALL {
             assert_eq!(serde_json::to_value(class).unwrap(), class.name());
+            assert_eq!(Class::named(class.name()), Some(class));
         }
         assert_eq!(Class::ALL.len(), 19);
-        assert_eq!(Class::Executables.to_contract(), None);
-        assert_eq!(Policy::default().to_wit(0).rules.len(), 18, "host classes never reach a plugin");
+        assert!(!Class::Executables.in_contract());
+        assert_eq!(view(&Policy::default(), &[], &[]).rules.len(), 18, "host classes never reach a plugin");
     }
 
     #[test]
@@ -502,14 +570,34 @@ mod tests {
     }
 
     #[test]
-    fn format_options_parse_and_reach_the_contract() {
+    fn options_are_what_plugins_declare() {
         let policy = Policy::from_toml("[options]\nimage-mode = \"re-encode\"\n", "t").unwrap();
-        assert_eq!(policy.options.image_mode, ImageMode::ReEncode);
-        assert_eq!(policy.options.html_mode, HtmlMode::Sanitize);
-        let wit = policy.to_wit(1);
-        assert!(wit.options.contains(&("image-mode".to_owned(), "re-encode".to_owned())));
-        assert!(Policy::from_toml("[options]\nimage-mode = \"lossy\"\n", "t").is_err());
-        assert!(Policy::from_toml("[options]\nimage-mod = \"structural\"\n", "t").is_err());
+        policy.check(&vocabulary()).unwrap();
+        let declared = vocabulary().options;
+        let images = view(&policy, &[], &[declared["image-mode"].clone()]);
+        assert_eq!(images.options, [("image-mode".to_owned(), "re-encode".to_owned())]);
+        let pages = view(&policy, &[], &[declared["html-mode"].clone()]);
+        assert_eq!(pages.options, [("html-mode".to_owned(), "sanitize".to_owned())]);
+        let shown = policy.with_defaults(&vocabulary());
+        assert_eq!(shown.options["html-mode"], "sanitize");
+        let lossy = Policy::from_toml("[options]\nimage-mode = \"lossy\"\n", "t").unwrap();
+        assert!(lossy.check(&vocabulary()).unwrap_err().to_string().contains("structural, re-encode"));
+        let typo = Policy::from_toml("[options]\nimage-mod = \"structural\"\n", "o.toml").unwrap();
+        let error = typo.check(&vocabulary()).unwrap_err().to_string();
+        assert!(error.contains("o.toml") && error.contains("line 2, column 1"), "{error}");
+        assert!(error.contains("did you mean \"image-mode\""), "{error}");
+    }
+
+    #[test]
+    fn plugin_classes_take_their_fallback_unless_named() {
+        let declaring = [vocabulary().classes["jtd-ole"].clone()];
+        let strict = view(&Policy::default(), &declaring, &[]);
+        assert!(strict.rules.contains(&("jtd-ole".to_owned(), Action::Sanitize)));
+        let fallback = Policy::from_toml("[classes]\nactive-objects = \"block\"\n", "t").unwrap();
+        assert!(view(&fallback, &declaring, &[]).rules.contains(&("jtd-ole".to_owned(), Action::Block)));
+        let named = Policy::from_toml("[classes]\nactive-objects = \"block\"\njtd-ole = \"allow\"\n", "t").unwrap();
+        named.check(&vocabulary()).unwrap();
+        assert!(view(&named, &declaring, &[]).rules.contains(&("jtd-ole".to_owned(), Action::Allow)));
     }
 
     #[test]
@@ -519,16 +607,19 @@ mod tests {
         let extends = Policy::from_toml("\nextends = \"strickt\"\n", "gw.toml").unwrap_err().to_string();
         assert!(extends.contains("gw.toml") && extends.contains("line 2, column 11"), "{extends}");
         assert!(extends.contains("extends = \"strickt\"") && extends.contains("keep-links"), "{extends}");
-        let option = Policy::from_toml("[options]\nimage-mod = \"x\"\n", "o.toml").unwrap_err().to_string();
-        assert!(option.contains("line 2") && option.contains("image-mod"), "{option}");
+        let class = Policy::from_toml("[classes]\n\nmacro = \"allow\"\n", "c.toml").unwrap();
+        let error = class.check(&vocabulary()).unwrap_err().to_string();
+        assert!(error.contains("c.toml") && error.contains("line 3, column 1"), "{error}");
+        assert!(error.contains("did you mean \"macros\""), "{error}");
     }
 
     #[test]
-    fn unknown_keys_and_classes_are_errors() {
-        assert!(Policy::from_toml("[classes]\nmacro = \"allow\"\n", "t").is_err());
+    fn unknown_keys_and_bad_values_are_errors() {
         assert!(Policy::from_toml("[limits]\nmax-dept = 1\n", "t").is_err());
         assert!(Policy::from_toml("extends = \"lenient\"\n", "t").is_err());
         assert!(Policy::from_toml("[classes]\nmacros = \"maybe\"\n", "t").is_err());
+        assert!(Policy::from_toml("[classes]\n\"Not Kebab\" = \"allow\"\n", "t").is_err());
+        assert!(Policy::from_toml("colour = \"blue\"\n", "t").is_err());
     }
 
     #[test]

@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::contract::{self, ClassDecl, OptionDecl, Signature};
 use crate::detect::{self, DeclaredMagic};
-use crate::policy::Class;
-use crate::sandbox::{Compiled, Sandbox, SandboxError, wit};
+use crate::policy::{Class, Vocabulary};
+use crate::sandbox::{Compiled, Sandbox, SandboxError};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_plugins.rs"));
 
@@ -25,31 +26,20 @@ pub enum Origin {
 }
 
 /// A format as a plugin declares it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FormatInfo {
-    pub id: String,
-    pub media_types: Vec<String>,
-    pub extensions: Vec<String>,
-}
-
-impl FormatInfo {
-    /// The canonical media type.
-    pub fn media_type(&self) -> &str {
-        self.media_types.first().map_or("application/octet-stream", String::as_str)
-    }
-    /// The canonical extension.
-    pub fn extension(&self) -> &str {
-        self.extensions.first().map_or("bin", String::as_str)
-    }
-}
+pub type FormatInfo = contract::FormatDecl;
 
 /// A loaded plugin.
 #[derive(Serialize)]
 pub struct Plugin {
     pub name: String,
     pub version: String,
+    /// The contract version it was built against.
+    pub contract: &'static str,
     pub formats: Vec<FormatInfo>,
-    pub classes: Vec<Class>,
+    /// Classes it declares beyond the shared vocabulary.
+    pub classes: Vec<ClassDecl>,
+    /// Options it takes in the policy's `[options]`.
+    pub options: Vec<OptionDecl>,
     pub origin: Origin,
     /// sha256 of the `.wasm` component.
     pub sha256: String,
@@ -66,6 +56,17 @@ impl Plugin {
     /// The plugin's declaration of `format`.
     pub fn format(&self, id: &str) -> Option<&FormatInfo> {
         self.formats.iter().find(|f| f.id == id)
+    }
+
+    /// What the plugin declared, as the policy reads it.
+    pub fn info(&self) -> contract::PluginInfo {
+        contract::PluginInfo {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            formats: self.formats.clone(),
+            classes: self.classes.clone(),
+            options: self.options.clone(),
+        }
     }
 }
 
@@ -138,7 +139,7 @@ impl Registry {
         &mut self,
         label: &str,
         compiled: Compiled,
-        info: wit::PluginInfo,
+        info: contract::PluginInfo,
         origin: Origin,
     ) -> Result<Arc<Plugin>, RegistryError> {
         let invalid = |message: String| RegistryError::Invalid { plugin: label.to_owned(), message };
@@ -162,32 +163,74 @@ impl Registry {
             }
             // Signatures only matter for formats the host does not detect itself.
             if detect::known_format(&format.id).is_none() {
-                magic.extend(format.magic.iter().filter(|m| !m.bytes.is_empty()).map(|m| DeclaredMagic {
-                    format: format.id.clone(),
-                    offset: m.offset as u64,
-                    bytes: m.bytes.clone(),
-                }));
+                for signature in &format.signatures {
+                    if let Signature::Magic { offset, bytes } = signature
+                        && !bytes.is_empty()
+                    {
+                        let (offset, bytes) = (*offset, bytes.clone());
+                        magic.push(DeclaredMagic { format: format.id.clone(), offset, bytes });
+                    }
+                }
             }
         }
         for format in &info.formats {
             self.by_format.insert(format.id.clone(), index);
         }
         self.declared_magic.extend(magic);
+        self.check_vocabulary(&info).map_err(invalid)?;
         let plugin = Arc::new(Plugin {
             name: info.name,
             version: info.version,
-            formats: info
-                .formats
-                .into_iter()
-                .map(|f| FormatInfo { id: f.id, media_types: f.media_types, extensions: f.extensions })
-                .collect(),
-            classes: info.classes.into_iter().map(Class::from).collect(),
+            contract: compiled.contract,
+            formats: info.formats,
+            classes: info.classes,
+            options: info.options,
             origin,
             sha256: compiled.sha256.clone(),
             compiled,
         });
         self.plugins.push(plugin.clone());
         Ok(plugin)
+    }
+
+    /// Checks a plugin's class and option declarations: a class must not
+    /// shadow the shared vocabulary and must fall back on it; an option
+    /// declared by several plugins must be declared the same way.
+    fn check_vocabulary(&self, info: &contract::PluginInfo) -> Result<(), String> {
+        let vocabulary = self.vocabulary();
+        for class in &info.classes {
+            if Class::named(&class.name).is_some() {
+                return Err(format!("class {:?} is already in the shared vocabulary", class.name));
+            }
+            if Class::named(&class.fallback).is_none_or(|c| !c.in_contract()) {
+                return Err(format!("class {:?} falls back on {:?}, not a shared class", class.name, class.fallback));
+            }
+        }
+        for option in &info.options {
+            if !option.values.contains(&option.default) {
+                return Err(format!("option {:?} defaults to {:?}, not one of its values", option.name, option.default));
+            }
+            if let Some(other) = vocabulary.options.get(&option.name)
+                && (other.values != option.values || other.default != option.default)
+            {
+                return Err(format!("option {:?} is declared differently by another plugin", option.name));
+            }
+        }
+        Ok(())
+    }
+
+    /// The classes and options the loaded plugins declare.
+    pub fn vocabulary(&self) -> Vocabulary {
+        let mut vocabulary = Vocabulary::default();
+        for plugin in &self.plugins {
+            for class in &plugin.classes {
+                vocabulary.classes.insert(class.name.clone(), class.clone());
+            }
+            for option in &plugin.options {
+                vocabulary.options.insert(option.name.clone(), option.clone());
+            }
+        }
+        vocabulary
     }
 
     /// Every loaded plugin, built-in first.
@@ -212,8 +255,11 @@ impl Registry {
         }
         detect::known_format(id).map(|k| FormatInfo {
             id: k.id.into(),
+            description: k.id.into(),
             media_types: vec![k.media_type.into()],
             extensions: k.extensions.iter().map(|e| e.to_string()).collect(),
+            signatures: Vec::new(),
+            classes: Vec::new(),
         })
     }
 
@@ -300,7 +346,7 @@ fn check_declaration(id: &str, media_types: &[String], extensions: &[String]) ->
 }
 
 /// Compiles (or loads from the cache) one plugin and asks it to describe itself.
-fn prepare(sandbox: &Sandbox, label: &str, wasm: &[u8]) -> Result<(Compiled, wit::PluginInfo), RegistryError> {
+fn prepare(sandbox: &Sandbox, label: &str, wasm: &[u8]) -> Result<(Compiled, contract::PluginInfo), RegistryError> {
     let compiled = sandbox.load(label, wasm)?;
     let info = sandbox.describe(label, &compiled)?;
     Ok((compiled, info))

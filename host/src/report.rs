@@ -4,8 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::policy::Class;
-
 /// Version of the report format.
 pub const SCHEMA: &str = "sekisho.report/1";
 
@@ -86,7 +84,7 @@ pub struct Reason {
     pub limit: Option<Limit>,
     /// For `blocked`: the class that was blocked.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub class: Option<Class>,
+    pub class: Option<String>,
     pub detail: String,
 }
 
@@ -102,9 +100,9 @@ impl Reason {
         self
     }
 
-    /// The class that was blocked.
-    pub fn with_class(mut self, class: Option<Class>) -> Reason {
-        self.class = class;
+    /// The class that was blocked, by name.
+    pub fn with_class(mut self, class: Option<impl Into<String>>) -> Reason {
+        self.class = class.map(Into::into);
         self
     }
 }
@@ -124,7 +122,9 @@ pub enum Disposition {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Item {
-    pub class: Class,
+    /// The content class, by name (the shared vocabulary, the host's
+    /// `executables`, or a class a plugin declares).
+    pub class: String,
     pub action: Disposition,
     pub location: String,
     pub detail: String,

@@ -49,8 +49,10 @@ pub fn describe() -> PluginInfo {
             media_types: vec!["image/x-farbfeld".into()],
             extensions: vec!["ff".into()],
             magic: vec![Magic { offset: 0, bytes: MAGIC.to_vec() }],
+            ..Default::default()
         }],
         classes: vec![ContentClass::MalformedStructure],
+        ..Default::default()
     }
 }
 

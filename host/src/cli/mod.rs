@@ -5,7 +5,7 @@ mod files;
 mod jobs;
 mod logging;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -38,14 +38,14 @@ const WORKER_STACK: usize = 64 << 20;
 /// unit test keeps this in step with `sandbox::SUPPORTED_CONTRACTS`).
 macro_rules! contracts {
     () => {
-        "sekisho:plugin@0.1.0"
+        "sekisho:plugin@0.1.0, sekisho:plugin@0.2.0"
     };
 }
 
 /// `sekisho --version`: the package version, the git revision it was built
 /// from, and the plugin contract it speaks.
 const VERSION: &str =
-    concat!(env!("CARGO_PKG_VERSION"), " (git ", env!("SEKISHO_GIT_REVISION"), ", contract ", contracts!(), ")");
+    concat!(env!("CARGO_PKG_VERSION"), " (git ", env!("SEKISHO_GIT_REVISION"), ", contracts ", contracts!(), ")");
 
 #[derive(Parser)]
 #[command(
@@ -227,6 +227,23 @@ enum Command {
         #[command(flatten)]
         policy: PolicyArgs,
     },
+    /// Print the visible text of files, extracted inside the sandbox: what
+    /// each plugin keeps, with where it is (page, Sheet!A1, paragraph…),
+    /// for the file and every embedded file.
+    #[command(after_help = "Examples:\n  sekisho text report.docx\n  sekisho text --json mail.eml > text.json")]
+    Text {
+        /// Files to read; `-` reads standard input.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Print a JSON array of {file, location, text} instead of lines.
+        #[arg(long)]
+        json: bool,
+        /// The name of the file read from standard input [default: stdin].
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
     /// List the loaded plugins and the formats they rebuild.
     Plugins {
         /// Print JSON instead of a table.
@@ -289,8 +306,10 @@ fn announce(message: &str) {
 }
 
 /// The engine, with a sandbox pool large enough for `files` files in
-/// sandboxes at once, each nesting up to the policy's depth.
-fn engine(args: &EngineArgs, files: usize, policy: &Policy) -> Result<Sekisho, String> {
+/// sandboxes at once, each nesting up to the policy's depth; and the policy
+/// checked against what the loaded plugins declare, their options at their
+/// values (what reports and `policy show` name by its sha256).
+fn engine(args: &EngineArgs, files: usize, policy: &Policy) -> Result<(Sekisho, Policy), String> {
     let mut sandbox = SandboxConfig::default();
     let per_file = policy.limits.max_depth.saturating_add(1);
     let wanted = u32::try_from(files).unwrap_or(u32::MAX).saturating_mul(per_file);
@@ -299,13 +318,17 @@ fn engine(args: &EngineArgs, files: usize, policy: &Policy) -> Result<Sekisho, S
         sandbox.cache_dir = Some(dir.clone());
     }
     let options = Options { sandbox, plugin_dirs: args.plugins_dirs.clone(), notice: Some(announce) };
-    Sekisho::new(options).map_err(|e| e.to_string())
+    let sekisho = Sekisho::new(options).map_err(|e| e.to_string())?;
+    let vocabulary = sekisho.registry().vocabulary();
+    policy.check(&vocabulary).map_err(|e| e.to_string())?;
+    Ok((sekisho, policy.with_defaults(&vocabulary)))
 }
 
 fn run(cli: Cli) -> Result<u8, String> {
     match cli.command {
         Command::Policy { command: PolicyCommand::Show { policy } } => {
             let policy = policy.load()?;
+            let (_, policy) = engine(&cli.engine, 1, &policy)?;
             print!("# sha256 {}\n{}", policy.sha256(), policy.to_toml());
             Ok(EXIT_PASSED)
         }
@@ -343,19 +366,43 @@ fn run(cli: Cli) -> Result<u8, String> {
                 audit,
                 icap_refusal,
             };
-            let sekisho = engine(&cli.engine, config.workers, &config.policy)?;
-            serve::run(sekisho, config)?;
+            let (sekisho, policy) = engine(&cli.engine, config.workers, &config.policy)?;
+            serve::run(sekisho, ServeConfig { policy, ..config })?;
             Ok(EXIT_PASSED)
         }
+        Command::Text { inputs, json, name, policy } => {
+            let policy = policy.load()?;
+            let jobs = collect_inputs(&inputs, name.as_deref().unwrap_or("stdin"), None);
+            let (sekisho, policy) = engine(&cli.engine, 1, &policy)?;
+            let (mut pieces, mut code) = (Vec::new(), EXIT_PASSED);
+            for job in &jobs {
+                let result = match job.open() {
+                    Ok(source) => sekisho.extract(source, &job.name, &policy),
+                    Err(e) => {
+                        eprintln!("sekisho: {e}");
+                        code = EXIT_ERROR;
+                        continue;
+                    }
+                };
+                if !result.report.outcome.passed() {
+                    eprintln!("{}", result.report.summary());
+                    code = code.max(EXIT_REFUSED);
+                    continue;
+                }
+                pieces.extend(result.text);
+            }
+            print_text(&pieces, json)?;
+            Ok(code)
+        }
         Command::Plugins { json } => {
-            let sekisho = engine(&cli.engine, 1, &Policy::default())?;
+            let (sekisho, _) = engine(&cli.engine, 1, &Policy::default())?;
             print_plugins(&sekisho, json)?;
             Ok(EXIT_PASSED)
         }
         Command::Scan { inputs, report, batch, policy } => {
             let policy = policy.load()?;
             let jobs = collect_inputs(&inputs, batch.stdin_name(), None);
-            let sekisho = engine(&cli.engine, batch.threads(), &policy)?;
+            let (sekisho, policy) = engine(&cli.engine, batch.threads(), &policy)?;
             let audit = batch.audit()?;
             let results = batch::run(&jobs, batch.threads(), |job| {
                 let result = job.open().map(|source| {
@@ -383,7 +430,7 @@ fn run(cli: Cli) -> Result<u8, String> {
             if matches!(&target, Target::File(p) if p == Path::new("-")) && report.as_deref() == Some(Path::new("-")) {
                 return Err("the output and the report cannot both go to standard output".into());
             }
-            let sekisho = engine(&cli.engine, batch.threads(), &policy)?;
+            let (sekisho, policy) = engine(&cli.engine, batch.threads(), &policy)?;
             let audit = batch.audit()?;
             let results = batch::run(&jobs, batch.threads(), |job| {
                 if resume && let Some(done) = target.already_done(job, &policy, resume_failed) {
@@ -504,6 +551,25 @@ fn exit_code(reports: &[Report], errors: usize) -> u8 {
     }
 }
 
+/// The text of files: a heading per file, a line per piece (line breaks
+/// inside a piece shown as `⏎`), or JSON.
+fn print_text(pieces: &[crate::pipeline::TextPiece], json: bool) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    let mut write = |text: String| out.write_all(text.as_bytes()).map_err(|e| format!("writing standard output: {e}"));
+    if json {
+        return write(serde_json::to_string_pretty(pieces).map_err(|e| e.to_string())? + "\n");
+    }
+    let mut file = None;
+    for piece in pieces {
+        if file != Some(&piece.file) {
+            write(format!("== {}\n", piece.file))?;
+            file = Some(&piece.file);
+        }
+        write(format!("[{}] {}\n", piece.location, piece.text.replace('\n', "⏎")))?;
+    }
+    Ok(())
+}
+
 fn print_plugins(sekisho: &Sekisho, json: bool) -> Result<(), String> {
     let plugins = sekisho.registry().plugins();
     if json {
@@ -577,7 +643,7 @@ mod tests {
     #[test]
     fn version_names_the_supported_contracts() {
         let supported: Vec<String> =
-            crate::sandbox::SUPPORTED_CONTRACTS.iter().map(|v| format!("sekisho:plugin@{v}")).collect();
+            crate::contract::SUPPORTED.iter().map(|v| format!("sekisho:plugin@{v}")).collect();
         assert_eq!(contracts!(), supported.join(", "));
         assert!(VERSION.contains(contracts!()), "{VERSION}");
     }

@@ -33,7 +33,8 @@ use html5ever::tree_builder::TreeBuilderOpts;
 use html5ever::{ParseOpts, parse_document};
 use markup5ever_rcdom::RcDom;
 use sekisho_plugin_sdk::{
-    ContentClass, Disposition, Failure, Findings, Format, Host, PluginInfo, Policy, Rebuilt, read_all,
+    ContentClass, Disposition, Failure, Findings, Format, Host, OptionDeclaration, PluginInfo, Policy, Rebuilt,
+    read_all,
 };
 
 /// Plugin name as reported to the host.
@@ -43,6 +44,17 @@ pub const NAME: &str = "html";
 const MAX_PASSES: usize = 4;
 
 /// The HTML format; the host recognizes HTML from its first bytes itself.
+/// The option that says what HTML becomes; the mail plugin, which renders
+/// HTML bodies with this library, declares it too.
+pub fn html_mode_option() -> OptionDeclaration {
+    OptionDeclaration {
+        name: "html-mode".into(),
+        values: vec!["sanitize".into(), "text".into()],
+        default: "sanitize".into(),
+        doc: "sanitize: allowlisted HTML; text: plain text, links as text".into(),
+    }
+}
+
 pub fn describe() -> PluginInfo {
     PluginInfo {
         name: NAME.into(),
@@ -52,6 +64,7 @@ pub fn describe() -> PluginInfo {
             media_types: vec!["text/html".into(), "application/xhtml+xml".into()],
             extensions: vec!["html".into(), "htm".into(), "xhtml".into()],
             magic: Vec::new(),
+            ..Default::default()
         }],
         classes: vec![
             ContentClass::Scripts,
@@ -66,6 +79,8 @@ pub fn describe() -> PluginInfo {
             ContentClass::UnknownParts,
             ContentClass::MalformedStructure,
         ],
+        options: vec![html_mode_option()],
+        ..Default::default()
     }
 }
 

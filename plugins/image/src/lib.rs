@@ -45,8 +45,8 @@ mod webp;
 use std::io::{Read, Write};
 
 use sekisho_plugin_sdk::{
-    Action, ContentClass, Decision, Disposition, Failure, Findings, Format, Magic, PluginInfo, Policy, Rebuilt,
-    read_all,
+    Action, ContentClass, Decision, Disposition, Failure, Findings, Format, Magic, OptionDeclaration, PluginInfo,
+    Policy, Rebuilt, read_all,
 };
 
 /// Plugin name as reported to the host.
@@ -66,6 +66,7 @@ pub fn describe() -> PluginInfo {
         media_types: vec![media.into()],
         extensions: extensions.iter().map(|e| (*e).into()).collect(),
         magic: magic.iter().map(|(offset, bytes)| Magic { offset: *offset, bytes: bytes.to_vec() }).collect(),
+        ..Default::default()
     };
     PluginInfo {
         name: NAME.into(),
@@ -85,6 +86,13 @@ pub fn describe() -> PluginInfo {
             ContentClass::UnknownParts,
             ContentClass::MalformedStructure,
         ],
+        options: vec![OptionDeclaration {
+            name: "image-mode".into(),
+            values: vec!["structural".into(), "re-encode".into()],
+            default: "structural".into(),
+            doc: "structural: copy the coded picture and drop the rest (fast); re-encode: decode the pixels and write a new file".into(),
+        }],
+        ..Default::default()
     }
 }
 

@@ -54,6 +54,7 @@ pub fn describe() -> PluginInfo {
             media_types: vec!["message/rfc822".into()],
             extensions: vec!["eml".into()],
             magic: Vec::new(),
+            ..Default::default()
         }],
         classes: vec![
             ContentClass::EmbeddedFiles,
@@ -70,6 +71,8 @@ pub fn describe() -> PluginInfo {
             ContentClass::MalformedStructure,
             ContentClass::Encryption,
         ],
+        options: vec![sekisho_html::html_mode_option()],
+        ..Default::default()
     }
 }
 

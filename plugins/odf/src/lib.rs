@@ -49,6 +49,7 @@ pub fn describe() -> PluginInfo {
         extensions: extensions.iter().map(|&e| e.into()).collect(),
         // The host tells OpenDocument from other ZIP packages by `mimetype`.
         magic: vec![Magic { offset: 0, bytes: b"PK\x03\x04".to_vec() }],
+        ..Default::default()
     };
     PluginInfo {
         name: NAME.into(),
@@ -69,6 +70,7 @@ pub fn describe() -> PluginInfo {
             ContentClass::UnknownParts,
             ContentClass::MalformedStructure,
         ],
+        ..Default::default()
     }
 }
 

@@ -40,6 +40,7 @@ pub fn describe() -> PluginInfo {
             media_types: vec!["application/x-ole-storage".into()],
             extensions: ["doc", "dot", "xls", "xlt", "ppt", "pps", "pot"].map(String::from).to_vec(),
             magic: vec![Magic { offset: 0, bytes: SIGNATURE.to_vec() }],
+            ..Default::default()
         }],
         classes: vec![
             ContentClass::Macros,
@@ -54,6 +55,7 @@ pub fn describe() -> PluginInfo {
             ContentClass::UnknownParts,
             ContentClass::Encryption,
         ],
+        ..Default::default()
     }
 }
 

@@ -37,6 +37,7 @@ pub fn describe() -> PluginInfo {
             media_types: vec!["application/pdf".into()],
             extensions: vec!["pdf".into()],
             magic: vec![Magic { offset: 0, bytes: b"%PDF-".to_vec() }],
+            ..Default::default()
         }],
         classes: vec![
             ContentClass::Scripts,
@@ -51,6 +52,7 @@ pub fn describe() -> PluginInfo {
             ContentClass::MalformedStructure,
             ContentClass::Encryption,
         ],
+        ..Default::default()
     }
 }
 

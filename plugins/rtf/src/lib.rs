@@ -41,6 +41,7 @@ pub fn describe() -> PluginInfo {
             media_types: vec!["application/rtf".into()],
             extensions: vec!["rtf".into()],
             magic: vec![Magic { offset: 0, bytes: b"{\\rtf".to_vec() }],
+            ..Default::default()
         }],
         classes: vec![
             ContentClass::Macros,
@@ -54,6 +55,7 @@ pub fn describe() -> PluginInfo {
             ContentClass::UnknownParts,
             ContentClass::MalformedStructure,
         ],
+        ..Default::default()
     }
 }
 

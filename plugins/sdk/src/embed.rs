@@ -4,22 +4,56 @@ use crate::{
     ContentClass, Disposition, EmbeddedOutcome, EmbeddedRebuilt, EmbeddedRefusal, Failure, FailureKind, Findings,
 };
 
-/// Rebuilds an embedded document (an archive member, an attachment) with the
-/// plugin for its own format. In a plugin this is the host; native tests
-/// provide their own.
-pub trait Embedder {
+pub use Host as Embedder;
+
+/// What a plugin asks of the host while it rebuilds a file: embedded
+/// documents rebuilt by their own plugin, the text of what is kept, and the
+/// bytes inflated inside the plugin charged to the whole tree's budget. In a
+/// plugin this is the host ([`HostEmbedder`]); native tests provide their
+/// own ([`RefuseAll`], [`CollectText`]).
+///
+/// `Embedder` is the same trait under its first name.
+pub trait Host {
     /// Sanitizes `data`, found at `name` inside the current file.
     fn sanitize_embedded(&mut self, name: &str, data: &[u8]) -> Result<EmbeddedRebuilt, EmbeddedRefusal>;
+
+    /// Hands the host the visible text of something the rebuilt file keeps,
+    /// with where it is: `page 3`, `Sheet1!B2`, `paragraph 12`, `slide 2`,
+    /// `body`. The host uses it for `sekisho text` and the personal
+    /// information audit; it never goes into the output.
+    fn emit_text(&mut self, location: &str, text: &str) {
+        let _ = (location, text);
+    }
+
+    /// Charges `bytes` that the plugin inflated for parts it keeps (the
+    /// parts of a package, decompressed streams) to the expansion budget of
+    /// the whole tree of files. Fails when the budget is spent.
+    fn charge_expansion(&mut self, bytes: u64) -> Result<(), Failure> {
+        let _ = bytes;
+        Ok(())
+    }
 }
 
 /// The host's `sanitize-embedded` import. Outside wasm (native tests and
 /// benchmarks) every document is answered as unsupported.
 pub struct HostEmbedder;
 
-impl Embedder for HostEmbedder {
+impl Host for HostEmbedder {
+    #[cfg(target_arch = "wasm32")]
+    fn emit_text(&mut self, location: &str, text: &str) {
+        crate::bindings::sekisho::plugin::host::emit_text(location, text);
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn charge_expansion(&mut self, bytes: u64) -> Result<(), Failure> {
+        crate::bindings::sekisho::plugin::host::charge_expansion(bytes).map_err(Failure::limit)
+    }
+
     fn sanitize_embedded(&mut self, name: &str, data: &[u8]) -> Result<EmbeddedRebuilt, EmbeddedRefusal> {
         #[cfg(target_arch = "wasm32")]
-        return crate::bindings::sekisho::plugin::host::sanitize_embedded(name, data);
+        return crate::bindings::sekisho::plugin::host::sanitize_embedded(name, data)
+            .map(Into::into)
+            .map_err(Into::into);
         #[cfg(not(target_arch = "wasm32"))]
         {
             let _ = data;
@@ -31,9 +65,34 @@ impl Embedder for HostEmbedder {
 /// Answers every embedded document as unsupported (native tests).
 pub struct RefuseAll;
 
-impl Embedder for RefuseAll {
+impl Host for RefuseAll {
     fn sanitize_embedded(&mut self, _name: &str, _data: &[u8]) -> Result<EmbeddedRebuilt, EmbeddedRefusal> {
         Err(EmbeddedRefusal::Unsupported("no plugin in this test".into()))
+    }
+}
+
+/// Keeps the text a plugin hands over, in order, and refuses embedded
+/// documents (native tests of the text channel).
+#[derive(Debug, Default)]
+pub struct CollectText {
+    /// (location, text) pairs.
+    pub texts: Vec<(String, String)>,
+}
+
+impl CollectText {
+    /// All the text, one piece a line.
+    pub fn joined(&self) -> String {
+        self.texts.iter().map(|(_, text)| text.as_str()).collect::<Vec<_>>().join("\n")
+    }
+}
+
+impl Host for CollectText {
+    fn sanitize_embedded(&mut self, _name: &str, _data: &[u8]) -> Result<EmbeddedRebuilt, EmbeddedRefusal> {
+        Err(EmbeddedRefusal::Unsupported("no plugin in this test".into()))
+    }
+
+    fn emit_text(&mut self, location: &str, text: &str) {
+        self.texts.push((location.to_owned(), text.to_owned()));
     }
 }
 
@@ -54,7 +113,7 @@ impl Findings {
     /// A sanitized rebuild is recorded as neutralized; a blocked document
     /// refuses the whole file (the policy said block, whatever the parent
     /// does); a document over a limit fails the whole file.
-    pub fn embed<E: Embedder + ?Sized>(
+    pub fn embed<E: Host + ?Sized>(
         &mut self,
         embedder: &mut E,
         class: ContentClass,

@@ -14,6 +14,7 @@
 //! );
 //! ```
 
+mod contract;
 pub mod css;
 mod decide;
 mod embed;
@@ -21,16 +22,19 @@ mod fields;
 mod io;
 #[cfg(feature = "package")]
 pub mod package;
+mod types;
 pub mod url;
 #[cfg(feature = "xml")]
 pub mod xml;
 
-/// Bindings generated from the contract in `wit/`.
+/// Bindings generated from the contract this SDK builds plugins against
+/// (`wit/sekisho-plugin@0.2.0`). Plugins use the SDK's own types; the
+/// adapter converts.
 #[allow(missing_docs, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
         world: "plugin",
-        path: "../../wit",
+        path: "../../wit/sekisho-plugin@0.2.0",
         pub_export_macro: true,
         export_macro_name: "export_plugin",
         default_bindings_module: "sekisho_plugin_sdk::bindings",
@@ -38,70 +42,28 @@ pub mod bindings {
     });
 }
 
-pub use bindings::sekisho::plugin::host::{Input, LogLevel, Output};
-pub use bindings::sekisho::plugin::types::Finding;
-pub use bindings::sekisho::plugin::types::{
-    Action, ClassRule, ContentClass, Disposition, EmbeddedOutcome, EmbeddedRebuilt, EmbeddedRefusal, Failure,
-    FailureKind, Format, HyperlinkMode, Limits, Magic, PluginInfo, Policy, Rebuilt,
-};
+pub use bindings::sekisho::plugin::host::{Input, Output};
 pub use bindings::{Guest, export_plugin};
+pub use types::{
+    ALL_CLASSES, Action, ClassDeclaration, ClassRule, ContentClass, Disposition, EmbeddedOutcome, EmbeddedRebuilt,
+    EmbeddedRefusal, Failure, FailureKind, Finding, Format, Hint, HyperlinkMode, Limits, LogLevel, Magic,
+    OptionDeclaration, PluginInfo, Policy, Rebuilt,
+};
 pub use decide::{Decision, Findings};
-pub use embed::{Embedded, Embedder, HostEmbedder, RefuseAll};
+pub use embed::{CollectText, Embedded, Embedder, Host, HostEmbedder, RefuseAll};
 pub use fields::field_class;
 pub use io::{InputReader, OutputWriter, read_all};
 
 /// The contract version this SDK builds plugins against.
-pub const CONTRACT_VERSION: &str = "0.1.0";
-
-/// Declares the content classes once: the list in contract order and the
-/// names policies and reports use.
-macro_rules! classes {
-    ($($variant:ident => $name:literal,)*) => {
-        /// Every content class, in contract order.
-        pub const ALL_CLASSES: [ContentClass; [$($name),*].len()] = [$(ContentClass::$variant),*];
-
-        impl ContentClass {
-            /// The kebab-case name used in policies and reports (`dde`, `auto-actions`).
-            pub fn name(self) -> &'static str {
-                match self {
-                    $(ContentClass::$variant => $name,)*
-                }
-            }
-        }
-    };
-}
-
-classes! {
-    Macros => "macros",
-    Scripts => "scripts",
-    AutoActions => "auto-actions",
-    ExternalActions => "external-actions",
-    EmbeddedFiles => "embedded-files",
-    ActiveObjects => "active-objects",
-    ExternalLinks => "external-links",
-    Hyperlinks => "hyperlinks",
-    Dde => "dde",
-    DataConnections => "data-connections",
-    Forms => "forms",
-    Multimedia => "multimedia",
-    Metadata => "metadata",
-    Comments => "comments",
-    Revisions => "revisions",
-    UnknownParts => "unknown-parts",
-    MalformedStructure => "malformed-structure",
-    Encryption => "encryption",
-}
-
-impl std::fmt::Display for ContentClass {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub const CONTRACT_VERSION: &str = "0.2.0";
 
 impl Policy {
     /// The action for `class`; a class missing from the rules is sanitized
     /// (the host always sends every class, this only guards hand-made policies).
     pub fn action(&self, class: ContentClass) -> Action {
+        if let ContentClass::Declared(name) = class {
+            return self.declared.iter().find(|(n, _)| n == name).map_or(Action::Sanitize, |(_, action)| *action);
+        }
         self.rules.iter().find(|rule| rule.class == class).map_or(Action::Sanitize, |rule| rule.action)
     }
 
@@ -128,6 +90,7 @@ impl Policy {
         Policy {
             name: format!("uniform-{action:?}").to_lowercase(),
             rules: ALL_CLASSES.iter().map(|&class| ClassRule { class, action }).collect(),
+            declared: Vec::new(),
             hyperlink_mode: HyperlinkMode::Keep,
             limits: Limits { max_expanded_bytes: 1 << 30, max_entries: 10_000, max_expansion_ratio: 200 },
             options: Vec::new(),
@@ -136,6 +99,11 @@ impl Policy {
 
     /// Returns the policy with one class changed, for native tests.
     pub fn with(mut self, class: ContentClass, action: Action) -> Policy {
+        if let ContentClass::Declared(name) = class {
+            self.declared.retain(|(n, _)| n != name);
+            self.declared.push((name.to_owned(), action));
+            return self;
+        }
         self.rules.retain(|rule| rule.class != class);
         self.rules.push(ClassRule { class, action });
         self
@@ -176,7 +144,7 @@ impl Failure {
 /// Writes a diagnostic line to the host's log. A no-op in native builds.
 pub fn log(level: LogLevel, message: &str) {
     #[cfg(target_arch = "wasm32")]
-    bindings::sekisho::plugin::host::log(level, message);
+    bindings::sekisho::plugin::host::log(level.into(), message);
     #[cfg(not(target_arch = "wasm32"))]
     let _ = (level, message);
 }
@@ -212,19 +180,22 @@ macro_rules! export_library {
         mod sekisho_adapter {
             struct Adapter;
 
+            use $crate::bindings::sekisho::plugin::types as contract;
+
             impl $crate::Guest for Adapter {
-                fn describe() -> $crate::PluginInfo {
-                    $describe()
+                fn describe() -> contract::PluginInfo {
+                    $describe().into()
                 }
 
                 fn sanitize(
                     format: String,
                     input: &$crate::Input,
                     output: &$crate::Output,
-                    policy: $crate::Policy,
-                ) -> Result<$crate::Rebuilt, $crate::Failure> {
+                    policy: contract::Policy,
+                ) -> Result<contract::Rebuilt, contract::Failure> {
+                    let policy: $crate::Policy = policy.into();
                     let ($format, $policy) = (format.as_str(), &policy);
-                    $crate::run(input, output, |$reader, $writer, $host| $body)
+                    $crate::run(input, output, |$reader, $writer, $host| $body).map(Into::into).map_err(Into::into)
                 }
             }
 

@@ -39,6 +39,7 @@ pub fn describe() -> PluginInfo {
             media_types: vec!["image/svg+xml".into()],
             extensions: vec!["svg".into()],
             magic: Vec::new(),
+            ..Default::default()
         }],
         classes: vec![
             ContentClass::Scripts,
@@ -52,6 +53,7 @@ pub fn describe() -> PluginInfo {
             ContentClass::UnknownParts,
             ContentClass::MalformedStructure,
         ],
+        ..Default::default()
     }
 }
 

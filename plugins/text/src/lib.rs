@@ -29,6 +29,7 @@ pub fn describe() -> PluginInfo {
         media_types: media.iter().map(|s| s.to_string()).collect(),
         extensions: ext.iter().map(|s| s.to_string()).collect(),
         magic: Vec::new(),
+        ..Default::default()
     };
     PluginInfo {
         name: NAME.into(),
@@ -39,6 +40,7 @@ pub fn describe() -> PluginInfo {
             format("tsv", &["text/tab-separated-values"], &["tsv", "tab"]),
         ],
         classes: vec![ContentClass::Dde, ContentClass::MalformedStructure],
+        ..Default::default()
     }
 }
 

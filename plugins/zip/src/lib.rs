@@ -32,6 +32,7 @@ pub fn describe() -> PluginInfo {
             media_types: vec!["application/zip".into()],
             extensions: vec!["zip".into()],
             magic: vec![Magic { offset: 0, bytes: b"PK\x03\x04".to_vec() }],
+            ..Default::default()
         }],
         classes: vec![
             ContentClass::EmbeddedFiles,
@@ -40,6 +41,7 @@ pub fn describe() -> PluginInfo {
             ContentClass::Encryption,
             ContentClass::Metadata,
         ],
+        ..Default::default()
     }
 }
 

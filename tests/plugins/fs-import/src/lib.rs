@@ -1,30 +1,33 @@
 //! A plugin that reads the filesystem, so its component imports
 //! `wasi:filesystem`. The host must refuse to load it.
 
-use sekisho_plugin_sdk::{Failure, Format, Guest, Input, Output, PluginInfo, Policy, Rebuilt, export_plugin};
+use std::io::Write;
 
-struct Snoop;
+use sekisho_plugin_sdk::{Failure, Format, PluginInfo, Rebuilt};
 
-impl Guest for Snoop {
-    fn describe() -> PluginInfo {
-        PluginInfo {
-            name: "fs-snoop".into(),
-            version: "0.0.1".into(),
-            formats: vec![Format {
-                id: "fs-snoop".into(),
-                media_types: vec!["application/x-fs-snoop".into()],
-                extensions: vec!["snoop".into()],
-                magic: vec![],
-            }],
-            classes: vec![],
-        }
-    }
-
-    fn sanitize(_format: String, _input: &Input, output: &Output, _policy: Policy) -> Result<Rebuilt, Failure> {
-        let secret = std::fs::read("/etc/passwd").unwrap_or_default();
-        output.write(&secret).map_err(Failure::too_large)?;
-        Ok(Rebuilt { format: "fs-snoop".into(), findings: vec![] })
+fn describe() -> PluginInfo {
+    PluginInfo {
+        name: "fs-snoop".into(),
+        version: "0.0.1".into(),
+        formats: vec![Format {
+            id: "fs-snoop".into(),
+            media_types: vec!["application/x-fs-snoop".into()],
+            extensions: vec!["snoop".into()],
+            magic: vec![],
+            ..Default::default()
+        }],
+        classes: vec![],
+        ..Default::default()
     }
 }
 
-export_plugin!(Snoop);
+fn sanitize(output: &mut impl Write) -> Result<Rebuilt, Failure> {
+    let secret = std::fs::read("/etc/passwd").unwrap_or_default();
+    output.write_all(&secret).map_err(|e| Failure::too_large(e.to_string()))?;
+    Ok(Rebuilt { format: "fs-snoop".into(), findings: vec![] })
+}
+
+sekisho_plugin_sdk::export_library!(
+    describe: crate::describe,
+    sanitize: |_format, _reader, writer, _policy, _host| crate::sanitize(writer)
+);

@@ -20,27 +20,12 @@ use wasmtime::{
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::cache::CompileCache;
+use crate::contract::{self, SUPPORTED};
 use crate::report::Limit;
 use crate::source::Source;
 
-/// Bindings generated from `wit/` (contract `sekisho:plugin@0.1.0`).
-///
-/// When a new contract version is released, its WIT is frozen in its own
-/// directory and gets its own module here; older plugins keep loading.
-pub mod wit {
-    wasmtime::component::bindgen!({
-        world: "plugin",
-        path: "../wit",
-        with: {
-            "sekisho:plugin/host.input": crate::sandbox::InputHandle,
-            "sekisho:plugin/host.output": crate::sandbox::OutputHandle,
-        },
-    });
-    pub use self::sekisho::plugin::types::*;
-}
-
-/// Contract versions this host loads.
-pub const SUPPORTED_CONTRACTS: &[&str] = &["0.1.0"];
+pub mod v0_1;
+pub mod v0_2;
 
 /// Interfaces a plugin may import. Everything else (wasi:filesystem,
 /// wasi:sockets, wasi:http, unknown packages) is refused at load time.
@@ -122,9 +107,17 @@ pub struct Sandbox {
     pooling: bool,
 }
 
+/// A plugin pre-instantiated against the bindings of its contract version.
+pub(crate) enum Pre {
+    V0_1(v0_1::PluginPre<StoreData>),
+    V0_2(v0_2::PluginPre<StoreData>),
+}
+
 /// A plugin compiled, admitted and ready to instantiate.
 pub struct Compiled {
-    pub(crate) pre: wit::PluginPre<StoreData>,
+    pub(crate) pre: Pre,
+    /// The contract version the plugin was built against.
+    pub contract: &'static str,
     /// sha256 of the `.wasm` bytes.
     pub sha256: String,
     /// True when the compiled code came from the cache.
@@ -150,7 +143,8 @@ impl Sandbox {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_error)?;
         forbid_waiting(&mut linker).map_err(engine_error)?;
-        wit::Plugin::add_to_linker::<StoreData, HasSelf<StoreData>>(&mut linker, |data| data).map_err(engine_error)?;
+        v0_1::Plugin::add_to_linker::<StoreData, HasSelf<StoreData>>(&mut linker, |data| data).map_err(engine_error)?;
+        v0_2::Plugin::add_to_linker::<StoreData, HasSelf<StoreData>>(&mut linker, |data| data).map_err(engine_error)?;
         charge_children_to_the_tree(&mut linker).map_err(engine_error)?;
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
@@ -182,13 +176,15 @@ impl Sandbox {
         }
         let sha256 = hex::encode(Sha256::digest(wasm));
         let (component, from_cache) = self.compile_cached(name, wasm, &sha256)?;
-        self.admit(name, &component)?;
-        let pre = self
-            .linker
-            .instantiate_pre(&component)
-            .and_then(wit::PluginPre::new)
-            .map_err(|e| plugin_error(name, format!("does not implement the sekisho:plugin contract: {e}")))?;
-        Ok(Compiled { pre, sha256, from_cache })
+        let contract = self.admit(name, &component)?;
+        let pre = self.linker.instantiate_pre(&component).and_then(|pre| match contract {
+            v0_1::VERSION => v0_1::PluginPre::new(pre).map(Pre::V0_1),
+            _ => v0_2::PluginPre::new(pre).map(Pre::V0_2),
+        });
+        let pre = pre.map_err(|e| {
+            plugin_error(name, format!("does not implement the sekisho:plugin@{contract} contract: {e}"))
+        })?;
+        Ok(Compiled { pre, contract, sha256, from_cache })
     }
 
     /// Compiles without touching the cache (benchmarks measure this).
@@ -219,9 +215,10 @@ impl Sandbox {
     }
 
     /// Refuses components that import anything outside the allow-list, or an
-    /// unsupported contract version.
-    fn admit(&self, name: &str, component: &Component) -> Result<(), SandboxError> {
+    /// unsupported contract version; answers the contract version.
+    fn admit(&self, name: &str, component: &Component) -> Result<&'static str, SandboxError> {
         let ty = component.component_type();
+        let mut contract = None;
         for (import, item) in ty.imports(&self.engine) {
             // World-level `use` of a type imports just the type.
             if matches!(item.ty, ComponentItem::Type(_) | ComponentItem::Resource(_)) && !import.contains(':') {
@@ -235,25 +232,32 @@ impl Sandbox {
                     ),
                 ));
             }
-            if let Some(version) = import.strip_prefix("sekisho:plugin/").and_then(|rest| rest.split('@').nth(1))
-                && !SUPPORTED_CONTRACTS.contains(&version)
-            {
-                return Err(plugin_error(
-                    name,
-                    format!("built against contract {version}; this host supports {}", SUPPORTED_CONTRACTS.join(", ")),
-                ));
+            if let Some(version) = import.strip_prefix("sekisho:plugin/").and_then(|rest| rest.split('@').nth(1)) {
+                let Some(&supported) = SUPPORTED.iter().find(|v| **v == version) else {
+                    return Err(plugin_error(
+                        name,
+                        format!("built against contract {version}; this host supports {}", SUPPORTED.join(", ")),
+                    ));
+                };
+                if contract.is_some_and(|c| c != supported) {
+                    return Err(plugin_error(name, "imports two versions of the sekisho:plugin contract"));
+                }
+                contract = Some(supported);
             }
         }
-        Ok(())
+        contract.ok_or_else(|| plugin_error(name, "does not import the sekisho:plugin contract"))
     }
 
     /// Asks a plugin who it is.
-    pub fn describe(&self, name: &str, compiled: &Compiled) -> Result<wit::PluginInfo, SandboxError> {
+    pub fn describe(&self, name: &str, compiled: &Compiled) -> Result<contract::PluginInfo, SandboxError> {
         let mut store = self.store(StoreData::new(Source::bytes(Vec::new()), 0, DESCRIBE_MEMORY, None));
         store.set_fuel(DESCRIBE_FUEL).map_err(|e| plugin_error(name, e))?;
         store.set_epoch_deadline(100);
-        let plugin = compiled.pre.instantiate(&mut store).map_err(|e| plugin_error(name, e))?;
-        plugin.call_describe(&mut store).map_err(|e| plugin_error(name, format!("describe failed: {e}")))
+        let described = match &compiled.pre {
+            Pre::V0_1(pre) => pre.instantiate(&mut store).and_then(|p| p.call_describe(&mut store)).map(Into::into),
+            Pre::V0_2(pre) => pre.instantiate(&mut store).and_then(|p| p.call_describe(&mut store)).map(Into::into),
+        };
+        described.map_err(|e| plugin_error(name, format!("describe failed: {e}")))
     }
 
     fn store(&self, data: StoreData) -> Store<StoreData> {
@@ -266,18 +270,26 @@ impl Sandbox {
     /// Runs `sanitize` of one plugin on one file in a fresh instance.
     pub fn run(&self, compiled: &Compiled, job: Job) -> RunResult {
         let started = Instant::now();
-        let Job { format, input, policy, limits, embedder } = job;
-        let mut store = self.store(StoreData::new(input, limits.max_output_bytes, limits.memory_bytes, embedder));
+        let Job { format, input, policy, limits, host } = job;
+        let mut store = self.store(StoreData::new(input, limits.max_output_bytes, limits.memory_bytes, host));
         store.set_hostcall_fuel(
             usize::try_from(limits.max_output_bytes.max(MAX_READ_CHUNK as u64) + (1 << 20)).unwrap_or(usize::MAX),
         );
         let remaining = limits.deadline.saturating_duration_since(started);
         store.set_epoch_deadline((remaining.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64);
         let result = store.set_fuel(limits.fuel).and_then(|()| {
-            let plugin = compiled.pre.instantiate(&mut store)?;
             let input = store.data_mut().table.push(InputHandle)?;
             let output = store.data_mut().table.push(OutputHandle)?;
-            plugin.call_sanitize(&mut store, &format, input, output, &policy)
+            match &compiled.pre {
+                Pre::V0_1(pre) => {
+                    let plugin = pre.instantiate(&mut store)?;
+                    plugin.call_sanitize(&mut store, &format, input, output, &v0_1::policy(&policy)).map(v0_1::answer)
+                }
+                Pre::V0_2(pre) => {
+                    let plugin = pre.instantiate(&mut store)?;
+                    plugin.call_sanitize(&mut store, &format, input, output, &v0_2::policy(&policy)).map(v0_2::answer)
+                }
+            }
         });
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let data = store.into_data();
@@ -304,24 +316,40 @@ impl Sandbox {
 /// taken from the parent. Fuel is one budget for the whole tree.
 fn charge_children_to_the_tree(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
-    linker.instance("sekisho:plugin/host@0.1.0")?.func_wrap(
+    linker.instance(&format!("sekisho:plugin/host@{}", v0_1::VERSION))?.func_wrap(
         "sanitize-embedded",
         |mut store: wasmtime::StoreContextMut<'_, StoreData>, (name, data): (String, Vec<u8>)| {
-            let left = store.get_fuel()?;
-            let (answer, used) = match store.data_mut().embedder.take() {
-                Some(mut embedder) => {
-                    let answer = embedder.sanitize_embedded(name, data, left);
-                    store.data_mut().embedder = Some(embedder);
-                    answer
-                }
-                None => (Err(wit::EmbeddedRefusal::Unsupported("embedded documents are not accepted here".into())), 0),
-            };
-            store.set_fuel(left.saturating_sub(used))?;
-            Ok((answer,))
+            Ok((v0_1::embedded(embed_with_fuel(&mut store, name, data)?),))
+        },
+    )?;
+    linker.instance(&format!("sekisho:plugin/host@{}", v0_2::VERSION))?.func_wrap(
+        "sanitize-embedded",
+        |mut store: wasmtime::StoreContextMut<'_, StoreData>, (name, data): (String, Vec<u8>)| {
+            Ok((v0_2::embedded(embed_with_fuel(&mut store, name, data)?),))
         },
     )?;
     linker.allow_shadowing(false);
     Ok(())
+}
+
+/// Runs an embedded document on the fuel its parent has left, and takes
+/// what it used from the parent.
+fn embed_with_fuel(
+    store: &mut wasmtime::StoreContextMut<'_, StoreData>,
+    name: String,
+    data: Vec<u8>,
+) -> wasmtime::Result<Result<contract::EmbeddedRebuilt, contract::EmbeddedRefusal>> {
+    let left = store.get_fuel()?;
+    let (answer, used) = match store.data_mut().host.take() {
+        Some(mut host) => {
+            let answer = host.sanitize_embedded(name, data, left);
+            store.data_mut().host = Some(host);
+            answer
+        }
+        None => (Err(contract::EmbeddedRefusal::Unsupported("embedded documents are not accepted here".into())), 0),
+    };
+    store.set_fuel(left.saturating_sub(used))?;
+    Ok(answer)
 }
 
 /// The version of the WASI clocks interface wasmtime-wasi registers.
@@ -424,10 +452,11 @@ fn classify(error: &wasmtime::Error, data: &StoreData) -> RunFailure {
 pub struct Job {
     pub format: String,
     pub input: Source,
-    pub policy: wit::Policy,
+    pub policy: contract::PolicyView,
     pub limits: RunLimits,
-    /// Handles `sanitize-embedded`; `None` refuses every embedded document.
-    pub embedder: Option<Box<dyn EmbedHandler>>,
+    /// The host side of the file (embedded documents, text, expansion);
+    /// `None` refuses embedded documents and drops text.
+    pub host: Option<Box<dyn FileHost>>,
 }
 
 /// Resource limits of one sandbox.
@@ -449,7 +478,7 @@ pub struct RunMetrics {
 
 /// What one run produced.
 pub struct RunResult {
-    pub result: Result<wit::Rebuilt, RunFailure>,
+    pub result: Result<contract::Rebuilt, RunFailure>,
     /// Bytes written to `output` (meaningful only on success).
     pub output: Vec<u8>,
     pub metrics: RunMetrics,
@@ -459,23 +488,30 @@ pub struct RunResult {
 #[derive(Debug)]
 pub enum RunFailure {
     /// The plugin refused, with its own typed reason.
-    Plugin(wit::Failure),
+    Plugin(contract::Failure),
     /// A sandbox limit stopped it.
     Limit(Limit, String),
     /// It trapped or broke the contract.
     Fault(String),
 }
 
-/// Receives `sanitize-embedded` calls: the pipeline runs the child in its own
-/// sandbox, with at most `fuel` (what the parent has left), and answers
-/// with the fuel the child used.
-pub trait EmbedHandler: Send + 'static {
+/// The host side of one sandboxed file: what its plugin's host calls reach.
+pub trait FileHost: Send + 'static {
+    /// Runs an embedded document in its own sandbox with at most `fuel`
+    /// (what the parent has left); answers with the fuel it used.
     fn sanitize_embedded(
         &mut self,
         name: String,
         data: Vec<u8>,
         fuel: u64,
-    ) -> (Result<wit::EmbeddedRebuilt, wit::EmbeddedRefusal>, u64);
+    ) -> (Result<contract::EmbeddedRebuilt, contract::EmbeddedRefusal>, u64);
+
+    /// The visible text of something the rebuilt file keeps.
+    fn emit_text(&mut self, location: String, text: String);
+
+    /// Bytes the plugin inflated for parts it keeps; an error when the
+    /// tree's expansion budget is spent.
+    fn charge_expansion(&mut self, bytes: u64) -> Result<(), String>;
 }
 
 /// The `input` resource; the bytes live in the store.
@@ -526,11 +562,11 @@ pub struct StoreData {
     limiter: Limiter,
     input: Source,
     output: OutputSink,
-    embedder: Option<Box<dyn EmbedHandler>>,
+    host: Option<Box<dyn FileHost>>,
 }
 
 impl StoreData {
-    fn new(input: Source, max_output: u64, memory: usize, embedder: Option<Box<dyn EmbedHandler>>) -> StoreData {
+    fn new(input: Source, max_output: u64, memory: usize, host: Option<Box<dyn FileHost>>) -> StoreData {
         // No args, env, preopens or network; stdio goes nowhere; randomness
         // and clocks are fixed so output cannot depend on them.
         let wasi = WasiCtx::builder()
@@ -549,7 +585,7 @@ impl StoreData {
             limiter: Limiter { max: memory, total: 0, peak: 0, hit: None },
             input,
             output: OutputSink { bytes: Vec::new(), max: max_output, overflowed: false },
-            embedder,
+            host,
         }
     }
 }
@@ -581,49 +617,22 @@ impl WasiView for StoreData {
     }
 }
 
-impl wit::sekisho::plugin::types::Host for StoreData {}
-
-impl wit::sekisho::plugin::host::Host for StoreData {
-    /// Never called: [`charge_children_to_the_tree`] defines this import
-    /// with access to the store's fuel. Refuses, should that ever change.
-    fn sanitize_embedded(&mut self, _name: String, _data: Vec<u8>) -> Result<wit::EmbeddedRebuilt, wit::EmbeddedRefusal> {
-        Err(wit::EmbeddedRefusal::Failed("embedded documents go through the fuel-charging import".into()))
-    }
-
-    fn log(&mut self, level: wit::LogLevel, message: String) {
-        let message: String = message.chars().take(2000).collect();
-        match level {
-            wit::LogLevel::Trace => tracing::trace!(target: "plugin", "{message}"),
-            wit::LogLevel::Debug => tracing::debug!(target: "plugin", "{message}"),
-            wit::LogLevel::Info => tracing::info!(target: "plugin", "{message}"),
-            wit::LogLevel::Warn => tracing::warn!(target: "plugin", "{message}"),
-            wit::LogLevel::Error => tracing::error!(target: "plugin", "{message}"),
-        }
-    }
-}
-
-impl wit::sekisho::plugin::host::HostInput for StoreData {
-    fn size(&mut self, _input: Resource<InputHandle>) -> u64 {
+/// What the host functions of every contract version do, in one place.
+impl StoreData {
+    fn input_size(&self) -> u64 {
         self.input.len()
     }
 
-    fn read(&mut self, _input: Resource<InputHandle>, offset: u64, len: u32) -> Vec<u8> {
-        // An I/O error reads as end of file: the plugin then fails on a
-        // truncated input, which fails closed.
+    /// An I/O error reads as end of file: the plugin then fails on a
+    /// truncated input, which fails closed.
+    fn input_read(&self, offset: u64, len: u32) -> Vec<u8> {
         self.input.read_at(offset, len.min(MAX_READ_CHUNK) as usize).unwrap_or_else(|e| {
             tracing::error!("reading input at {offset}: {e}");
             Vec::new()
         })
     }
 
-    fn drop(&mut self, input: Resource<InputHandle>) -> wasmtime::Result<()> {
-        self.table.delete(input)?;
-        Ok(())
-    }
-}
-
-impl wit::sekisho::plugin::host::HostOutput for StoreData {
-    fn write(&mut self, _output: Resource<OutputHandle>, bytes: Vec<u8>) -> Result<(), String> {
+    fn output_write(&mut self, bytes: Vec<u8>) -> Result<(), String> {
         let sink = &mut self.output;
         if sink.overflowed || sink.bytes.len() as u64 + bytes.len() as u64 > sink.max {
             sink.overflowed = true;
@@ -633,8 +642,32 @@ impl wit::sekisho::plugin::host::HostOutput for StoreData {
         Ok(())
     }
 
-    fn drop(&mut self, output: Resource<OutputHandle>) -> wasmtime::Result<()> {
-        self.table.delete(output)?;
+    fn drop_resource<T: 'static>(&mut self, resource: Resource<T>) -> wasmtime::Result<()> {
+        self.table.delete(resource)?;
         Ok(())
+    }
+
+    fn emit_text(&mut self, location: String, text: String) {
+        if let Some(host) = &mut self.host {
+            host.emit_text(location, text);
+        }
+    }
+
+    fn charge_expansion(&mut self, bytes: u64) -> Result<(), String> {
+        match &mut self.host {
+            Some(host) => host.charge_expansion(bytes),
+            None => Ok(()),
+        }
+    }
+
+    fn plugin_log(&self, level: tracing::Level, message: &str) {
+        let message: String = message.chars().take(2000).collect();
+        match level {
+            tracing::Level::TRACE => tracing::trace!(target: "plugin", "{message}"),
+            tracing::Level::DEBUG => tracing::debug!(target: "plugin", "{message}"),
+            tracing::Level::INFO => tracing::info!(target: "plugin", "{message}"),
+            tracing::Level::WARN => tracing::warn!(target: "plugin", "{message}"),
+            _ => tracing::error!(target: "plugin", "{message}"),
+        }
     }
 }
