@@ -13,12 +13,18 @@
 //! Binary workbooks (`xlsb`) are not declared: their parts are BIFF12
 //! records that this plugin does not parse, so they cannot be proven clean
 //! and the host reports them as unsupported.
+//!
+//! The text the rebuilt document shows goes to the host (`text`):
+//! `paragraph N` (Word, and `word/header1.xml paragraph N` for headers,
+//! footers and notes), `SheetName!A1` (Excel), `slide N` and
+//! `slide N notes` (PowerPoint).
 
 mod classify;
 mod fields;
 mod markup;
 mod opc;
 mod rebuild;
+mod text;
 mod workbook;
 
 use std::io::{Read, Seek, Write};
@@ -101,6 +107,7 @@ where
     package.sanitize(policy, &mut findings, embedder)?;
     let format = package.format().ok_or_else(|| Failure::invalid("the package's main part is not a document"))?;
     write_parts(output, package.parts())?;
+    text::emit(&package, format, embedder);
     Ok(Rebuilt { format: format.into(), findings: findings.into_vec() })
 }
 

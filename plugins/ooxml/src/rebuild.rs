@@ -320,6 +320,37 @@ impl Package {
         Ok(())
     }
 
+    /// The key of the main part (the package's `officeDocument`), when kept.
+    pub fn main_part(&self) -> Option<String> {
+        let main = self.rels.get("")?.iter().find(|r| r.short_kind() == "officeDocument")?.part.clone()?;
+        self.exists(&main).then_some(main)
+    }
+
+    /// A kept part, by name or key.
+    pub fn part(&self, name: &str) -> Option<&Part> {
+        self.parts[*self.index.get(&key(name))?].as_ref()
+    }
+
+    /// The names of the kept parts, in input order.
+    pub fn part_names(&self) -> Vec<String> {
+        self.parts.iter().flatten().map(|p| p.name.clone()).collect()
+    }
+
+    /// The (lowercase) content type of a part.
+    pub fn content_type(&self, name: &str) -> Option<&str> {
+        self.types.of(name)
+    }
+
+    /// The kept relationships of `source` to kept parts: (type, id, target key).
+    pub fn relationships(&self, source: &str) -> Vec<(String, String, String)> {
+        let source = key(source);
+        let cut = self.cut.get(&source);
+        let rels = self.rels.get(&source).into_iter().flatten();
+        rels.filter(|r| !cut.is_some_and(|c| c.contains(&r.id)))
+            .filter_map(|r| Some((r.kind.clone(), r.id.clone(), r.part.clone().filter(|p| self.exists(p))?)))
+            .collect()
+    }
+
     fn exists(&self, part_key: &str) -> bool {
         self.index.get(part_key).is_some_and(|&i| self.parts[i].is_some())
     }
