@@ -61,6 +61,7 @@ pub fn describe() -> PluginInfo {
             media_types: vec![(*media_type).into()],
             extensions: extensions.iter().map(|e| (*e).into()).collect(),
             magic: vec![Magic { offset: 0, bytes: b"PK\x03\x04".to_vec() }],
+            ..Default::default()
         })
         .collect();
     PluginInfo {
@@ -82,6 +83,7 @@ pub fn describe() -> PluginInfo {
             ContentClass::UnknownParts,
             ContentClass::MalformedStructure,
         ],
+        ..Default::default()
     }
 }
 
