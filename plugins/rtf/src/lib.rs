@@ -18,11 +18,15 @@
 //! - `\info`, `\*\generator`, `\*\userprops` (metadata), `\*\template`
 //!   (remote template), `\*\mailmerge` (data source) and `\*\datastore`
 //!   (opaque binary data) are removed whole.
+//!
+//! The text the rebuilt document shows goes to the host ([`text`]), one
+//! piece per paragraph: `paragraph N`.
 
 mod fields;
 mod objects;
 mod rebuild;
 mod syntax;
+mod text;
 
 use std::io::{Read, Seek, Write};
 
@@ -73,8 +77,10 @@ where
     let parsed = syntax::parse(&data)?;
     let mut rebuild = rebuild::Rebuild::new(policy, embedder);
     let rebuilt = rebuild.document(&parsed)?;
+    let findings = rebuild.findings;
     output.write_all(&rebuilt).map_err(|e| Failure::too_large(format!("writing output: {e}")))?;
-    Ok(Rebuilt { format: "rtf".into(), findings: rebuild.findings.into_vec() })
+    text::emit(&rebuilt, embedder);
+    Ok(Rebuilt { format: "rtf".into(), findings: findings.into_vec() })
 }
 
 sekisho_plugin_sdk::export_library!(

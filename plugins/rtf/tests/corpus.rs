@@ -554,3 +554,61 @@ fn hostile_structure_fails_or_is_repaired() {
     let (out, _) = run(b"{\\rtf1 {\\pict\\bin4 }}{{}{\\info x}}", &strict()).unwrap();
     assert_eq!(out, b"{\\rtf1 {\\pict\\bin4 }}{{}}");
 }
+
+/// `text` as `\'hh` escapes of its Shift_JIS bytes.
+fn sjis_escapes(text: &str) -> String {
+    let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(text);
+    assert!(!unmappable);
+    bytes
+        .iter()
+        .map(|b| if b.is_ascii_alphanumeric() { char::from(*b).to_string() } else { format!("\\'{b:02x}") })
+        .collect()
+}
+
+fn texts(rtf: &[u8]) -> Vec<(String, String)> {
+    let mut host = sekisho_plugin_sdk::CollectText::default();
+    sekisho_rtf::sanitize(Cursor::new(rtf), &mut Vec::new(), &strict(), &mut host)
+        .unwrap_or_else(|f| panic!("{}", f.detail));
+    host.texts
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    expected.iter().map(|(l, t)| (l.to_string(), t.to_string())).collect()
+}
+
+#[test]
+fn text_channel_gives_paragraphs_decoded_without_destinations_or_removed_content() {
+    let package = b"\x02\0calc.exe\0C:\\calc 999988887777.exe\0\0\0\0\0MZ";
+    let rtf = format!(
+        concat!(
+            "{{\\rtf1\\ansi\\ansicpg932\\deff0{{\\fonttbl{{\\f0\\fnil\\fcharset128 MS Mincho;}}{{\\f1\\fswiss\\fcharset0 Arial;}}}}",
+            "{{\\colortbl;\\red255\\green0\\blue0;}}{{\\info{{\\author 111122223333}}}}{{\\*\\generator Sekisho;}}\r\n",
+            "\\pard {}\\par\r\n",
+            "\\pard\\uc1\\u26481?\\u20140?\\u37117?\\u21315?\\u20195?\\u30000?\\u21306?\\par\r\n",
+            "{{\\field{{\\*\\fldinst DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe \"/k calc\"}}{{\\fldrslt {}}}}}\\par\r\n",
+            "\\pard\\plain\\f1 mail\\tab taro@example.jp\\line 123456789012\\par\\pard\\par\r\n",
+            "{{\\*\\annotation {{\\*\\atnauthor x}}444455556666}}\\trowd\\cellx1000\\cellx2000\\pard\\intbl A\\cell B\\cell\\row\r\n",
+            "{{\\object\\objemb{{\\*\\objclass Package}}{{\\*\\objdata\r\n{}\r\n}}{{\\result {{\\pict\\wmetafile8 0100}}}}}}after\\par}}",
+        ),
+        sjis_escapes("氏名：山田太郎"),
+        sjis_escapes("結果"),
+        ole1_hex("Package", package),
+    );
+    assert_eq!(
+        texts(rtf.as_bytes()),
+        pairs(&[
+            ("paragraph 1", "氏名：山田太郎"),
+            ("paragraph 2", "東京都千代田区"),
+            ("paragraph 3", "結果"),
+            ("paragraph 4", "mail\ttaro@example.jp\n123456789012"),
+            ("paragraph 6", "A\tB"),
+            ("paragraph 7", "after"),
+        ])
+    );
+    // A Western document whose Japanese font says Shift_JIS.
+    let western = format!(
+        "{{\\rtf1\\ansi\\ansicpg1252\\deff0{{\\fonttbl{{\\f0 Times;}}{{\\f2\\fcharset128 MS Gothic;}}}}caf\\'e9 {{\\f2 {}}}\\par}}",
+        sjis_escapes("東京都")
+    );
+    assert_eq!(texts(western.as_bytes()), pairs(&[("paragraph 1", "café 東京都")]));
+}
