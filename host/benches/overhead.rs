@@ -31,7 +31,7 @@ fn engine(allocator: Allocator) -> Sekisho {
     let echo = PathBuf::from(env!("SEKISHO_TEST_PLUGINS_DIR")).join("sekisho_test_misbehave.wasm");
     std::fs::copy(echo, echo_dir.join("misbehave.wasm")).unwrap();
     let sandbox = SandboxConfig { allocator, cache_dir: Some(cache_dir()), ..SandboxConfig::default() };
-    Sekisho::new(Options { sandbox, plugin_dirs: vec![echo_dir], notice: None }).expect("engine")
+    Sekisho::new(Options { sandbox, plugin_dirs: vec![echo_dir], notice: None, trusted_keys: None }).expect("engine")
 }
 
 /// Median of `runs` timings of `f`.

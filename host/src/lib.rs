@@ -18,7 +18,8 @@
 //! [`detect`] (types from content), [`policy`], [`pipeline`] (the flow of one
 //! file), [`report`], [`source`] (read-only input), [`serve`] (the gateway:
 //! HTTP API and ICAP), [`audit`] (the audit log), [`batch`] (folders from the
-//! CLI: parallel, with progress and a summary).
+//! CLI: parallel, with progress and a summary), [`vendor`] (plugin check, plugin
+//! new, signed plugins).
 
 pub mod audit;
 pub mod batch;
@@ -33,5 +34,6 @@ pub mod report;
 pub mod sandbox;
 pub mod serve;
 pub mod source;
+pub mod vendor;
 
 pub use pipeline::{Options, Sanitized, Sekisho};

@@ -34,6 +34,9 @@ pub struct Options {
     /// Called with a one-line message before something slow that a person
     /// may wonder about (compiling the plugins on a first run).
     pub notice: Option<fn(&str)>,
+    /// With keys, vendor plugins load only when signed by one of them
+    /// (`--require-signed`); built-in plugins are exempt.
+    pub trusted_keys: Option<Arc<crate::vendor::signature::TrustedKeys>>,
 }
 
 /// Errors setting up the engine.
@@ -85,7 +88,7 @@ impl Sekisho {
     /// Creates the sandbox and loads the built-in and vendor plugins.
     pub fn new(options: Options) -> Result<Sekisho, SetupError> {
         let sandbox = Sandbox::new(&options.sandbox)?;
-        let registry = Registry::load(&sandbox, &options.plugin_dirs, options.notice)?;
+        let registry = Registry::load(&sandbox, &options.plugin_dirs, options.notice, options.trusted_keys.as_deref())?;
         let instances = sandbox.pooling().then(|| InstanceBudget::new(options.sandbox.pool_size));
         Ok(Sekisho { inner: Arc::new(Inner { sandbox, registry, instances }) })
     }

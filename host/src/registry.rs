@@ -92,8 +92,14 @@ pub struct Registry {
 
 impl Registry {
     /// Loads the built-in plugins and every `*.wasm` in `dirs` (sorted by
-    /// name). `notice` hears about a first run that must compile them.
-    pub fn load(sandbox: &Sandbox, dirs: &[PathBuf], notice: Option<fn(&str)>) -> Result<Registry, RegistryError> {
+    /// name). `notice` hears about a first run that must compile them. With
+    /// `trusted` keys, a plugin from `dirs` must be signed by one of them.
+    pub fn load(
+        sandbox: &Sandbox,
+        dirs: &[PathBuf],
+        notice: Option<fn(&str)>,
+        trusted: Option<&crate::vendor::signature::TrustedKeys>,
+    ) -> Result<Registry, RegistryError> {
         let mut registry = Registry { plugins: Vec::new(), by_format: BTreeMap::new(), declared_magic: Vec::new() };
         if let Some(notice) = notice
             && BUILTIN_PLUGINS.iter().any(|(_, wasm)| !sandbox.is_cached(wasm))
@@ -116,6 +122,8 @@ impl Registry {
                 let wasm = std::fs::read(&path)
                     .map_err(|source| RegistryError::Dir { path: path.display().to_string(), source })?;
                 let label = path.display().to_string();
+                crate::vendor::signature::admit(&path, &wasm, trusted)
+                    .map_err(|message| RegistryError::Invalid { plugin: label.clone(), message })?;
                 registry.add(sandbox, &label, &wasm, Origin::File(path))?;
             }
         }

@@ -50,6 +50,7 @@ pub fn options(allocator: Allocator, plugin_dirs: Vec<PathBuf>) -> Options {
         sandbox: SandboxConfig { allocator, cache_dir: Some(cache_dir()), ..SandboxConfig::default() },
         plugin_dirs,
         notice: None,
+        trusted_keys: None,
     }
 }
 

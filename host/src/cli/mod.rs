@@ -8,6 +8,7 @@ mod logging;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
@@ -17,6 +18,9 @@ use crate::policy::Policy;
 use crate::report::Report;
 use crate::sandbox::SandboxConfig;
 use crate::serve::{self, Config as ServeConfig, IcapRefusal};
+use crate::vendor::check::{self, CheckOptions};
+use crate::vendor::signature::TrustedKeys;
+use crate::vendor::template;
 use crate::{Options, Sekisho};
 
 use files::write_output;
@@ -83,6 +87,29 @@ struct EngineArgs {
     /// Log lines as text, or as one JSON object per line.
     #[arg(long, value_enum, default_value = "text", global = true)]
     log_format: LogFormat,
+    /// Load a vendor plugin X.wasm only when X.wasm.minisig beside it is a
+    /// minisign signature by a key in --trusted-keys (built-in plugins are
+    /// exempt).
+    #[arg(
+        long,
+        env = "SEKISHO_REQUIRE_SIGNED",
+        global = true,
+        requires = "trusted_keys",
+        action = clap::ArgAction::SetTrue,
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
+    require_signed: bool,
+    /// Minisign public keys trusted to sign vendor plugins: one per line,
+    /// as the second line of a minisign.pub (`#` comments allowed).
+    #[arg(long, env = "SEKISHO_TRUSTED_KEYS", global = true, value_name = "FILE")]
+    trusted_keys: Option<PathBuf>,
+}
+
+impl EngineArgs {
+    /// The trusted keys, when given.
+    fn trusted_keys(&self) -> Result<Option<Arc<TrustedKeys>>, String> {
+        self.trusted_keys.as_deref().map(|path| TrustedKeys::load(path).map(Arc::new)).transpose()
+    }
 }
 
 #[derive(Args)]
@@ -255,6 +282,11 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Tools for plugin authors: check a plugin, start a new one.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(after_help = "Example:\n  sekisho completions bash > ~/.local/share/bash-completion/completions/sekisho")]
     Completions {
@@ -264,6 +296,65 @@ enum Command {
     /// Print the manual page (roff) on standard output.
     #[command(after_help = "Example:\n  sekisho man > sekisho.1 && man ./sekisho.1")]
     Man,
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Check that a plugin conforms: its description, each sample rebuilt
+    /// (deterministic, idempotent, re-detected, within limits) and
+    /// mutations of each sample (no trap, no timeout). Prints a table
+    /// (check, result, detail); exits 1 when a check fails.
+    #[command(
+        after_help = "Examples:\n  sekisho plugin check target/wasm32-wasip2/release/sekisho_jtd.wasm samples/*.jtd\n  \
+                      sekisho plugin check plugin.wasm a.jtd --mutations 1000 --seed 7 --json"
+    )]
+    Check {
+        /// The plugin's .wasm component.
+        plugin: PathBuf,
+        /// Files of the plugin's formats (at least one).
+        samples: Vec<PathBuf>,
+        /// Mutations of each sample (bit flips, truncations, insertions,
+        /// deletions, repeated chunks); 0 skips the robustness check.
+        #[arg(long, default_value_t = check::DEFAULT_MUTATIONS)]
+        mutations: u32,
+        /// Seed of the mutations: the same seed gives the same mutations.
+        #[arg(long, default_value_t = check::DEFAULT_SEED)]
+        seed: u64,
+        /// Time limit of one mutation, in milliseconds (a sample that takes
+        /// long gets four times its own time).
+        #[arg(long, default_value_t = check::DEFAULT_MUTATION_TIME.as_millis() as u64)]
+        mutation_time_ms: u64,
+        /// Mutations run at once [default: number of cores, at most 4].
+        #[arg(short, long)]
+        jobs: Option<usize>,
+        /// Write each failing mutation into this folder, to reproduce it.
+        #[arg(long, value_name = "DIR")]
+        save_failures: Option<PathBuf>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Write a new plugin crate that builds for wasm32-wasip2 and passes
+    /// `plugin check` on the sample it comes with.
+    #[command(after_help = "Example:\n  sekisho plugin new jw-cad && cd jw-cad && \
+                            cargo build --release --target wasm32-wasip2")]
+    New {
+        /// The plugin's name, also its format id: lowercase words joined by
+        /// '-' (e.g. ichitaro, jw-cad).
+        name: String,
+        /// Where to write the crate [default: ./NAME].
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The format's extension [default: the name's letters and digits].
+        #[arg(long)]
+        extension: Option<String>,
+        /// plugins/sdk of a Sekisho checkout [default: the one this binary
+        /// was built from].
+        #[arg(long, value_name = "DIR")]
+        sdk: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -317,7 +408,8 @@ fn engine(args: &EngineArgs, files: usize, policy: &Policy) -> Result<(Sekisho, 
     if let Some(dir) = &args.cache_dir {
         sandbox.cache_dir = Some(dir.clone());
     }
-    let options = Options { sandbox, plugin_dirs: args.plugins_dirs.clone(), notice: Some(announce) };
+    let trusted_keys = if args.require_signed { args.trusted_keys()? } else { None };
+    let options = Options { sandbox, plugin_dirs: args.plugins_dirs.clone(), notice: Some(announce), trusted_keys };
     let sekisho = Sekisho::new(options).map_err(|e| e.to_string())?;
     let vocabulary = sekisho.registry().vocabulary();
     policy.check(&vocabulary).map_err(|e| e.to_string())?;
@@ -394,6 +486,7 @@ fn run(cli: Cli) -> Result<u8, String> {
             print_text(&pieces, json)?;
             Ok(code)
         }
+        Command::Plugin { command } => plugin_command(&cli.engine, command),
         Command::Plugins { json } => {
             let (sekisho, _) = engine(&cli.engine, 1, &Policy::default())?;
             print_plugins(&sekisho, json)?;
@@ -450,6 +543,93 @@ fn run(cli: Cli) -> Result<u8, String> {
             Ok(exit_code(&reports, errors))
         }
     }
+}
+
+/// `sekisho plugin check` and `sekisho plugin new`.
+fn plugin_command(args: &EngineArgs, command: PluginCommand) -> Result<u8, String> {
+    match command {
+        PluginCommand::Check {
+            plugin,
+            samples,
+            mutations,
+            seed,
+            mutation_time_ms,
+            jobs,
+            save_failures,
+            json,
+            policy,
+        } => {
+            let mut options = CheckOptions::new(plugin, samples);
+            options.policy = policy.load()?;
+            if let Some(dir) = &args.cache_dir {
+                options.sandbox.cache_dir = Some(dir.clone());
+            }
+            options.notice = Some(announce);
+            options.mutations = mutations;
+            options.seed = seed;
+            options.mutation_time_limit = std::time::Duration::from_millis(mutation_time_ms.max(1));
+            options.jobs = jobs.unwrap_or(options.jobs).max(1);
+            options.save_failures = save_failures;
+            options.trusted_keys = args.trusted_keys()?;
+            options.require_signed = args.require_signed;
+            let report = check::check(options)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+            } else {
+                print!("{}", check_table(&report));
+            }
+            Ok(if report.passed { EXIT_PASSED } else { EXIT_REFUSED })
+        }
+        PluginCommand::New { name, dir, extension, sdk } => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
+            let generated = template::generate(&name, &dir, sdk.as_deref(), extension.as_deref())?;
+            let shown = generated.dir.display();
+            println!("wrote the plugin crate {name} in {shown}:");
+            for file in &generated.files {
+                println!("  {}", file.display());
+            }
+            match &generated.sdk {
+                Some(sdk) => println!("SDK: {}", sdk.display()),
+                None => eprintln!(
+                    "sekisho: the SDK of the checkout this binary was built from is gone: set the \
+                     sekisho-plugin-sdk path in {shown}/Cargo.toml (or run again with --sdk DIR)"
+                ),
+            }
+            let sample = generated.sample.strip_prefix(&generated.dir).unwrap_or(&generated.sample);
+            println!(
+                "next:\n  cd {shown}\n  cargo test\n  cargo build --release --target wasm32-wasip2\n  \
+                 sekisho plugin check target/{} {}",
+                generated.wasm,
+                sample.display()
+            );
+            Ok(EXIT_PASSED)
+        }
+    }
+}
+
+/// The check's table: a heading naming the plugin, a row per check, and
+/// the verdict.
+fn check_table(report: &check::CheckReport) -> String {
+    let mut out = match (&report.name, &report.version, &report.contract) {
+        (Some(name), Some(version), Some(contract)) => {
+            format!("plugin {name} {version} (contract {contract}) from {}\n", report.plugin)
+        }
+        _ => format!("plugin {}\n", report.plugin),
+    };
+    out.push_str(&format!("sha256 {}; policy {}\n\n", report.sha256, report.policy));
+    let rows: Vec<[String; 3]> = report
+        .checks
+        .iter()
+        .map(|row| [row.check.clone(), row.result.label().to_owned(), row.detail.clone()])
+        .collect();
+    out.push_str(&table(&["CHECK", "RESULT", "DETAIL"], &rows));
+    let failed = report.failures().count();
+    let seconds = report.wall_time_ms as f64 / 1000.0;
+    out.push_str(&match failed {
+        0 => format!("\npassed: {} checks in {seconds:.1} s\n", report.checks.len()),
+        n => format!("\nFAILED: {n} of {} checks in {seconds:.1} s\n", report.checks.len()),
+    });
+    out
 }
 
 /// The line shown for a processed job.
@@ -651,6 +831,15 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn require_signed_needs_trusted_keys() {
+        assert!(Cli::try_parse_from(["sekisho", "--require-signed", "plugins"]).is_err());
+        let cli = Cli::try_parse_from(["sekisho", "plugins", "--require-signed", "--trusted-keys", "keys"]).unwrap();
+        assert!(cli.engine.require_signed);
+        let cli = Cli::try_parse_from(["sekisho", "plugin", "check", "p.wasm", "a.csv", "--mutations", "5"]).unwrap();
+        assert!(matches!(cli.command, Command::Plugin { command: PluginCommand::Check { mutations: 5, .. } }));
     }
 
     #[test]
