@@ -6,12 +6,15 @@
 //! object no longer reachable from the catalog is dropped, and a new file is
 //! written with one revision, plain objects and no trailing data. Page content
 //! streams, images and fonts are kept as they are.
+//!
+//! The text of each kept page goes to the host (`text`): `page N`.
 
 mod actions;
 mod annotations;
 mod attachments;
 mod numbering;
 mod structure;
+mod text;
 
 use std::io::{Read, Write};
 
@@ -92,6 +95,7 @@ where
     let mut rebuilt = Vec::new();
     doc.save_to(&mut rebuilt).map_err(|e| Failure::invalid(format!("writing the rebuilt PDF: {e}")))?;
     output.write_all(&rebuilt).map_err(|e| Failure::too_large(format!("writing output: {e}")))?;
+    text::emit(&doc, embedder);
     Ok(Rebuilt { format: "pdf".into(), findings: findings.into_vec() })
 }
 
