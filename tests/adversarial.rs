@@ -270,6 +270,25 @@ fn fuel_is_one_budget_for_the_whole_tree() {
     assert_eq!((report["reason"]["kind"].as_str(), report["reason"]["limit"].as_str()), (Some("limit-exceeded"), Some("fuel")));
 }
 
+#[test]
+fn bytes_inflated_inside_plugins_count_against_the_tree() {
+    // Twelve documents of 1.5 MB of text each, a few KB compressed: each
+    // one alone is within 4 MB, the twelve together are not.
+    let text = "あいうえお".repeat(100_000);
+    let docx = office::docx(&office::paragraph(&text), &[], &[], &[]);
+    assert!(docx.len() < 64 << 10, "{}", docx.len());
+    let members: Vec<(String, &[u8])> = (0..12).map(|i| (format!("report{i:02}.docx"), docx.as_slice())).collect();
+    let members: Vec<(&str, &[u8])> = members.iter().map(|(n, d)| (n.as_str(), *d)).collect();
+    let dir = folder(&[("one.docx", &docx), ("twelve.zip", &fixtures::zip(&members))]);
+    let budget = policy_file(dir.path(), "p.toml", "[limits]\nmax-expanded-bytes = 4194304\n");
+    let (code, report, _) = sanitize(dir.path(), "one.docx", "one.out.docx", &["--policy", &budget]);
+    assert_eq!(code, Some(0), "one document fits: {report:#}");
+    let (code, report, _) = sanitize(dir.path(), "twelve.zip", "out.zip", &["--policy", &budget]);
+    assert_eq!(code, Some(1), "{report:#}");
+    assert_eq!(report["reason"]["kind"], "limit-exceeded", "{report:#}");
+    assert!(!dir.path().join("out.zip").exists());
+}
+
 // 6. The compile cache.
 
 fn artifacts(cache: &Path) -> Vec<PathBuf> {

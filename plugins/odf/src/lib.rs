@@ -83,7 +83,7 @@ pub fn sanitize<R: Read + Seek, W: Write, H: sekisho_plugin_sdk::Host + ?Sized>(
     policy: &Policy,
     host: &mut H,
 ) -> Result<Rebuilt, Failure> {
-    let parts = PackageReader::open(input, &policy.limits)?.read_parts()?;
+    let parts = PackageReader::open(input, &policy.limits)?.read_parts(host)?;
     let mut findings = Findings::new();
     let parts = match rebuild(format, parts, policy, &mut findings) {
         Ok(parts) => parts,

@@ -14,7 +14,7 @@ use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 pub use paths::{SafeName, safe_name};
 
-use crate::{Failure, Limits};
+use crate::{Failure, Host, Limits};
 
 /// Inflation allowed whatever the ratio, so small archives of text are not
 /// refused for compressing well.
@@ -91,11 +91,24 @@ impl<R: Read + Seek> PackageReader<R> {
         Ok(data)
     }
 
-    /// Reads every member of a document package. Unlike a plain archive, a
-    /// document has no reason for odd members, so anything that cannot be
-    /// read exactly (encrypted, symbolic link, unsafe or duplicate name,
-    /// broken data) makes the package invalid: it cannot be proven clean.
-    pub fn read_parts(&mut self) -> Result<Vec<Part>, Failure> {
+    /// Bytes inflated so far.
+    pub fn inflated(&self) -> u64 {
+        self.inflated
+    }
+
+    /// Reads every member of a document package and charges the bytes
+    /// inflated to the expansion budget of the whole tree of files
+    /// ([`Host::charge_expansion`]). Unlike a plain archive, a document has
+    /// no reason for odd members, so anything that cannot be read exactly
+    /// (encrypted, symbolic link, unsafe or duplicate name, broken data)
+    /// makes the package invalid: it cannot be proven clean.
+    pub fn read_parts<H: Host + ?Sized>(&mut self, host: &mut H) -> Result<Vec<Part>, Failure> {
+        let parts = self.read_parts_uncharged()?;
+        host.charge_expansion(self.inflated)?;
+        Ok(parts)
+    }
+
+    fn read_parts_uncharged(&mut self) -> Result<Vec<Part>, Failure> {
         if self.archive.has_duplicate_names() {
             return Err(Failure::invalid("the package has two members with the same name"));
         }

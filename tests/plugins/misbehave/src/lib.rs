@@ -3,7 +3,13 @@
 
 use std::io::{Read, Write};
 
-use sekisho_plugin_sdk::{Failure, Format, Host, Magic, PluginInfo, Rebuilt, read_all};
+use sekisho_plugin_sdk::{
+    ClassDeclaration, ContentClass, Disposition, Failure, Findings, Format, Host, Magic, PluginInfo, Policy, Rebuilt,
+    read_all,
+};
+
+/// A class the shared vocabulary does not have, falling back on `macros`.
+const TRICKS: ContentClass = ContentClass::Declared("misbehave-tricks");
 
 fn describe() -> PluginInfo {
     PluginInfo {
@@ -17,11 +23,21 @@ fn describe() -> PluginInfo {
             ..Default::default()
         }],
         classes: vec![],
+        declared_classes: vec![ClassDeclaration {
+            class: TRICKS,
+            fallback: ContentClass::Macros,
+            doc: "tricks the misbehave format plays (a plugin-declared class)".into(),
+        }],
         ..Default::default()
     }
 }
 
-fn sanitize<H: Host + ?Sized>(input: impl Read, output: &mut impl Write, host: &mut H) -> Result<Rebuilt, Failure> {
+fn sanitize<H: Host + ?Sized>(
+    input: impl Read,
+    output: &mut impl Write,
+    policy: &Policy,
+    host: &mut H,
+) -> Result<Rebuilt, Failure> {
     let data = read_all(input, 1 << 20)?;
     let command = String::from_utf8_lossy(&data);
     let command = command.trim_start_matches("MISBEHAVE:").lines().next().unwrap_or("").trim().to_owned();
@@ -44,6 +60,13 @@ fn sanitize<H: Host + ?Sized>(input: impl Read, output: &mut impl Write, host: &
         "sleep" => {
             std::thread::sleep(std::time::Duration::MAX);
             unreachable!()
+        }
+        // Reports a trick (a class of its own) and removes it.
+        "trick" => {
+            let mut findings = Findings::new();
+            findings.decide(policy, TRICKS, Disposition::Removed, "line 1", "a trick")?;
+            write(output, b"MISBEHAVE:").map_err(Failure::too_large)?;
+            Ok(Rebuilt { format: "misbehave".into(), findings: findings.into_vec() })
         }
         // Burns CPU for a while, then passes.
         "spin" => {
@@ -119,5 +142,5 @@ fn write(output: &mut impl Write, bytes: &[u8]) -> Result<(), String> {
 
 sekisho_plugin_sdk::export_library!(
     describe: crate::describe,
-    sanitize: |_format, reader, writer, _policy, host| crate::sanitize(reader, writer, host)
+    sanitize: |_format, reader, writer, policy, host| crate::sanitize(reader, writer, policy, host)
 );
