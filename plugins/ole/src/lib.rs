@@ -123,8 +123,10 @@ where
     let mut root = Storage::read(input, size)?;
     let app = App::of(&root)?;
     let mut findings = Findings::new();
+    // The text channel: Word's main document; Excel and PowerPoint record streams are not read for text.
+    let mut paragraphs = Vec::new();
     match app {
-        App::Word => word::sanitize(&mut root, policy, &mut findings)?,
+        App::Word => paragraphs = word::sanitize(&mut root, policy, &mut findings)?,
         App::Excel => excel::check(&root, policy, &mut findings)?,
         App::PowerPoint => powerpoint::check(&root, policy, &mut findings)?,
     }
@@ -164,6 +166,11 @@ where
     root.children = kept;
     let rebuilt = root.write()?;
     output.write_all(&rebuilt).map_err(|e| Failure::too_large(format!("writing output: {e}")))?;
+    for (number, text) in paragraphs.iter().enumerate() {
+        if !text.is_empty() {
+            embedder.emit_text(&format!("paragraph {}", number + 1), text);
+        }
+    }
     Ok(Rebuilt { format: "ole2".into(), findings: findings.into_vec() })
 }
 

@@ -6,6 +6,9 @@
 //! a dangerous field's instruction characters are overwritten with spaces
 //! in place, so no offset anywhere in the file moves and Word shows the
 //! field's last result as plain text.
+//!
+//! The same characters give the text of the main document for the host's
+//! text channel ([`paragraphs`]).
 
 use sekisho_plugin_sdk::{Decision, Disposition, Failure, Findings, Policy, field_class};
 
@@ -26,8 +29,9 @@ struct Char {
     code: u16,
 }
 
-/// Checks encryption and neutralizes dangerous fields in place.
-pub fn sanitize(root: &mut Storage, policy: &Policy, findings: &mut Findings) -> Result<(), Failure> {
+/// Checks encryption and neutralizes dangerous fields in place; answers the
+/// paragraphs of the main document as the rebuilt file shows them.
+pub fn sanitize(root: &mut Storage, policy: &Policy, findings: &mut Findings) -> Result<Vec<String>, Failure> {
     let document = root.stream("WordDocument").ok_or_else(|| Failure::invalid("no WordDocument stream"))?;
     let flags = read_u16(document, 0x0A).ok_or_else(|| Failure::invalid("WordDocument is too short for a FIB"))?;
     if read_u16(document, 0) != Some(WORD_MAGIC) {
@@ -43,9 +47,12 @@ pub fn sanitize(root: &mut Storage, policy: &Policy, findings: &mut Findings) ->
         .get(fc..fc.saturating_add(lcb))
         .ok_or_else(|| Failure::invalid("the piece table lies outside the table stream"))?;
     let chars = text_chars(clx, document)?;
+    let main = main_text_length(document).map_or(chars.len(), |n| n.min(chars.len()));
+    // Field instructions are not shown, blanked or not: the text does not depend on the blanking.
+    let paragraphs = paragraphs(&chars[..main]);
     let blanks = dangerous_instructions(&chars, policy, findings)?;
     if blanks.is_empty() {
-        return Ok(());
+        return Ok(paragraphs);
     }
     let document = root.stream_mut("WordDocument").ok_or_else(|| Failure::invalid("no WordDocument stream"))?;
     for c in blanks {
@@ -55,7 +62,65 @@ pub fn sanitize(root: &mut Storage, policy: &Policy, findings: &mut Findings) ->
             document[c.offset + 1] = 0;
         }
     }
-    Ok(())
+    Ok(paragraphs)
+}
+
+/// `ccpText` of the FIB: how many characters the main document has (the
+/// footnotes, headers and other stories follow it).
+fn main_text_length(fib: &[u8]) -> Option<usize> {
+    let csw = read_u16(fib, 0x20)? as usize;
+    let cslw_at = 0x22 + csw * 2;
+    Some(read_u32(fib, cslw_at + 2 + 12)? as usize)
+}
+
+/// The paragraphs of `chars` as Word shows them: a paragraph ends at a
+/// paragraph mark (13) or a page or section break (12), and a table row at
+/// its end mark (a cell mark, 7, right after another); a cell mark is a
+/// tab, a line break (11) a line break; fields show their result,
+/// not their instruction; object, picture and note anchors show nothing.
+/// Compressed characters are cp1252.
+fn paragraphs(chars: &[Char]) -> Vec<String> {
+    let mut paragraphs = Vec::new();
+    let mut text = String::new();
+    // For each open field: whether its separator (the start of its result) was seen.
+    let mut fields: Vec<bool> = Vec::new();
+    let mut units: Vec<u16> = Vec::new();
+    let mut last = 0u16;
+    let flush = |units: &mut Vec<u16>, text: &mut String| {
+        text.extend(char::decode_utf16(units.drain(..)).map(|c| c.unwrap_or('\u{fffd}')));
+    };
+    for c in chars {
+        let row_end = c.code == 0x07 && last == 0x07;
+        last = c.code;
+        match c.code {
+            0x13 => fields.push(false),
+            0x14 => {
+                if let Some(field) = fields.last_mut() {
+                    *field = true;
+                }
+            }
+            0x15 => {
+                fields.pop();
+            }
+            _ if fields.iter().any(|shown| !shown) => {}
+            0x0D | 0x0C | 0x07 if c.code != 0x07 || row_end => {
+                flush(&mut units, &mut text);
+                paragraphs.push(std::mem::take(&mut text).trim_matches([' ', '\t', '\n']).to_owned());
+            }
+            0x07 | 0x09 => units.push(u16::from(b'\t')),
+            0x0B => units.push(u16::from(b'\n')),
+            code if code < 0x20 => {}
+            code if c.width == 1 && code >= 0x80 => {
+                let byte = [code as u8];
+                let (decoded, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&byte);
+                units.extend(decoded.encode_utf16());
+            }
+            code => units.push(code),
+        }
+    }
+    flush(&mut units, &mut text);
+    paragraphs.push(text.trim_matches([' ', '\t', '\n']).to_owned());
+    paragraphs
 }
 
 /// (fcClx, lcbClx) from the FIB's variable part.

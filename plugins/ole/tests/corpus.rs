@@ -274,3 +274,30 @@ fn hostile_inputs_are_refused() {
     truncated.truncate(truncated.len() / 2);
     assert!(run(&truncated, &strict()).is_err());
 }
+
+#[test]
+fn word_text_channel_gives_paragraphs_with_field_results_only() {
+    let text = concat!(
+        "氏名：山田太郎\r\r住所：東京都千代田区\u{b}メール taro@example.jp\r",
+        "番号 \u{13}DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe \"/k calc 999988887777\" \u{14}123456789012\u{15}\r",
+        "A\u{7}B\u{7}\u{7}C\u{7}D\u{7}\u{7}最後",
+    );
+    let doc = office::word97(text, WordOptions { macros: true, properties: true, ..WordOptions::default() });
+    let mut host = sekisho_plugin_sdk::CollectText::default();
+    sekisho_ole::sanitize(Cursor::new(&doc), &mut Vec::new(), &strict(), &mut host).unwrap();
+    let expected = [
+        ("paragraph 1", "氏名：山田太郎"),
+        ("paragraph 3", "住所：東京都千代田区\nメール taro@example.jp"),
+        ("paragraph 4", "番号 123456789012"),
+        ("paragraph 5", "A\tB"),
+        ("paragraph 6", "C\tD"),
+        ("paragraph 7", "最後"),
+    ];
+    let expected: Vec<(String, String)> = expected.iter().map(|(l, t)| (l.to_string(), t.to_string())).collect();
+    assert_eq!(host.texts, expected);
+    // A cp1252 document: compressed characters decoded.
+    let western = office::word97("Caf\u{e9} \u{93}quoted\u{94}\r", WordOptions::default());
+    let mut host = sekisho_plugin_sdk::CollectText::default();
+    sekisho_ole::sanitize(Cursor::new(&western), &mut Vec::new(), &strict(), &mut host).unwrap();
+    assert_eq!(host.texts, [("paragraph 1".to_string(), "Café “quoted”".to_string())]);
+}

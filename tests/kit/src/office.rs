@@ -301,18 +301,27 @@ pub fn word_text_with_dde() -> String {
         .to_owned()
 }
 
-/// A Word 97 document (`doc`) whose text (one cp1252 piece, found through
-/// the piece table in `1Table` as Word finds it) is `text`; its root
+/// A Word 97 document (`doc`) whose text (one piece, found through the
+/// piece table in `1Table` as Word finds it: cp1252 when every character
+/// fits, UTF-16 otherwise, as Word writes Japanese) is `text`; its root
 /// storage has Word's class id.
 pub fn word97(text: &str, options: WordOptions) -> Vec<u8> {
     const TEXT_AT: usize = 0x800;
-    let text: Vec<u8> = text.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect();
-    // The piece table: one piece, CPs [0, n], a compressed (cp1252) piece at TEXT_AT.
+    let unicode = text.chars().any(|c| u32::from(c) > 0xFF);
+    let characters = if unicode { text.encode_utf16().count() } else { text.chars().count() };
+    let text: Vec<u8> = if unicode {
+        text.encode_utf16().flat_map(u16::to_le_bytes).collect()
+    } else {
+        text.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect()
+    };
+    // The piece table: one piece, CPs [0, n], at TEXT_AT: compressed (cp1252, the
+    // flag and the offset doubled) or UTF-16.
+    let fc = if unicode { TEXT_AT as u32 } else { 0x4000_0000u32 | (TEXT_AT as u32 * 2) };
     let mut plc = Vec::new();
     plc.extend(0u32.to_le_bytes());
-    plc.extend((text.len() as u32).to_le_bytes());
+    plc.extend((characters as u32).to_le_bytes());
     plc.extend(0u16.to_le_bytes());
-    plc.extend((0x4000_0000u32 | (TEXT_AT as u32 * 2)).to_le_bytes());
+    plc.extend(fc.to_le_bytes());
     plc.extend(0u16.to_le_bytes());
     let mut clx = vec![0x02];
     clx.extend((plc.len() as u32).to_le_bytes());
@@ -333,7 +342,7 @@ pub fn word97(text: &str, options: WordOptions) -> Vec<u8> {
     fib.extend(22u16.to_le_bytes());
     let mut longs = [0u8; 88];
     longs[0..4].copy_from_slice(&((TEXT_AT + text.len()) as u32).to_le_bytes()); // cbMac
-    longs[12..16].copy_from_slice(&(text.len() as u32).to_le_bytes()); // ccpText
+    longs[12..16].copy_from_slice(&(characters as u32).to_le_bytes()); // ccpText
     fib.extend(longs);
     // FibRgFcLcb97: 93 (fc, lcb) pairs; fcClx/lcbClx are pair 33.
     fib.extend(93u16.to_le_bytes());
