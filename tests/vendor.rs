@@ -182,12 +182,15 @@ fn build_vendor_example() -> PathBuf {
     target.join("wasm32-wasip2/release/sekisho_farbfeld.wasm")
 }
 
-/// A 2×1 farbfeld image followed by a smuggled archive.
+/// The vendor example's sample: a 2×1 farbfeld image followed by a
+/// smuggled archive.
 fn farbfeld_with_trailer() -> Vec<u8> {
+    let sample = std::fs::read(root().join("examples/vendor-plugin/samples/picture.ff")).unwrap();
     let mut image = b"farbfeld\0\0\0\x02\0\0\0\x01".to_vec();
     image.extend_from_slice(&[0xff; 16]);
     image.extend_from_slice(b"PK\x03\x04 hidden archive");
-    image
+    assert_eq!(sample, image);
+    sample
 }
 
 #[test]

@@ -46,6 +46,7 @@ pub fn describe() -> PluginInfo {
         version: env!("CARGO_PKG_VERSION").into(),
         formats: vec![Format {
             id: FORMAT.into(),
+            description: "farbfeld image".into(),
             media_types: vec!["image/x-farbfeld".into()],
             extensions: vec!["ff".into()],
             magic: vec![Magic { offset: 0, bytes: MAGIC.to_vec() }],

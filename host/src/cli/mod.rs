@@ -303,7 +303,8 @@ enum PluginCommand {
     /// Check that a plugin conforms: its description, each sample rebuilt
     /// (deterministic, idempotent, re-detected, within limits) and
     /// mutations of each sample (no trap, no timeout). Prints a table
-    /// (check, result, detail); exits 1 when a check fails.
+    /// (check, result, detail); exits 1 when a check fails. The plugin is
+    /// loaded beside the built-in plugins only (not --plugins-dir).
     #[command(
         after_help = "Examples:\n  sekisho plugin check target/wasm32-wasip2/release/sekisho_jtd.wasm samples/*.jtd\n  \
                       sekisho plugin check plugin.wasm a.jtd --mutations 1000 --seed 7 --json"

@@ -319,7 +319,11 @@ fn check_signature(options: &CheckOptions, wasm: &[u8], built_in: bool, rows: &m
     match signature::verify(&options.plugin, wasm, keys) {
         Ok(verified) => rows.pass(
             "signature",
-            format!("signed by trusted key {} (trusted comment: {})", verified.key_id, verified.trusted_comment),
+            format!(
+                "signed by trusted key {} (trusted comment: {})",
+                verified.key_id,
+                verified.trusted_comment.replace('\t', " ")
+            ),
         ),
         Err(e) => rows.fail("signature", e.to_string()),
     }

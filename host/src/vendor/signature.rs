@@ -105,7 +105,9 @@ pub enum SignatureError {
         "the signature {0} does not match the file: it was changed after signing, or the signature is another file's"
     )]
     Mismatch(String),
-    #[error("{0} is a legacy (not pre-hashed) minisign signature; sign again with minisign 0.8 or later")]
+    #[error(
+        "{0} is a legacy (not pre-hashed) minisign signature; sign again without -l (minisign pre-hashes by default)"
+    )]
     Legacy(String),
 }
 
