@@ -7,6 +7,10 @@
 //! actually produced, so lying headers and overlapping entries cannot smuggle
 //! a bomb through. The output is deterministic: input order, input
 //! timestamps, fixed compression settings.
+//!
+//! The archive hands the host no text of its own (`Host::emit_text`): each
+//! member's text comes from its own plugin, under the member's report, and
+//! member names are not text.
 
 use std::collections::BTreeSet;
 use std::io::{Read, Seek, Write};

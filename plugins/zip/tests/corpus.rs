@@ -199,3 +199,31 @@ fn hidden_duplicate_entries_in_the_corpus_are_reported() {
     // A symlink and a file both named "moo": only one can survive.
     assert_duplicates_reported("rubyzip__symlink.zip", &corpus.read("zip", "rubyzip__symlink.zip"));
 }
+
+/// Rebuilds members as [`Echo`] does and keeps the text handed to it.
+#[derive(Default)]
+struct Collect {
+    texts: Vec<(String, String)>,
+}
+
+impl Embedder for Collect {
+    fn sanitize_embedded(&mut self, name: &str, data: &[u8]) -> Result<EmbeddedRebuilt, EmbeddedRefusal> {
+        Echo.sanitize_embedded(name, data)
+    }
+
+    fn emit_text(&mut self, location: &str, text: &str) {
+        self.texts.push((location.to_owned(), text.to_owned()));
+    }
+}
+
+#[test]
+fn the_archive_hands_the_host_no_text_of_its_own() {
+    let archive = fixtures::zip(&[
+        ("山田太郎_taro@example.jp.txt", "東京都千代田区 123456789012\n".as_bytes()),
+        ("名簿/090-1234-5678.csv", "山田太郎,taro@example.jp\n".as_bytes()),
+    ]);
+    let mut host = Collect::default();
+    sekisho_zip::sanitize(Cursor::new(&archive), &mut Vec::new(), &Policy::uniform(Action::Sanitize), &mut host)
+        .unwrap();
+    assert!(host.texts.is_empty(), "members' text comes from their own plugins, names are not text: {:?}", host.texts);
+}
