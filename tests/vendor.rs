@@ -224,6 +224,7 @@ fn a_misbehaving_plugin_fails_with_the_reason() {
         ("wrong-output.bad", b"MISBEHAVE:wrong-output\n".to_vec()),
         ("undeclared-format.bad", b"MISBEHAVE:undeclared-format\n".to_vec()),
         ("recurse.bad", b"MISBEHAVE:recurse\n".to_vec()),
+        ("sleep.bad", b"MISBEHAVE:sleep\n".to_vec()),
         // Passes as it is (an unknown command is echoed), but truncated
         // after "trap" it traps.
         ("nearly.bad", b"MISBEHAVE:trap-not\n".to_vec()),
@@ -240,13 +241,15 @@ fn a_misbehaving_plugin_fails_with_the_reason() {
     assert!(undeclared.contains("\"pdf\", which it does not declare"), "{undeclared}");
     let deep = failed(&report, "recurse.bad: rebuild");
     assert!(deep.contains("stack"), "{deep}");
+    let waiting = failed(&report, "sleep.bad: rebuild");
+    assert!(waiting.contains("plugin-fault"), "{waiting}");
     assert_eq!(report.row("nearly.bad: idempotent").map(|r| r.result), Some(Verdict::Pass), "{}", table(&report));
     let robustness = failed(&report, "nearly.bad: robustness");
     assert!(robustness.contains("plugin-fault") && robustness.contains("--seed 14"), "{robustness}");
 
     // The same mutation fails again with --seed, and is saved with --save-failures.
     let dir = tempfile::tempdir().unwrap();
-    let sample = write_samples(dir.path(), &samples[5..]);
+    let sample = write_samples(dir.path(), &samples[6..]);
     let saved = dir.path().join("failures");
     let output = sekisho(&[
         "plugin",

@@ -250,7 +250,7 @@ fn run(options: &CheckOptions) -> Result<CheckReport, String> {
     // Load it as --plugins-dir does: from a folder of its own, beside the
     // built-in plugins (a built-in one is already there).
     let folder = tempfile::tempdir().map_err(|e| format!("a temporary folder: {e}"))?;
-    let loaded = load(options, built_in, folder.path());
+    let loaded = load(options, &wasm, built_in, folder.path());
     let (sekisho, plugin) = match loaded {
         Ok(loaded) => loaded,
         Err(message) => {
@@ -329,17 +329,19 @@ fn check_signature(options: &CheckOptions, wasm: &[u8], built_in: bool, rows: &m
     }
 }
 
-/// The engine with the plugin loaded, and the plugin.
-fn load(options: &CheckOptions, built_in: bool, folder: &Path) -> Result<(Sekisho, Arc<Plugin>), String> {
+/// The engine with the plugin (`wasm`, the bytes read from its file) loaded,
+/// and the plugin.
+fn load(options: &CheckOptions, wasm: &[u8], built_in: bool, folder: &Path) -> Result<(Sekisho, Arc<Plugin>), String> {
     let mut plugin_dirs = Vec::new();
     let file_name = options.plugin.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let file_name = if file_name.ends_with(".wasm") { file_name } else { format!("{file_name}.wasm") };
     let copy = folder.join(&file_name);
     if !built_in {
-        std::fs::copy(&options.plugin, &copy).map_err(|e| format!("copying {}: {e}", options.plugin.display()))?;
-        let signature = signature::signature_path(&options.plugin);
-        if signature.exists() {
-            let _ = std::fs::copy(&signature, signature::signature_path(&copy));
+        // The bytes already read (and checked against their signature), not the file again.
+        std::fs::write(&copy, wasm).map_err(|e| format!("{}: {e}", copy.display()))?;
+        if let Ok(signature) = std::fs::read(signature::signature_path(&options.plugin)) {
+            std::fs::write(signature::signature_path(&copy), signature)
+                .map_err(|e| format!("{}: {e}", copy.display()))?;
         }
         plugin_dirs.push(folder.to_path_buf());
     }
@@ -350,7 +352,7 @@ fn load(options: &CheckOptions, built_in: bool, folder: &Path) -> Result<(Sekish
     let trusted_keys = options.trusted_keys.clone().filter(|_| options.require_signed);
     let engine = Options { sandbox, plugin_dirs, notice: options.notice, trusted_keys };
     let sekisho = Sekisho::new(engine).map_err(|e| e.to_string())?;
-    let sha256 = sha256_hex(&std::fs::read(&options.plugin).map_err(|e| e.to_string())?);
+    let sha256 = sha256_hex(wasm);
     let plugin = sekisho
         .registry()
         .plugins()
