@@ -96,8 +96,8 @@ impl<'a> Reader<'a> {
                 self.budget -= data.len().min(self.budget);
                 Content::decode(&data).ok()
             }
-            Err(_) => {
-                if limit == self.budget {
+            Err(error) => {
+                if limit == self.budget && over_limit(&error) {
                     self.budget = 0;
                 }
                 None
@@ -191,11 +191,14 @@ impl<'a> Reader<'a> {
             return;
         }
         let limit = self.budget.min(MAX_PAGE);
-        let Ok(data) = stream.get_plain_content_with_limit(limit) else {
-            if limit == self.budget {
-                self.budget = 0;
+        let data = match stream.get_plain_content_with_limit(limit) {
+            Ok(data) => data,
+            Err(error) => {
+                if limit == self.budget && over_limit(&error) {
+                    self.budget = 0;
+                }
+                return;
             }
-            return;
         };
         self.budget -= data.len().min(self.budget);
         let Ok(content) = Content::decode(&data) else { return };
@@ -276,6 +279,11 @@ fn page_resources(doc: &Document, page_id: ObjectId) -> Vec<&Dictionary> {
     let Ok((own, inherited)) = doc.get_page_resources(page_id) else { return Vec::new() };
     let inherited = inherited.into_iter().filter_map(|id| doc.get_dictionary(id).ok());
     own.into_iter().chain(inherited).collect()
+}
+
+/// True when reading failed because the content is over the limit given.
+fn over_limit(error: &lopdf::Error) -> bool {
+    matches!(error, lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded { .. }))
 }
 
 /// `object`, or what it refers to.
