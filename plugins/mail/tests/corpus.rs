@@ -692,6 +692,6 @@ fn text_channel_gives_headers_and_bodies_but_not_attachments() {
         ("body (html) block 1", "東京都千代田区 ニュース <hxxps://example[.]jp/news>"),
         ("body (html) block 2", "電話 03-1234-5678"),
     ];
-    let expected: Vec<(String, String)> = expected.iter().map(|(l, t)| (l.to_string(), t.to_string())).collect();
+    let expected = sekisho_testkit::text_pairs(&expected);
     assert_eq!(host.texts, expected);
 }

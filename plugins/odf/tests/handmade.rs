@@ -5,6 +5,7 @@ mod common;
 
 use common::{MANIFEST_NS, has, member, names, rebuild, run, strict, text_member, text_of, zip_of};
 use sekisho_plugin_sdk::{Action, ContentClass, Disposition, FailureKind, HyperlinkMode, Policy};
+use sekisho_testkit::text_pairs as pairs;
 
 const TEXT: &str = "application/vnd.oasis.opendocument.text";
 const NAMESPACES: &str = concat!(
@@ -455,10 +456,6 @@ fn texts(format: &str, input: &[u8]) -> Vec<(String, String)> {
     let mut host = sekisho_plugin_sdk::CollectText::default();
     sekisho_odf::sanitize(format, std::io::Cursor::new(input), &mut Vec::new(), &strict(), &mut host).unwrap();
     host.texts
-}
-
-fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
-    expected.iter().map(|(l, t)| (l.to_string(), t.to_string())).collect()
 }
 
 #[test]

@@ -293,7 +293,7 @@ fn word_text_channel_gives_paragraphs_with_field_results_only() {
         ("paragraph 6", "C\tD"),
         ("paragraph 7", "最後"),
     ];
-    let expected: Vec<(String, String)> = expected.iter().map(|(l, t)| (l.to_string(), t.to_string())).collect();
+    let expected = sekisho_testkit::text_pairs(&expected);
     assert_eq!(host.texts, expected);
     // A cp1252 document: compressed characters decoded.
     let western = office::word97("Caf\u{e9} \u{93}quoted\u{94}\r", WordOptions::default());

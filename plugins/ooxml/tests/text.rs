@@ -5,6 +5,7 @@ use std::io::Cursor;
 
 use sekisho_plugin_sdk::{Action, CollectText, Policy};
 use sekisho_testkit::office::{self, content_types, package, relationships};
+use sekisho_testkit::text_pairs as pairs;
 
 const W_NS: &str = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
 const S_NS: &str = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
@@ -21,10 +22,6 @@ fn texts(format: &str, input: &[u8]) -> Vec<(String, String)> {
     sekisho_ooxml::sanitize(format, Cursor::new(input), &mut Vec::new(), &policy, &mut host)
         .unwrap_or_else(|f| panic!("{}", f.detail));
     host.texts
-}
-
-fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
-    expected.iter().map(|(l, t)| (l.to_string(), t.to_string())).collect()
 }
 
 fn run(text: &str) -> String {

@@ -80,7 +80,7 @@ fn pages_give_their_text_japanese_included_and_nothing_removed() {
         ("page 1", "山田太郎\n東京都千代田区\ntaro@example.jp call 03-1234-5678\n番号123456789012\n大阪府\nForm text"),
         ("page 2", "Second page"),
     ];
-    let expected: Vec<(String, String)> = expected.iter().map(|(l, t)| (l.to_string(), t.to_string())).collect();
+    let expected = sekisho_testkit::text_pairs(&expected);
     assert_eq!(host.texts, expected);
     let all = host.joined();
     for removed in ["111122223333", "999988887777", "alert"] {

@@ -5,6 +5,7 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use sekisho_testkit::Corpus;
+use sekisho_testkit::text_pairs as pairs;
 
 use sekisho_plugin_sdk::{
     Action, ContentClass, Disposition, EmbeddedOutcome, EmbeddedRebuilt, EmbeddedRefusal, Embedder, Failure,
@@ -570,10 +571,6 @@ fn texts(rtf: &[u8]) -> Vec<(String, String)> {
     sekisho_rtf::sanitize(Cursor::new(rtf), &mut Vec::new(), &strict(), &mut host)
         .unwrap_or_else(|f| panic!("{}", f.detail));
     host.texts
-}
-
-fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
-    expected.iter().map(|(l, t)| (l.to_string(), t.to_string())).collect()
 }
 
 #[test]

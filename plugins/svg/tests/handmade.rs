@@ -248,6 +248,6 @@ fn text_channel_gives_text_title_and_desc_without_scripts_or_comments() {
         ("text 2", "taro@example.jp\n03-1234-5678"),
         ("text 3", "リンク"),
     ];
-    let expected: Vec<(String, String)> = expected.iter().map(|(l, t)| (l.to_string(), t.to_string())).collect();
+    let expected = sekisho_testkit::text_pairs(&expected);
     assert_eq!(host.texts, expected);
 }

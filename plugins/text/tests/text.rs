@@ -1,6 +1,7 @@
 //! The text plugin, natively: charsets, binary refusal, formula neutralization.
 
 use sekisho_plugin_sdk::{Action, CollectText, ContentClass, Disposition, FailureKind, Policy, Rebuilt, RefuseAll};
+use sekisho_testkit::text_pairs as pairs;
 
 fn run(format: &str, input: &[u8], policy: &Policy) -> Result<(String, Rebuilt), sekisho_plugin_sdk::Failure> {
     let mut out = Vec::new();
@@ -13,10 +14,6 @@ fn texts(format: &str, input: &[u8]) -> Vec<(String, String)> {
     let mut host = CollectText::default();
     sekisho_text::sanitize(format, input, &mut Vec::new(), &strict(), &mut host).unwrap();
     host.texts
-}
-
-fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
-    expected.iter().map(|(l, t)| (l.to_string(), t.to_string())).collect()
 }
 
 #[test]

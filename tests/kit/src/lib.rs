@@ -22,6 +22,12 @@ pub mod office;
 pub mod ovba;
 pub mod pdf;
 
+/// Owned (location, text) pairs, to compare with what a plugin hands the
+/// host (`sekisho_plugin_sdk::CollectText::texts`).
+pub fn text_pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    expected.iter().map(|(location, text)| (location.to_string(), text.to_string())).collect()
+}
+
 /// The workspace root, from this crate's own location (`tests/kit`).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the workspace root exists")

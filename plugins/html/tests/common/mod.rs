@@ -32,11 +32,6 @@ pub fn texts(input: &[u8], policy: &Policy) -> Vec<(String, String)> {
     host.texts
 }
 
-/// Owned (location, text) pairs, to compare with [`texts`].
-pub fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
-    expected.iter().map(|(l, t)| (l.to_string(), t.to_string())).collect()
-}
-
 /// Runs the plugin and checks what every output has: UTF-8 declared first
 /// in the head, deterministic, idempotent with nothing found the second time.
 pub fn rebuild(input: &[u8], policy: &Policy) -> (String, Vec<Finding>) {
