@@ -41,7 +41,8 @@ fn plugins_lists_the_built_in_plugins() {
 #[test]
 fn sanitize_traversal_archive_writes_safe_output_and_report() {
     let dir = tempfile::tempdir().unwrap();
-    let input = corpus("zip").join("rubyzip__out_evil.zip");
+    let input = dir.path().join("evil.zip");
+    std::fs::write(&input, kit::fixtures::zip_traversal()).unwrap();
     let before = sha256(&input);
     let out = dir.path().join("out.zip");
     let report_path = dir.path().join("r.json");
@@ -58,25 +59,51 @@ fn sanitize_traversal_archive_writes_safe_output_and_report() {
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
     assert_eq!(report["outcome"], "sanitized");
     assert_eq!(report["schema"], "sekisho.report/1");
-    assert!(report["items"].as_array().unwrap().iter().any(|i| i["location"].as_str().unwrap().contains("..")));
-    // Extract with a real unzip when there is one: nothing lands outside the folder.
-    let extract = dir.path().join("x").join("inside");
-    std::fs::create_dir_all(&extract).unwrap();
-    if let Ok(status) = Command::new("unzip").arg("-qo").arg(&out).arg("-d").arg(&extract).status() {
+    for unsafe_name in kit::fixtures::TRAVERSAL_NAMES {
+        assert!(
+            report["items"].as_array().unwrap().iter().any(|i| i["location"] == unsafe_name),
+            "{unsafe_name} is not reported: {report:#}"
+        );
+    }
+    // Extract with a real unzip: nothing lands outside the folder.
+    if tool_with("unzip", "-v") {
+        let extract = dir.path().join("x").join("inside");
+        std::fs::create_dir_all(&extract).unwrap();
+        let status = Command::new("unzip").arg("-qo").arg(&out).arg("-d").arg(&extract).status().unwrap();
         assert!(status.success());
         let outside: Vec<_> =
             std::fs::read_dir(dir.path().join("x")).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(outside, vec!["inside"], "something was extracted outside the target folder");
+        assert!(std::fs::read_dir(&extract).unwrap().count() > 0, "unzip extracted nothing");
     }
-    for name in zip_names(&std::fs::read(&out).unwrap()) {
-        assert!(!name.starts_with('/') && !name.split('/').any(|p| p == ".."), "{name}");
+    let names = zip_names(&std::fs::read(&out).unwrap());
+    assert_eq!(names.len(), 4, "every member is kept under a safe name: {names:?}");
+    for name in names {
+        assert!(!name.starts_with('/') && !name.contains('\\') && !name.split('/').any(|p| p == ".."), "{name}");
     }
 }
 
 #[test]
 fn failed_file_exits_1_and_leaves_no_output() {
     let dir = tempfile::tempdir().unwrap();
-    let input = corpus("zip").join("rubyzip__zipWithTooBigCDirSizeField.zip");
+    let inputs = tempfile::tempdir().unwrap();
+    let input = inputs.path().join("broken.zip");
+    std::fs::write(&input, kit::fixtures::zip_with_broken_central_directory()).unwrap();
+    let out = dir.path().join("out.zip");
+    let output = sekisho(&["sanitize", input.to_str().unwrap(), "-o", out.to_str().unwrap(), "--report", "-"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(!out.exists());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no temporary file may be left behind");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["outcome"], "failed");
+    assert_eq!(report["reason"]["kind"], "invalid-structure");
+}
+
+#[test]
+fn a_corpus_archive_that_fails_exits_1_and_leaves_no_output() {
+    let Some(corpus) = corpus!() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let input = corpus.file("zip", "rubyzip__zipWithTooBigCDirSizeField.zip");
     let out = dir.path().join("out.zip");
     let output = sekisho(&["sanitize", input.to_str().unwrap(), "-o", out.to_str().unwrap(), "--report", "-"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
@@ -135,7 +162,9 @@ fn stdin_to_stdout() {
 #[test]
 fn scan_reports_without_writing() {
     let dir = tempfile::tempdir().unwrap();
-    let input = corpus("text").join("oletools__dde-in-csv.csv");
+    let inputs = tempfile::tempdir().unwrap();
+    let input = inputs.path().join("dde.csv");
+    std::fs::write(&input, kit::fixtures::csv_dde()).unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_sekisho"))
         .current_dir(dir.path())
         .args(["scan", input.to_str().unwrap()])
@@ -144,8 +173,11 @@ fn scan_reports_without_writing() {
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["items"][0]["class"], "dde");
+    let items = report["items"].as_array().unwrap();
+    assert_eq!(items.len(), kit::fixtures::CSV_DDE_FORMULAS, "{report:#}");
+    assert!(items.iter().all(|i| i["class"] == "dde"), "{report:#}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    assert_eq!(std::fs::read(&input).unwrap(), kit::fixtures::csv_dde(), "scan leaves the input as it was");
 }
 
 #[test]
@@ -234,12 +266,30 @@ fn vendor_plugin_builds_loads_and_sanitizes() {
     assert_eq!(report["plugin"]["name"], "farbfeld");
 }
 
-#[test]
-fn folders_run_in_parallel_resume_and_audit() {
+/// A folder of generated documents: a macro-enabled Word document, a
+/// workbook with macros, CSV with formulas, an archive with traversal names.
+fn inbox(dir: &Path) -> Vec<&'static str> {
+    let files: [(&str, Vec<u8>); 5] = [
+        ("report.docm", kit::office::docm("Quarterly report")),
+        ("book.xlsm", kit::office::workbook(&["total", "42"], true)),
+        ("plain.xlsx", kit::office::workbook(&["plain"], false)),
+        ("table.csv", kit::fixtures::csv_dde()),
+        ("archive.zip", kit::fixtures::zip_traversal()),
+    ];
+    std::fs::create_dir_all(dir).unwrap();
+    for (name, data) in &files {
+        std::fs::write(dir.join(name), data).unwrap();
+    }
+    files.iter().map(|(name, _)| *name).collect()
+}
+
+/// Runs a folder twice with `--resume`: the first run writes every output
+/// and one audit line per file; the second skips all but a tampered output.
+fn run_folder_with_resume(dir: &Path, files: usize, tampered: &Path) {
     let out = tempfile::tempdir().unwrap();
     let audit = out.path().join("audit.jsonl");
-    let dir = corpus("ooxml");
-    let (dir, out_dir, audit_path) = (dir.to_str().unwrap(), out.path().join("clean"), audit.to_str().unwrap());
+    let out_dir = out.path().join("clean");
+    let (dir, audit_path) = (dir.to_str().unwrap(), audit.to_str().unwrap());
     let first = sekisho(&[
         "sanitize",
         dir,
@@ -253,7 +303,6 @@ fn folders_run_in_parallel_resume_and_audit() {
     ]);
     assert!(first.status.code() == Some(0), "{}", stderr(&first));
     let log = stderr(&first);
-    let files = corpus_files("ooxml").len();
     assert!(log.contains(&format!("{files} files: ")), "no summary: {log}");
     assert!(log.lines().any(|l| l.starts_with("OUTCOME") && l.contains("FORMAT")), "{log}");
     // One complete JSON line per file, never the content.
@@ -263,10 +312,26 @@ fn folders_run_in_parallel_resume_and_audit() {
     assert!(lines.iter().all(|l| l["interface"] == "cli" && l["sha256_in"].as_str().unwrap().len() == 64));
     assert!(lines.iter().any(|l| l["items"]["macros"].as_u64().unwrap_or(0) > 0));
     // A second run skips everything; a changed output is redone.
-    let docx = out_dir.join("ooxml/poi__SimpleMacro.docx");
+    let docx = out_dir.join(tampered);
+    assert!(docx.is_file(), "{} was not written", docx.display());
     std::fs::write(&docx, b"tampered").unwrap();
     let second = sekisho(&["sanitize", dir, "--out-dir", out_dir.to_str().unwrap(), "--resume"]);
     let log = stderr(&second);
     assert_eq!(log.matches("skipped").count(), files - 1, "{log}");
     assert!(std::fs::read(&docx).unwrap().starts_with(b"PK"), "the tampered output is rebuilt");
+}
+
+#[test]
+fn folders_run_in_parallel_resume_and_audit() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("inbox");
+    let files = inbox(&dir);
+    run_folder_with_resume(&dir, files.len(), Path::new("inbox/report.docx"));
+}
+
+#[test]
+fn the_corpus_folder_runs_in_parallel_resumes_and_audits() {
+    let Some(corpus) = corpus!() else { return };
+    let files = corpus.files("ooxml").len();
+    run_folder_with_resume(&corpus.folder("ooxml"), files, Path::new("ooxml/poi__SimpleMacro.docx"));
 }

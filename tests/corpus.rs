@@ -1,6 +1,8 @@
-//! End to end on the real files of the shared corpus: every text and ZIP
-//! file gets a precise outcome and a report; outputs are safe, idempotent
-//! and deterministic.
+//! Text and ZIP end to end: generated files for each behaviour (formula
+//! cells, traversal names, members as children, legacy charsets), and the
+//! real files of the shared corpus when `SEKISHO_CORPUS` names it: every
+//! text and ZIP file gets a precise outcome and a report; outputs are safe,
+//! idempotent and deterministic.
 
 mod common;
 
@@ -10,10 +12,10 @@ use common::*;
 use sekisho::policy::{Class, Policy};
 use sekisho::report::{Disposition, Outcome};
 
-fn check_folder(folder: &str) -> usize {
+fn check_folder(corpus: &Corpus, folder: &str) -> usize {
     let policy = Policy::default();
     let mut passed = 0;
-    for path in corpus_files(folder) {
+    for path in corpus.files(folder) {
         let first = sanitize_file(engine(), &path, &policy);
         let report = &first.report;
         assert_eq!(report.input.size, std::fs::metadata(&path).unwrap().len());
@@ -48,13 +50,15 @@ fn check_folder(folder: &str) -> usize {
 
 #[test]
 fn every_text_file_passes_idempotently() {
-    let files = corpus_files("text").len();
-    assert_eq!(check_folder("text"), files, "every text file in the corpus is valid text");
+    let Some(corpus) = corpus!() else { return };
+    let files = corpus.files("text").len();
+    assert_eq!(check_folder(&corpus, "text"), files, "every text file in the corpus is valid text");
 }
 
 #[test]
 fn every_zip_file_ends_with_a_precise_outcome() {
-    let passed = check_folder("zip");
+    let Some(corpus) = corpus!() else { return };
+    let passed = check_folder(&corpus, "zip");
     assert!(passed >= 15, "only {passed} archives passed");
 }
 
@@ -63,8 +67,44 @@ fn is_safe_member_name(name: &str) -> bool {
     !(name.starts_with('/') || name.contains('\\') || name.split('/').any(|part| part == "..") || drive_letter)
 }
 
+/// Every unsafe name of `original` is reported where it was, as a
+/// neutralized or removed malformed structure, and none is left.
+fn assert_traversal_neutralized(label: &str, original: &[String], result: &sekisho::Sanitized) {
+    assert_eq!(result.report.outcome, Outcome::Sanitized, "{label}: {:#?}", result.report);
+    let names = zip_names(result.output.as_ref().unwrap());
+    assert!(names.iter().all(|n| is_safe_member_name(n)), "{label}: {names:?}");
+    for unsafe_name in original.iter().filter(|n| !is_safe_member_name(n)) {
+        assert!(
+            result.report.items.iter().any(|i| &i.location == unsafe_name
+                && i.class == Class::MalformedStructure.name()
+                && matches!(i.action, Disposition::Neutralized | Disposition::Removed)),
+            "{label}: {unsafe_name:?} is not reported: {:#?}",
+            result.report.items
+        );
+    }
+}
+
 #[test]
-fn path_traversal_archives_are_neutralized_and_reported() {
+fn path_traversal_names_are_neutralized_and_reported() {
+    let archive = kit::fixtures::zip(&[
+        ("readme.txt", b"safe"),
+        ("../evil.txt", b"up"),
+        ("/abs.txt", b"absolute"),
+        ("..\\win.txt", b"windows"),
+        ("C:/drive.txt", b"drive letter"),
+        ("a/../../deep.txt", b"up from a folder"),
+    ]);
+    let original = zip_names(&archive);
+    assert_eq!(original.iter().filter(|n| !is_safe_member_name(n)).count(), 5, "{original:?}");
+    let result = sanitize_bytes(engine(), "traversal.zip", &archive, &Policy::default());
+    assert_traversal_neutralized("traversal.zip", &original, &result);
+    // The safe member and the contents of the renamed ones are all there.
+    assert_eq!(zip_names(result.output.as_ref().unwrap()).len(), 6);
+}
+
+#[test]
+fn path_traversal_archives_in_the_corpus_are_neutralized_and_reported() {
+    let Some(corpus) = corpus!() else { return };
     for file in [
         "rubyzip__out_evil.zip",
         "rubyzip__absolutepath.zip",
@@ -72,27 +112,38 @@ fn path_traversal_archives_are_neutralized_and_reported() {
         "rubyzip__absolute1.zip",
         "payloadsallthethings__etc_passwd.zip",
     ] {
-        let path = corpus("zip").join(file);
+        let path = corpus.file("zip", file);
         let original = zip_names(&std::fs::read(&path).unwrap());
         let result = sanitize_file(engine(), &path, &Policy::default());
-        assert_eq!(result.report.outcome, Outcome::Sanitized, "{file}: {:#?}", result.report);
-        let names = zip_names(result.output.as_ref().unwrap());
-        assert!(names.iter().all(|n| is_safe_member_name(n)), "{file}: {names:?}");
-        for unsafe_name in original.iter().filter(|n| !is_safe_member_name(n)) {
-            assert!(
-                result.report.items.iter().any(|i| &i.location == unsafe_name
-                    && i.class == Class::MalformedStructure
-                    && matches!(i.action, Disposition::Neutralized | Disposition::Removed)),
-                "{file}: {unsafe_name:?} is not reported: {:#?}",
-                result.report.items
-            );
-        }
+        assert_traversal_neutralized(file, &original, &result);
     }
 }
 
 #[test]
 fn dde_csv_has_no_formula_cell_left() {
-    let path = corpus("text").join("oletools__dde-in-csv.csv");
+    let result = sanitize_bytes(engine(), "dde.csv", &kit::fixtures::csv_dde(), &Policy::default());
+    assert_eq!(result.report.outcome, Outcome::Sanitized);
+    let text = String::from_utf8(result.output.unwrap()).unwrap();
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut cells = Vec::new();
+    for record in reader.records() {
+        cells.extend(record.unwrap().iter().map(str::to_owned));
+    }
+    for cell in &cells {
+        // A plain signed number is data, not a formula: it stays.
+        let number = cell.parse::<f64>().is_ok();
+        assert!(number || !cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "formula left: {cell:?}");
+    }
+    assert!(cells.iter().any(|c| c == "-12.5"), "the negative number is kept: {cells:?}");
+    let dde: Vec<_> = result.report.items.iter().filter(|i| i.class == Class::Dde.name()).collect();
+    assert_eq!(dde.len(), kit::fixtures::CSV_DDE_FORMULAS, "{dde:#?}");
+    assert!(dde.iter().all(|i| i.detail.contains("calc.exe")), "{dde:#?}");
+}
+
+#[test]
+fn dde_csv_in_the_corpus_has_no_formula_cell_left() {
+    let Some(corpus) = corpus!() else { return };
+    let path = corpus.file("text", "oletools__dde-in-csv.csv");
     let result = sanitize_file(engine(), &path, &Policy::default());
     assert_eq!(result.report.outcome, Outcome::Sanitized);
     let text = String::from_utf8(result.output.unwrap()).unwrap();
@@ -102,14 +153,31 @@ fn dde_csv_has_no_formula_cell_left() {
             assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "formula left: {cell:?}");
         }
     }
-    let dde: Vec<_> = result.report.items.iter().filter(|i| i.class == Class::Dde).collect();
+    let dde: Vec<_> = result.report.items.iter().filter(|i| i.class == Class::Dde.name()).collect();
     assert_eq!(dde.len(), 1);
     assert!(dde[0].detail.contains("calc.exe"), "{:?}", dde[0]);
 }
 
 #[test]
 fn members_of_archives_are_children_in_the_report() {
-    let path = corpus("zip").join("rubyzip__zipWithDirs.zip");
+    let archive = kit::fixtures::zip(&[
+        ("docs/a.txt", b"first member\n"),
+        ("docs/more/b.txt", b"second member\n"),
+        ("c.csv", b"a,b\n1,2\n"),
+    ]);
+    let result = sanitize_bytes(engine(), "dirs.zip", &archive, &Policy::default());
+    assert!(result.report.outcome.passed(), "{:#?}", result.report);
+    assert_eq!(result.report.children.len(), 3, "one child per member: {:#?}", result.report.children);
+    for child in &result.report.children {
+        assert_eq!(child.plugin.as_ref().map(|p| p.name.as_str()), Some("text"), "{child:#?}");
+        assert!(child.outcome.passed(), "{child:#?}");
+    }
+}
+
+#[test]
+fn members_of_archives_in_the_corpus_are_children_in_the_report() {
+    let Some(corpus) = corpus!() else { return };
+    let path = corpus.file("zip", "rubyzip__zipWithDirs.zip");
     let result = sanitize_file(engine(), &path, &Policy::default());
     assert!(result.report.outcome.passed());
     assert!(!result.report.children.is_empty());
@@ -122,7 +190,9 @@ fn members_of_archives_are_children_in_the_report() {
 fn extension_that_lies_is_a_finding() {
     let result = sanitize_bytes(engine(), "invoice.pdf", b"just text\n", &Policy::default());
     assert_eq!(result.report.outcome, Outcome::Sanitized, "{:#?}", result.report);
-    assert!(result.report.items.iter().any(|i| i.class == Class::MalformedStructure && i.detail.contains(".pdf")));
+    assert!(
+        result.report.items.iter().any(|i| i.class == Class::MalformedStructure.name() && i.detail.contains(".pdf"))
+    );
     assert_eq!(result.report.output.unwrap().extension, "txt");
 }
 
@@ -138,24 +208,21 @@ fn japanese_legacy_encodings_become_utf8() {
     }
 }
 
-/// Runs the independent oracle (`../shared/oracles/check_active.py`) over
+/// Runs the independent oracle (`check_active.py` of the oracles) over
 /// the sanitized text and ZIP corpus and checks that no active tag the strict
 /// profile removes survived. Needs python3 with python-magic; CI installs it
 /// (`.ci/run`) and sets SEKISHO_REQUIRE_ORACLES=1 so the test cannot skip there.
 #[test]
 fn oracle_finds_no_surviving_active_content() {
-    let oracle = root().join("../shared/oracles/check_active.py");
-    let available =
-        std::process::Command::new("python3").args(["-c", "import magic"]).status().is_ok_and(|s| s.success());
-    if !available {
-        assert!(std::env::var_os("SEKISHO_REQUIRE_ORACLES").is_none(), "python3 with python-magic is required");
-        eprintln!("skipping: python3 with python-magic is not installed");
+    let Some(corpus) = corpus!() else { return };
+    if !python_modules("magic") {
         return;
     }
+    let oracle = corpus.oracle("check_active.py");
     let out = tempfile::tempdir().unwrap();
     let mut outputs = Vec::new();
     for folder in ["text", "zip"] {
-        for path in corpus_files(folder) {
+        for path in corpus.files(folder) {
             let result = sanitize_file(engine(), &path, &Policy::default());
             if let Some(bytes) = result.output {
                 // Same relative path as in the corpus, so compare_active can match it.

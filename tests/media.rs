@@ -1,5 +1,6 @@
-//! Images, SVG and HTML end to end on the corpus, checked by tools that are
-//! not ours: exiftool, Pillow, ImageMagick and `check_active.py`.
+//! Images, SVG and HTML end to end: generated files for each behaviour, and
+//! the corpus when `SEKISHO_CORPUS` names it, checked by tools that are not
+//! ours: exiftool, Pillow, librsvg and `check_active.py`.
 
 mod common;
 
@@ -8,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
-use sekisho::policy::{ImageMode, Policy};
+use sekisho::policy::Policy;
 use sekisho::report::{Outcome, ReasonKind};
 
 /// Tags the strict profile cannot remove, by file: the PHP in this GIF is
@@ -22,9 +23,9 @@ struct Done {
 }
 
 /// Sanitizes a corpus folder and writes the outputs to `dir`.
-fn sanitize_folder(folder: &str, policy: &Policy, dir: &Path) -> Vec<Done> {
+fn sanitize_folder(corpus: &Corpus, folder: &str, policy: &Policy, dir: &Path) -> Vec<Done> {
     let mut done = Vec::new();
-    for input in corpus_files(folder) {
+    for input in corpus.files(folder) {
         let file = input.file_name().unwrap().to_str().unwrap().to_owned();
         let result = sanitize_file(engine(), &input, policy);
         let report = result.report;
@@ -51,15 +52,6 @@ fn sanitize_folder(folder: &str, policy: &Policy, dir: &Path) -> Vec<Done> {
         done.push(Done { key: format!("{folder}/{file}"), input, output });
     }
     done
-}
-
-fn python_with(modules: &str) -> bool {
-    let found = Command::new("python3").args(["-c", &format!("import {modules}")]).status().is_ok_and(|s| s.success());
-    if !found {
-        assert!(std::env::var_os("SEKISHO_REQUIRE_ORACLES").is_none(), "python3 with {modules} is required");
-        eprintln!("skipping: python3 with {modules} is not installed");
-    }
-    found
 }
 
 /// For each (input, output) pair, Pillow's view: the output decodes, has the
@@ -107,20 +99,23 @@ print(json.dumps(out))
 
 #[test]
 fn images_lose_their_metadata_and_still_decode() {
-    if !(python_with("magic, PIL") && tool("exiftool")) {
+    let Some(corpus) = corpus!() else { return };
+    if !(python_modules("magic, PIL") && tool("exiftool")) {
         return;
     }
-    let baseline = baseline();
-    for mode in [ImageMode::Structural, ImageMode::ReEncode] {
+    let baseline = baseline(&corpus);
+    let oracle = corpus.oracle("check_active.py");
+    for mode in ["structural", "re-encode"] {
         let mut policy = Policy::default();
-        policy.options.image_mode = mode;
+        policy.options.insert("image-mode".into(), mode.into());
         let work = tempfile::tempdir().unwrap();
-        let done = sanitize_folder("image", &policy, work.path());
+        let done = sanitize_folder(&corpus, "image", &policy, work.path());
         assert!(done.len() >= 39, "{mode:?}: only {} images passed", done.len());
         // exiftool: no metadata group left.
         let outputs: Vec<&Path> = done.iter().map(|d| d.output.as_path()).collect();
         let exif = Command::new("exiftool").args(["-j", "-G1", "-a", "-n"]).args(&outputs).output().unwrap();
         let exif: Vec<serde_json::Value> = serde_json::from_slice(&exif.stdout).unwrap();
+        assert_eq!(exif.len(), outputs.len(), "exiftool read every output");
         for record in &exif {
             let file = record["SourceFile"].as_str().unwrap();
             for key in record.as_object().unwrap().keys() {
@@ -135,7 +130,7 @@ fn images_lose_their_metadata_and_still_decode() {
             }
         }
         // check_active: no baseline tag survives, but the pixel payload.
-        let tags = check_active(&outputs, work.path());
+        let tags = check_active(&oracle, &outputs, work.path());
         for file in &done {
             let before = &baseline[&file.key];
             for tag in tags[&file.output].iter().filter(|t| before.contains(t)) {
@@ -155,6 +150,7 @@ fn images_lose_their_metadata_and_still_decode() {
             .unwrap();
         assert!(pillow.status.success(), "{}", String::from_utf8_lossy(&pillow.stderr));
         let problems: BTreeMap<String, Vec<String>> = serde_json::from_slice(&pillow.stdout).unwrap();
+        assert_eq!(problems.len(), done.len(), "Pillow checked every output");
         for (file, found) in problems {
             assert!(found.is_empty(), "{mode:?} {file}: {found:?}");
         }
@@ -163,19 +159,76 @@ fn images_lose_their_metadata_and_still_decode() {
 
 #[test]
 fn images_are_idempotent_and_deterministic() {
-    assert_idempotent_and_deterministic("image", &Policy::default(), true);
+    let Some(corpus) = corpus!() else { return };
+    assert_idempotent_and_deterministic(&corpus, "image", &Policy::default(), true);
+}
+
+/// A generated JPEG with EXIF metadata (a camera, a GPS position) and a
+/// comment: exiftool shows them in the input and none in the output, and
+/// Pillow decodes the output at the same size with nothing after its end.
+#[test]
+fn a_jpeg_loses_its_metadata_and_still_decodes() {
+    if !(python_modules("PIL") && tool("exiftool")) {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let input = work.path().join("photo.jpg");
+    std::fs::write(&input, kit::fixtures::jpeg(64, 48)).unwrap();
+    let tag = Command::new("exiftool")
+        .args(["-overwrite_original", "-Make=Sekisho", "-Model=Fixture", "-GPSLatitude=35.68", "-GPSLatitudeRef=N"])
+        .args(["-Comment=a comment", "-XMP-dc:Creator=someone"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(tag.status.success(), "exiftool could not tag the fixture: {}", String::from_utf8_lossy(&tag.stderr));
+    let groups = |file: &Path| {
+        let out = Command::new("exiftool").args(["-j", "-G1", "-a", "-n"]).arg(file).output().unwrap();
+        assert!(out.status.success(), "exiftool: {}", String::from_utf8_lossy(&out.stderr));
+        let records: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(records.len(), 1);
+        records[0].as_object().unwrap().keys().cloned().collect::<Vec<String>>()
+    };
+    let before = groups(&input);
+    for group in ["IFD0:", "GPS:", "XMP-dc:", "File:Comment"] {
+        assert!(before.iter().any(|k| k.starts_with(group)), "the fixture has no {group} metadata: {before:?}");
+    }
+    for mode in ["structural", "re-encode"] {
+        let mut policy = Policy::default();
+        policy.options.insert("image-mode".into(), mode.into());
+        let result = sanitize_file(engine(), &input, &policy);
+        assert_eq!(result.report.outcome, Outcome::Sanitized, "{mode:?}: {:#?}", result.report);
+        let output = work.path().join(format!("out-{mode}.jpg"));
+        std::fs::write(&output, result.output.unwrap()).unwrap();
+        let after = groups(&output);
+        for key in &after {
+            let group = key.split(':').next().unwrap();
+            let forbidden = ["IFD0", "ExifIFD", "GPS", "IFD1", "MakerNotes"].contains(&group)
+                || group.starts_with("XMP")
+                || group.starts_with("IPTC")
+                || key.ends_with(":Comment");
+            assert!(!forbidden, "{mode:?}: exiftool still shows {key}: {after:?}");
+        }
+        let pairs = serde_json::to_string(&[(input.display().to_string(), output.display().to_string())]).unwrap();
+        let pillow = Command::new("python3").args(["-c", PILLOW_CHECK, &pairs]).output().unwrap();
+        assert!(pillow.status.success(), "{}", String::from_utf8_lossy(&pillow.stderr));
+        let problems: BTreeMap<String, Vec<String>> = serde_json::from_slice(&pillow.stdout).unwrap();
+        assert_eq!(problems.len(), 1);
+        for (file, found) in problems {
+            assert!(found.is_empty(), "{mode:?} {file}: {found:?}");
+        }
+    }
 }
 
 #[test]
 fn a_polyglot_comes_out_as_the_image_only() {
-    let jpeg = std::fs::read(corpus("image").join("image-rs__cat.jpg")).unwrap();
+    let jpeg = kit::fixtures::jpeg(64, 48);
     let zip = make_zip(&[("payload.txt", b"hidden")]);
     let polyglot = [jpeg.clone(), zip].concat();
     let result = sanitize_bytes(engine(), "cat.jpg", &polyglot, &Policy::default());
     let output = result.output.expect("the image passes");
     assert!(output.ends_with(b"\xff\xd9"));
     assert!(!output.windows(4).any(|w| w == b"PK\x03\x04"), "the archive is gone");
-    assert!(result.report.items.iter().any(|i| i.class == sekisho::policy::Class::MalformedStructure));
+    assert!(result.report.items.iter().any(|i| i.class == sekisho::policy::Class::MalformedStructure.name()));
 }
 
 /// Tags `check_active.py` reports that strict keeps on purpose, by file:
@@ -189,16 +242,18 @@ const KEPT_ON_PURPOSE: [(&str, &str); 3] = [
 
 #[test]
 fn svg_and_html_lose_their_active_content() {
-    if !python_with("magic") {
+    let Some(corpus) = corpus!() else { return };
+    if !python_modules("magic") {
         return;
     }
-    let baseline = baseline();
+    let baseline = baseline(&corpus);
+    let oracle = corpus.oracle("check_active.py");
     for folder in ["svg", "html"] {
         let work = tempfile::tempdir().unwrap();
-        let done = sanitize_folder(folder, &Policy::default(), work.path());
+        let done = sanitize_folder(&corpus, folder, &Policy::default(), work.path());
         assert!(done.len() >= if folder == "svg" { 22 } else { 17 }, "{folder}: only {} passed", done.len());
         let outputs: Vec<&Path> = done.iter().map(|d| d.output.as_path()).collect();
-        let tags = check_active(&outputs, work.path());
+        let tags = check_active(&oracle, &outputs, work.path());
         for file in &done {
             for tag in tags[&file.output].iter().filter(|t| baseline[&file.key].contains(t)) {
                 assert!(KEPT_ON_PURPOSE.contains(&(file.key.as_str(), tag.as_str())), "{}: {tag} survived", file.key);
@@ -216,11 +271,12 @@ fn png_size(path: &Path) -> Option<(u32, u32)> {
 
 #[test]
 fn svg_outputs_render_at_the_same_size() {
+    let Some(corpus) = corpus!() else { return };
     if !tool("rsvg-convert") {
         return;
     }
     let work = tempfile::tempdir().unwrap();
-    let done = sanitize_folder("svg", &Policy::default(), work.path());
+    let done = sanitize_folder(&corpus, "svg", &Policy::default(), work.path());
     let render = |svg: &Path, png: &Path| {
         Command::new("timeout")
             .args(["20", "rsvg-convert", "-f", "png", "-o"])
@@ -249,15 +305,63 @@ fn svg_outputs_render_at_the_same_size() {
     assert!(compared >= 15, "only {compared} SVGs rendered before and after");
 }
 
+/// An SVG with a script, a handler and a remote image renders at the same
+/// size once they are gone.
 #[test]
-fn html_text_mode_gives_plain_text_in_pre() {
+fn a_generated_svg_loses_its_scripts_and_renders_at_the_same_size() {
+    let svg = concat!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="120" height="80" onload="alert(1)">"#,
+        r#"<script>alert(2)</script><rect x="10" y="10" width="100" height="60" fill="teal"/>"#,
+        r#"<image xlink:href="http://tracker.example/p.png" width="1" height="1"/>"#,
+        r#"<a xlink:href="javascript:alert(3)"><circle cx="60" cy="40" r="10"/></a></svg>"#,
+    );
+    let result = sanitize_bytes(engine(), "drawing.svg", svg.as_bytes(), &Policy::default());
+    assert_eq!(result.report.outcome, Outcome::Sanitized, "{:#?}", result.report);
+    let output = String::from_utf8(result.output.unwrap()).unwrap();
+    let lower = output.to_ascii_lowercase();
+    for gone in ["<script", "onload", "javascript:", "tracker.example"] {
+        assert!(!lower.contains(gone), "{gone} survived: {output}");
+    }
+    assert!(output.contains("<rect") && output.contains("<circle"), "the drawing stays: {output}");
+    if tool("rsvg-convert") {
+        let work = tempfile::tempdir().unwrap();
+        let render = |svg: &[u8], name: &str| {
+            let (input, png) = (work.path().join(format!("{name}.svg")), work.path().join(format!("{name}.png")));
+            std::fs::write(&input, svg).unwrap();
+            let out = Command::new("rsvg-convert").args(["-f", "png", "-o"]).arg(&png).arg(&input).output().unwrap();
+            assert!(out.status.success(), "rsvg-convert {name}: {}", String::from_utf8_lossy(&out.stderr));
+            png_size(&png)
+        };
+        assert_eq!(render(output.as_bytes(), "after"), Some((120, 80)));
+        assert_eq!(render(svg.as_bytes(), "before"), Some((120, 80)));
+    }
+}
+
+/// Text mode: the page becomes its text in one `<pre>`, no markup left.
+fn assert_text_mode(page: &[u8]) {
     let mut policy = Policy::default();
-    policy.options.html_mode = sekisho::policy::HtmlMode::Text;
-    let page = corpus("html").join("payloadsallthethings__xss.html");
-    let result = sanitize_file(engine(), &page, &policy);
+    policy.options.insert("html-mode".into(), "text".into());
+    let result = sanitize_bytes(engine(), "page.html", page, &policy);
     let output = String::from_utf8(result.output.expect("the page passes")).unwrap();
     assert!(output.contains("<pre>"), "{output}");
     assert!(!output.to_ascii_lowercase().contains("<script"), "{output}");
+}
+
+#[test]
+fn html_text_mode_gives_plain_text_in_pre() {
+    let page = kit::fixtures::html_with_scripts();
+    assert_text_mode(&page);
+    let mut policy = Policy::default();
+    policy.options.insert("html-mode".into(), "text".into());
+    let output = String::from_utf8(sanitize_bytes(engine(), "page.html", &page, &policy).output.unwrap()).unwrap();
+    assert!(output.contains("Visible heading") && output.contains("Visible text."), "the text stays: {output}");
+    assert!(!output.contains("<img") && !output.contains("<svg") && !output.contains("<iframe"), "{output}");
+}
+
+#[test]
+fn html_text_mode_on_a_corpus_page_gives_plain_text_in_pre() {
+    let Some(corpus) = corpus!() else { return };
+    assert_text_mode(&corpus.read("html", "payloadsallthethings__xss.html"));
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! The PDF plugin end to end on the corpus, checked by tools that are not
+//! The PDF plugin end to end: generated PDFs for each behaviour, and the
+//! corpus when `SEKISHO_CORPUS` names it, checked by tools that are not
 //! ours: pdfid (raw and after a qpdf rewrite), qpdf --check, pdftoppm and
 //! pdftotext.
 
@@ -9,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::*;
-use sekisho::policy::Policy;
+use sekisho::policy::{Class, Policy};
 use sekisho::report::{Outcome, ReasonKind};
 
 /// Names that must not survive as PDF objects under the strict profile.
@@ -34,11 +35,22 @@ const REMOVED_NAMES: [&str; 16] = [
 /// Names that may stay only when sanitized attachments were put back.
 const ATTACHMENT_NAMES: [&str; 4] = ["/EmbeddedFile", "/EmbeddedFiles", "/EF", "/FileAttachment"];
 
-/// `pdfid -a` counts of every name it lists.
+/// `pdfid -a` counts of every name it lists. pdfid must have run and read
+/// the file: a missing module or an error is a failure, never an empty
+/// (and so passing) count.
 fn pdfid(path: &Path) -> BTreeMap<String, u64> {
     let out = Command::new("python3").args(["-m", "pdfid.pdfid", "-a"]).arg(path).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.lines().next().is_some_and(|l| l.starts_with("PDFiD ")),
+        "pdfid did not run on {}: {}{}",
+        path.display(),
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("PDF Header: %PDF-"), "pdfid does not see a PDF in {}: {stdout}", path.display());
     let mut counts = BTreeMap::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
+    for line in stdout.lines() {
         let mut parts = line.split_whitespace();
         if let (Some(name), Some(count)) = (parts.next(), parts.next())
             && let Ok(n) = count.split('(').next().unwrap_or("").parse::<u64>()
@@ -46,7 +58,13 @@ fn pdfid(path: &Path) -> BTreeMap<String, u64> {
             counts.insert(name.to_owned(), n);
         }
     }
+    assert!(counts.contains_key("obj") && counts.contains_key("/JS"), "pdfid listed no counts: {stdout}");
     counts
+}
+
+/// The oracles of the PDF tests: qpdf, poppler and pdfid.
+fn pdf_oracles() -> bool {
+    tool("qpdf") && tool("pdftoppm") && tool("pdfinfo") && tool("pdftotext") && python_modules("pdfid")
 }
 
 /// Occurrences of `/Name` as a PDF name token outside stream data: pdfid also
@@ -83,15 +101,79 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
+/// The checks every sanitized PDF passes: no active name left (pdfid on
+/// the output and on its qpdf rewrite), qpdf accepts it whenever it
+/// accepted the input, same page count, renders wherever the input did.
+fn assert_pdf_output(file: &str, input: &Path, out: &Path, report: &sekisho::report::Report, work: &Path) {
+    let output = std::fs::read(out).unwrap();
+    let qdf = work.join(format!("{file}.qdf.pdf"));
+    let rewrite = Command::new("qpdf").args(["--qdf", "--object-streams=disable"]).arg(out).arg(&qdf).status().unwrap();
+    assert_ne!(rewrite.code(), Some(2), "{file}: qpdf cannot rewrite the output");
+    let attachments_back = report.children.iter().any(|c| c.outcome.passed());
+    for (variant, bytes, counts) in [("raw", output, pdfid(out)), ("qdf", std::fs::read(&qdf).unwrap(), pdfid(&qdf))] {
+        let checked = REMOVED_NAMES.iter().chain(if attachments_back { &[][..] } else { &ATTACHMENT_NAMES[..] });
+        for name in checked {
+            if counts.get(*name).copied().unwrap_or(0) > 0 {
+                // pdfid counts raw bytes; only names outside stream data are objects.
+                assert_eq!(names_outside_streams(&bytes, name), 0, "{file} ({variant}): {name} survived");
+            }
+        }
+    }
+    // qpdf accepts the output whenever it accepted the input.
+    let input_ok = Command::new("qpdf").arg("--check").arg(input).output().unwrap().status.code() != Some(2);
+    let output_check = Command::new("qpdf").arg("--check").arg(out).output().unwrap();
+    if input_ok {
+        assert_ne!(output_check.status.code(), Some(2), "{file}: {}", String::from_utf8_lossy(&output_check.stdout));
+    }
+    // Same number of pages, and the output renders wherever the input did.
+    if let Some(count) = pages(input) {
+        assert_eq!(Some(count), pages(out), "{file}: page count");
+    }
+    if renders(input, work) {
+        assert!(renders(out, work), "{file}: the output does not render");
+    }
+}
+
 #[test]
-fn every_corpus_pdf_ends_with_a_precise_outcome_and_no_active_names() {
-    if !(tool("qpdf") && tool("pdftoppm") && tool("pdfinfo") && tool("pdftotext") && tool("python3")) {
+fn a_pdf_with_javascript_and_a_launch_action_comes_out_inert_and_readable() {
+    if !pdf_oracles() {
         return;
     }
-    let baseline = baseline();
+    let work = tempfile::tempdir().unwrap();
+    let input = work.path().join("js.pdf");
+    std::fs::write(&input, kit::pdf::with_javascript()).unwrap();
+    // The oracle sees what the fixture is for.
+    let before = pdfid(&input);
+    for name in ["/JS", "/JavaScript", "/OpenAction", "/Launch"] {
+        assert!(before.get(name).copied().unwrap_or(0) > 0, "the fixture has no {name}: {before:?}");
+    }
+    let result = sanitize_file(engine(), &input, &Policy::default());
+    assert_eq!(result.report.outcome, Outcome::Sanitized, "{:#?}", result.report);
+    for class in [Class::Scripts, Class::AutoActions, Class::ExternalActions] {
+        assert!(
+            result.report.items.iter().any(|i| i.class == class.name()),
+            "{class:?} not reported: {:#?}",
+            result.report
+        );
+    }
+    let out = work.path().join("js.out.pdf");
+    std::fs::write(&out, result.output.as_ref().unwrap()).unwrap();
+    assert_pdf_output("js.pdf", &input, &out, &result.report, work.path());
+    // Nothing was active in the text: it is all still there.
+    assert_eq!(pdftotext(&input), pdftotext(&out), "the text changed");
+    assert_eq!(pages(&out), Some(3));
+}
+
+#[test]
+fn every_corpus_pdf_ends_with_a_precise_outcome_and_no_active_names() {
+    let Some(corpus) = corpus!() else { return };
+    if !pdf_oracles() {
+        return;
+    }
+    let baseline = baseline(&corpus);
     let work = tempfile::tempdir().unwrap();
     let mut passed = 0;
-    for path in corpus_files("pdf") {
+    for path in corpus.files("pdf") {
         let file = path.file_name().unwrap().to_str().unwrap().to_owned();
         eprintln!("checking {file}");
         let result = sanitize_file(engine(), &path, &Policy::default());
@@ -106,43 +188,9 @@ fn every_corpus_pdf_ends_with_a_precise_outcome_and_no_active_names() {
             other => panic!("{file}: {other:?} {report:#?}"),
         }
         passed += 1;
-        let output = result.output.unwrap();
         let out = work.path().join(&file);
-        std::fs::write(&out, &output).unwrap();
-        let qdf = work.path().join(format!("{file}.qdf.pdf"));
-        let rewrite =
-            Command::new("qpdf").args(["--qdf", "--object-streams=disable"]).arg(&out).arg(&qdf).status().unwrap();
-        assert_ne!(rewrite.code(), Some(2), "{file}: qpdf cannot rewrite the output");
-        let attachments_back = report.children.iter().any(|c| c.outcome.passed());
-        for (variant, bytes, counts) in
-            [("raw", output.clone(), pdfid(&out)), ("qdf", std::fs::read(&qdf).unwrap(), pdfid(&qdf))]
-        {
-            let checked = REMOVED_NAMES.iter().chain(if attachments_back { &[][..] } else { &ATTACHMENT_NAMES[..] });
-            for name in checked {
-                if counts.get(*name).copied().unwrap_or(0) > 0 {
-                    // pdfid counts raw bytes; only names outside stream data are objects.
-                    assert_eq!(names_outside_streams(&bytes, name), 0, "{file} ({variant}): {name} survived");
-                }
-            }
-        }
-        // qpdf accepts the output whenever it accepted the input.
-        let input_ok = Command::new("qpdf").arg("--check").arg(&path).output().unwrap().status.code() != Some(2);
-        let output_check = Command::new("qpdf").arg("--check").arg(&out).output().unwrap();
-        if input_ok {
-            assert_ne!(
-                output_check.status.code(),
-                Some(2),
-                "{file}: {}",
-                String::from_utf8_lossy(&output_check.stdout)
-            );
-        }
-        // Same number of pages, and the output renders wherever the input did.
-        if let Some(count) = pages(&path) {
-            assert_eq!(Some(count), pages(&out), "{file}: page count");
-        }
-        if renders(&path, work.path()) {
-            assert!(renders(&out, work.path()), "{file}: the output does not render");
-        }
+        std::fs::write(&out, result.output.as_ref().unwrap()).unwrap();
+        assert_pdf_output(&file, &path, &out, report, work.path());
         // Same text when there was nothing active to remove.
         if baseline.get(&format!("pdf/{file}")).is_some_and(|active| active.is_empty())
             && let Some(text) = pdftotext(&path)
@@ -187,17 +235,58 @@ fn pdftotext(pdf: &Path) -> Option<String> {
 
 #[test]
 fn every_pdf_is_idempotent_and_deterministic() {
-    assert_idempotent_and_deterministic("pdf", &Policy::default(), false);
+    let Some(corpus) = corpus!() else { return };
+    assert_idempotent_and_deterministic(&corpus, "pdf", &Policy::default(), false);
+}
+
+#[test]
+fn a_generated_pdf_is_idempotent_and_deterministic() {
+    for (name, pdf) in [
+        ("js.pdf", kit::pdf::with_javascript()),
+        ("attached.pdf", kit::pdf::with_attachments(&[("notes.txt", b"a,b\n=1+1,2\n")])),
+    ] {
+        let first = sanitize_bytes(engine(), name, &pdf, &Policy::default());
+        let output = first.output.unwrap_or_else(|| panic!("{name}: {:#?}", first.report));
+        let again = sanitize_bytes(engine(), name, &pdf, &Policy::default());
+        assert_eq!(again.output.as_ref(), Some(&output), "{name} is not deterministic");
+        let second = sanitize_bytes(engine(), name, &output, &Policy::default());
+        assert_eq!(second.output.as_ref(), Some(&output), "{name} is not idempotent: {:#?}", second.report);
+    }
 }
 
 #[test]
 fn attachments_go_through_their_own_plugins() {
-    let path = corpus("pdf").join("pdfjs__multimedia_annotations.pdf");
+    // A text attachment is rebuilt by the text plugin and put back.
+    let pdf = kit::pdf::with_attachments(&[("notes.csv", b"name,total\nalpha,=1+1\n")]);
+    let result = sanitize_bytes(engine(), "attached.pdf", &pdf, &Policy::default());
+    assert_eq!(result.report.outcome, Outcome::Sanitized, "{:#?}", result.report);
+    let child = &result.report.children[0];
+    assert_eq!(child.plugin.as_ref().unwrap().name, "text");
+    assert_eq!(child.outcome, Outcome::Sanitized, "the formula cell is neutralized: {child:#?}");
+    assert!(child.output.is_some(), "{child:#?}");
+    let output = result.output.unwrap();
+    assert!(names_outside_streams(&output, "/EmbeddedFiles") > 0, "the rebuilt attachment is put back");
+    // Files no plugin reads are children too, unsupported, and removed.
+    let elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0 a program".to_vec();
+    let pdf = kit::pdf::with_attachments(&[("tool", &elf), ("clip.bin", &[0u8, 1, 2, 3, 0xFF, 0xFE][..])]);
+    let result = sanitize_bytes(engine(), "programs.pdf", &pdf, &Policy::default());
+    assert_eq!(result.report.outcome, Outcome::Sanitized, "{:#?}", result.report);
+    assert_eq!(result.report.children.len(), 2, "{:#?}", result.report.children);
+    assert!(result.report.children.iter().all(|c| c.outcome == Outcome::Unsupported), "{:#?}", result.report.children);
+    let output = result.output.unwrap();
+    assert!(!output.windows(4).any(|w| w == b"\x7fELF"), "the program is not in the output");
+    assert_eq!(names_outside_streams(&output, "/EmbeddedFiles"), 0, "no attachment is left");
+}
+
+#[test]
+fn attachments_in_the_corpus_go_through_their_own_plugins() {
+    let Some(corpus) = corpus!() else { return };
+    let path = corpus.file("pdf", "pdfjs__multimedia_annotations.pdf");
     let result = sanitize_file(engine(), &path, &Policy::default());
     assert_eq!(result.report.outcome, Outcome::Sanitized);
     assert!(result.report.children.iter().all(|c| c.outcome == Outcome::Unsupported), "{:#?}", result.report.children);
     assert!(!result.report.children.is_empty());
-    let path = corpus("pdf").join("pdfjs__attachment.pdf");
+    let path = corpus.file("pdf", "pdfjs__attachment.pdf");
     let result = sanitize_file(engine(), &path, &Policy::default());
     let child = &result.report.children[0];
     assert_eq!(child.plugin.as_ref().unwrap().name, "text");

@@ -134,15 +134,22 @@ fn every_endpoint_answers() {
     assert_eq!(curl(&[&server.url("/v1/reports/nope")]).status, 404);
 
     // A macro document downloads under its macro-free name.
-    let docm =
-        post(&server, "/v1/sanitize", &corpus("ooxml").join("poi__SimpleMacro.docm"), &["-H", "X-Filename: a.docm"]);
+    let docm_file = work.path().join("a.docm");
+    std::fs::write(&docm_file, kit::office::docm("Quarterly report")).unwrap();
+    let docm = post(&server, "/v1/sanitize", &docm_file, &["-H", "X-Filename: a.docm"]);
     assert_eq!(docm.status, 200);
     assert!(docm.header("content-disposition").unwrap().contains("a.docx"), "{:?}", docm.headers);
+    assert_eq!(docm.header("x-sekisho-outcome"), Some("sanitized"));
+    assert!(docm.body.starts_with(b"PK"), "the rebuilt document is the body");
 
-    // Refusals carry the report and a status that says why.
-    let blocked = post(&server, "/v1/sanitize?name=x.ppt", &corpus("ole").join("poi__SimpleMacro.ppt"), &[]);
+    // Refusals carry the report and a status that says why: an Excel 4
+    // macro sheet cannot be cut out of a binary workbook, so strict blocks it.
+    let xls = work.path().join("x.xls");
+    std::fs::write(&xls, kit::office::xls_with_excel4_macro_sheet()).unwrap();
+    let blocked = post(&server, "/v1/sanitize?name=x.xls", &xls, &[]);
     assert_eq!(blocked.status, 403);
     assert_eq!(blocked.json()["outcome"], "blocked");
+    assert_eq!(blocked.json()["reason"]["class"], "macros");
     let binary = work.path().join("tool.bin");
     std::fs::write(&binary, b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0 an executable").unwrap();
     assert_eq!(post(&server, "/v1/sanitize?name=tool.bin", &binary, &[]).status, 415);

@@ -18,22 +18,10 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-/// A folder of the shared corpus, e.g. `corpus("zip")`.
-pub fn corpus(folder: &str) -> PathBuf {
-    root().join("../shared/corpus").join(folder)
-}
-
-/// Every file of a corpus folder, sorted.
-pub fn corpus_files(folder: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus(folder))
-        .unwrap_or_else(|e| panic!("corpus/{folder}: {e}"))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "corpus/{folder} is empty");
-    files
-}
+// The corpus gate, the oracle checks and the generated fixtures live in
+// the test kit (tests/kit), shared with the plugins' own tests.
+#[allow(unused_imports)] // each test binary uses its own subset
+pub use sekisho_testkit::{self as kit, Corpus, corpus, python_modules, tool, tool_with};
 
 /// Compiled plugins are cached here, shared by every test binary.
 pub fn cache_dir() -> PathBuf {
@@ -103,22 +91,10 @@ pub fn zip_names(data: &[u8]) -> Vec<String> {
     archive.file_names().map(|n| n.unwrap().into_owned()).collect()
 }
 
-/// True when the external tool `name` runs. Where the oracles must be
-/// present (`SEKISHO_REQUIRE_ORACLES`, set by `.ci/run`) a missing tool fails
-/// the test instead of skipping it.
-pub fn tool(name: &str) -> bool {
-    let found = Command::new(name).arg("--version").output().is_ok_and(|o| o.status.success() || !o.stderr.is_empty());
-    if !found {
-        assert!(std::env::var_os("SEKISHO_REQUIRE_ORACLES").is_none(), "{name} is required");
-        eprintln!("skipping: {name} is not installed");
-    }
-    found
-}
-
 /// The active-content tags `check_active.py` found in each corpus file
-/// (`../shared/oracles/baseline.jsonl`), by path relative to the corpus.
-pub fn baseline() -> BTreeMap<String, Vec<String>> {
-    std::fs::read_to_string(root().join("../shared/oracles/baseline.jsonl"))
+/// (`baseline.jsonl` of the oracles), by path relative to the corpus.
+pub fn baseline(corpus: &Corpus) -> BTreeMap<String, Vec<String>> {
+    std::fs::read_to_string(corpus.oracle("baseline.jsonl"))
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
@@ -132,8 +108,8 @@ pub fn baseline() -> BTreeMap<String, Vec<String>> {
 /// Sanitizes every file of a corpus folder twice and its output once more:
 /// the same input gives the same bytes, and an output sanitizes to itself.
 /// `clean_again` also requires the second pass to find nothing at all.
-pub fn assert_idempotent_and_deterministic(folder: &str, policy: &Policy, clean_again: bool) {
-    for path in corpus_files(folder) {
+pub fn assert_idempotent_and_deterministic(corpus: &Corpus, folder: &str, policy: &Policy, clean_again: bool) {
+    for path in corpus.files(folder) {
         let first = sanitize_file(engine(), &path, policy);
         let Some(output) = first.output else { continue };
         let again = sanitize_file(engine(), &path, policy);
@@ -148,13 +124,13 @@ pub fn assert_idempotent_and_deterministic(folder: &str, policy: &Policy, clean_
     }
 }
 
-/// The tags `../shared/oracles/check_active.py` finds in each file, by path.
-pub fn check_active(files: &[&Path], dir: &Path) -> BTreeMap<PathBuf, Vec<String>> {
+/// The tags the oracle `check_active.py` (at `oracle`) finds in each file,
+/// by path. Every file must have its line.
+pub fn check_active(oracle: &Path, files: &[&Path], dir: &Path) -> BTreeMap<PathBuf, Vec<String>> {
     let jsonl = dir.join("check_active.jsonl");
-    let oracle = root().join("../shared/oracles/check_active.py");
     let status = Command::new("python3").arg(oracle).arg(&jsonl).args(files).output().unwrap();
     assert!(status.status.success(), "check_active.py: {}", String::from_utf8_lossy(&status.stderr));
-    std::fs::read_to_string(&jsonl)
+    let found: BTreeMap<PathBuf, Vec<String>> = std::fs::read_to_string(&jsonl)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
@@ -162,5 +138,9 @@ pub fn check_active(files: &[&Path], dir: &Path) -> BTreeMap<PathBuf, Vec<String
             let tags = r["active"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_owned()).collect();
             (PathBuf::from(r["file"].as_str().unwrap()), tags)
         })
-        .collect()
+        .collect();
+    for file in files {
+        assert!(found.contains_key(*file), "check_active.py said nothing about {}", file.display());
+    }
+    found
 }
