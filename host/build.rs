@@ -11,6 +11,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use sha2::Digest;
+
 const TARGET: &str = "wasm32-wasip2";
 /// Packages embedded in the binary, and their wasm file names.
 const BUILTIN: &[(&str, &str)] = &[
@@ -54,12 +56,18 @@ fn main() {
     let wasm_dir = target_dir.join(TARGET).join("release");
     let mut code = String::from("/// First-party plugins compiled into the binary: (file name, component bytes).\n");
     code.push_str("pub static BUILTIN_PLUGINS: &[(&str, &[u8])] = &[\n");
+    let mut hashes = String::from("/// The sha256 of each built-in plugin, in the same order.\n");
+    hashes.push_str("pub static BUILTIN_SHA256: &[&str] = &[\n");
     for (_, file) in BUILTIN {
         let path = wasm_dir.join(format!("{file}.wasm"));
-        assert!(path.exists(), "plugin build did not produce {}", path.display());
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("plugin build did not produce {}: {e}", path.display()));
         writeln!(code, "    ({file:?}, include_bytes!({:?})),", path.display().to_string()).unwrap();
+        let digest: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        writeln!(hashes, "    {digest:?},").unwrap();
     }
     code.push_str("];\n");
+    hashes.push_str("];\n");
+    code.push_str(&hashes);
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(out.join("builtin_plugins.rs"), code).expect("write builtin_plugins.rs");
     println!("cargo:rustc-env=SEKISHO_TEST_PLUGINS_DIR={}", wasm_dir.display());

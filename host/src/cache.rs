@@ -25,6 +25,25 @@ use std::path::{Path, PathBuf};
 const MAGIC: &[u8; 16] = b"sekisho-cache-1\n";
 const TAG_LEN: usize = 32;
 
+/// What a cache entry holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Native code compiled from a plugin.
+    Artifact,
+    /// The plugin's description, kept so a run need not compile it to know
+    /// what it handles.
+    Description,
+}
+
+impl Kind {
+    fn extension(self) -> &'static str {
+        match self {
+            Kind::Artifact => "artifact",
+            Kind::Description => "description",
+        }
+    }
+}
+
 /// A checked cache folder for one engine configuration.
 #[derive(Debug)]
 pub struct CompileCache {
@@ -85,19 +104,39 @@ impl CompileCache {
         &self.dir
     }
 
-    fn path(&self, sha256: &str) -> PathBuf {
-        self.dir.join(format!("{sha256}.artifact"))
+    fn path(&self, sha256: &str, kind: Kind) -> PathBuf {
+        self.dir.join(format!("{sha256}.{}", kind.extension()))
     }
 
     /// True when an artifact for the plugin is present (not yet checked).
     pub fn contains(&self, sha256: &str) -> bool {
-        self.path(sha256).is_file()
+        self.path(sha256, Kind::Artifact).is_file()
     }
 
     /// The checked artifact for the plugin whose `.wasm` has `sha256`, or
     /// `None`. A file that fails the check is deleted.
     pub fn load(&self, sha256: &str) -> Option<Vec<u8>> {
-        let path = self.path(sha256);
+        self.read(sha256, Kind::Artifact)
+    }
+
+    /// Stores an artifact this host just compiled.
+    pub fn store(&self, sha256: &str, artifact: &[u8]) {
+        self.write(sha256, Kind::Artifact, artifact)
+    }
+
+    /// The checked description of the plugin whose `.wasm` has `sha256`
+    /// (what its `describe` answered when this host admitted it), or `None`.
+    pub fn load_description(&self, sha256: &str) -> Option<Vec<u8>> {
+        self.read(sha256, Kind::Description)
+    }
+
+    /// Stores the description of a plugin this host admitted.
+    pub fn store_description(&self, sha256: &str, description: &[u8]) {
+        self.write(sha256, Kind::Description, description)
+    }
+
+    fn read(&self, sha256: &str, kind: Kind) -> Option<Vec<u8>> {
+        let path = self.path(sha256, kind);
         let mut file = File::open(&path).ok()?;
         let mut bytes = Vec::new();
         if let Err(e) = file.read_to_end(&mut bytes) {
@@ -107,9 +146,9 @@ impl CompileCache {
         let header = MAGIC.len() + TAG_LEN;
         let valid = bytes.len() > header
             && bytes.starts_with(MAGIC)
-            && constant_time_eq(&bytes[MAGIC.len()..header], &self.tag(sha256, &bytes[header..]));
+            && constant_time_eq(&bytes[MAGIC.len()..header], &self.tag(sha256, kind, &bytes[header..]));
         if !valid {
-            tracing::warn!("the cached artifact {} failed its check: deleted, compiling again", path.display());
+            tracing::warn!("the cached {} {} failed its check: deleted, compiling again", kind.extension(), path.display());
             let _ = std::fs::remove_file(&path);
             return None;
         }
@@ -117,15 +156,14 @@ impl CompileCache {
         Some(bytes)
     }
 
-    /// Stores an artifact this host just compiled (atomically: written to a
-    /// temporary file, then renamed).
-    pub fn store(&self, sha256: &str, artifact: &[u8]) {
+    /// Writes an entry atomically: to a temporary file, then renamed.
+    fn write(&self, sha256: &str, kind: Kind, data: &[u8]) {
         let write = || -> std::io::Result<()> {
             let mut file = tempfile::Builder::new().prefix(".partial-").tempfile_in(&self.dir)?;
             file.write_all(MAGIC)?;
-            file.write_all(&self.tag(sha256, artifact))?;
-            file.write_all(artifact)?;
-            file.persist(self.path(sha256)).map_err(|e| e.error)?;
+            file.write_all(&self.tag(sha256, kind, data))?;
+            file.write_all(data)?;
+            file.persist(self.path(sha256, kind)).map_err(|e| e.error)?;
             Ok(())
         };
         if let Err(e) = write() {
@@ -133,11 +171,14 @@ impl CompileCache {
         }
     }
 
-    fn tag(&self, sha256: &str, artifact: &[u8]) -> [u8; TAG_LEN] {
+    /// The keyed tag of an entry: its kind, the plugin's sha256 and the bytes.
+    fn tag(&self, sha256: &str, kind: Kind, data: &[u8]) -> [u8; TAG_LEN] {
         let mut hasher = blake3::Hasher::new_keyed(&self.key);
+        hasher.update(kind.extension().as_bytes());
+        hasher.update(b"\0");
         hasher.update(sha256.as_bytes());
-        hasher.update(&(artifact.len() as u64).to_le_bytes());
-        hasher.update(artifact);
+        hasher.update(&(data.len() as u64).to_le_bytes());
+        hasher.update(data);
         *hasher.finalize().as_bytes()
     }
 }
@@ -183,7 +224,11 @@ fn prepare_dir(dir: &Path) -> Result<(), String> {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
             .map_err(|e| format!("cannot make it private (mode 0700): {e}"))?;
     }
-    tempfile::Builder::new().prefix(".probe-").tempfile_in(dir).map_err(|e| format!("not writable: {e}"))?;
+    let path = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
+    // SAFETY: `path` is a NUL-terminated string that lives across the call.
+    if unsafe { libc::access(path.as_ptr(), libc::W_OK) } != 0 {
+        return Err(format!("not writable: {}", std::io::Error::last_os_error()));
+    }
     Ok(())
 }
 
@@ -237,18 +282,24 @@ mod tests {
         cache.store("bbbb", b"native code of b");
         assert_eq!(cache.load("aaaa").as_deref(), Some(&b"native code of a"[..]));
         // Swapped artifacts: each is refused, and deleted.
-        std::fs::rename(cache.path("aaaa"), root.path().join("tmp")).unwrap();
-        std::fs::rename(cache.path("bbbb"), cache.path("aaaa")).unwrap();
-        std::fs::rename(root.path().join("tmp"), cache.path("bbbb")).unwrap();
+        let path = |sha: &str| cache.path(sha, Kind::Artifact);
+        std::fs::rename(path("aaaa"), root.path().join("tmp")).unwrap();
+        std::fs::rename(path("bbbb"), path("aaaa")).unwrap();
+        std::fs::rename(root.path().join("tmp"), path("bbbb")).unwrap();
         assert_eq!(cache.load("aaaa"), None);
         assert!(!cache.contains("aaaa"), "a bad artifact is deleted");
         assert_eq!(cache.load("bbbb"), None);
         // A flipped byte in the middle.
         cache.store("cccc", &[0x90; 4096]);
-        let mut bytes = std::fs::read(cache.path("cccc")).unwrap();
+        let mut bytes = std::fs::read(cache.path("cccc", Kind::Artifact)).unwrap();
         bytes[2000] = 0xCC;
-        std::fs::write(cache.path("cccc"), bytes).unwrap();
+        std::fs::write(cache.path("cccc", Kind::Artifact), bytes).unwrap();
         assert_eq!(cache.load("cccc"), None);
+        // A description cannot pass for an artifact, or the other way round.
+        cache.store_description("dddd", b"{}");
+        std::fs::copy(cache.path("dddd", Kind::Description), cache.path("dddd", Kind::Artifact)).unwrap();
+        assert_eq!(cache.load("dddd"), None);
+        assert_eq!(cache.load_description("dddd").as_deref(), Some(&b"{}"[..]));
     }
 
     #[test]

@@ -4,14 +4,14 @@
 //! (`sandbox::v0_1`, `sandbox::v0_2`), which converts into these types; the
 //! rest of the host knows nothing else.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Contract versions this host loads, oldest first; the last is the one the
 /// SDK builds against.
 pub const SUPPORTED: &[&str] = &["0.1.0", "0.2.0"];
 
 /// What the policy says to do with a content class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     /// Keep and record.
@@ -23,7 +23,7 @@ pub enum Action {
 }
 
 /// How hyperlinks are sanitized.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum HyperlinkMode {
     Keep,
@@ -32,7 +32,7 @@ pub enum HyperlinkMode {
 }
 
 /// What a plugin says about itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PluginInfo {
     pub name: String,
     pub version: String,
@@ -43,7 +43,7 @@ pub struct PluginInfo {
 }
 
 /// A format as a plugin declares it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FormatDecl {
     pub id: String,
     pub description: String,
@@ -67,7 +67,7 @@ impl FormatDecl {
 }
 
 /// How a format may be recognized.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Signature {
     /// Bytes at an offset.
@@ -79,7 +79,7 @@ pub enum Signature {
 }
 
 /// A content class beyond the shared vocabulary.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClassDecl {
     pub name: String,
     /// The shared class whose action applies when a policy does not name it.
@@ -88,7 +88,7 @@ pub struct ClassDecl {
 }
 
 /// An option a plugin takes in the policy's `[options]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OptionDecl {
     pub name: String,
     pub values: Vec<String>,

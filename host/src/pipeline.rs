@@ -371,8 +371,15 @@ fn process(
         children: children.clone(),
     };
     let limits = &policy.limits;
+    let compiled = match plugin.compiled(&inner.sandbox) {
+        Ok(compiled) => compiled,
+        Err(e) => {
+            let detail = format!("plugin {} cannot be loaded: {e}", plugin.name);
+            return refuse(report, Outcome::Failed, Reason::new(ReasonKind::PluginFault, detail));
+        }
+    };
     let run = inner.sandbox.run(
-        &plugin.compiled,
+        compiled,
         Job {
             format: format.clone(),
             input: source.clone(),

@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
+use sha2::Digest;
 
 use crate::contract::{self, ClassDecl, OptionDecl, Signature};
 use crate::detect::{self, DeclaredMagic};
@@ -43,14 +44,46 @@ pub struct Plugin {
     pub origin: Origin,
     /// sha256 of the `.wasm` component.
     pub sha256: String,
+    /// The component, compiled when a file first routes to the plugin.
     #[serde(skip)]
-    pub(crate) compiled: Compiled,
+    code: Code,
+    #[serde(skip)]
+    compiled: OnceLock<Result<Compiled, String>>,
+}
+
+/// A plugin's `.wasm` bytes, kept to compile it when it is first needed
+/// (a vendor file is read once: what was checked is what runs).
+enum Code {
+    BuiltIn(&'static [u8]),
+    Loaded(Arc<[u8]>),
+}
+
+impl Code {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Code::BuiltIn(bytes) => bytes,
+            Code::Loaded(bytes) => bytes,
+        }
+    }
 }
 
 impl Plugin {
-    /// The compiled component, for running it directly in the sandbox.
-    pub fn compiled(&self) -> &Compiled {
-        &self.compiled
+    /// The compiled component, loaded from the compile cache (or compiled)
+    /// the first time it is asked for.
+    pub fn compiled(&self, sandbox: &Sandbox) -> Result<&Compiled, String> {
+        let compiled = self.compiled.get_or_init(|| {
+            let started = std::time::Instant::now();
+            let loaded = sandbox.load_hashed(&self.name, self.code.bytes(), &self.sha256).map_err(|e| e.to_string());
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            tracing::debug!(plugin = %self.name, ms, cached = loaded.as_ref().is_ok_and(|c| c.from_cache), "plugin loaded");
+            loaded
+        });
+        compiled.as_ref().map_err(Clone::clone)
+    }
+
+    /// True once the component has been loaded.
+    pub fn is_loaded(&self) -> bool {
+        self.compiled.get().is_some()
     }
 
     /// The plugin's declaration of `format`.
@@ -101,21 +134,32 @@ impl Registry {
         trusted: Option<&crate::vendor::signature::TrustedKeys>,
     ) -> Result<Registry, RegistryError> {
         let mut registry = Registry { plugins: Vec::new(), by_format: BTreeMap::new(), declared_magic: Vec::new() };
+        // What each built-in plugin handles comes from the cache when this
+        // host described it before; only the others are compiled now, on
+        // all cores, and registered in order.
+        let cached: Vec<_> = BUILTIN_SHA256.iter().map(|sha256| sandbox.cached_description(sha256)).collect();
         if let Some(notice) = notice
-            && BUILTIN_PLUGINS.iter().any(|(_, wasm)| !sandbox.is_cached(wasm))
+            && cached.iter().any(Option::is_none)
         {
             notice("compiling plugins for this machine, once (about 10 s)…");
         }
-        // Loading (cache lookup, admission, pre-instantiation, `describe`)
-        // is independent per plugin: do it on all cores, register in order.
         let prepared: Vec<_> = std::thread::scope(|scope| {
-            let jobs: Vec<_> =
-                BUILTIN_PLUGINS.iter().map(|(name, wasm)| scope.spawn(move || prepare(sandbox, name, wasm))).collect();
-            jobs.into_iter().map(|job| job.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+            let jobs: Vec<_> = BUILTIN_PLUGINS
+                .iter()
+                .zip(BUILTIN_SHA256)
+                .zip(cached)
+                .map(|(((name, wasm), sha256), cached)| match cached {
+                    Some((info, contract)) => Err(Ok(Prepared { info, contract, compiled: None })),
+                    None => Ok(scope.spawn(move || prepare(sandbox, name, wasm, sha256))),
+                })
+                .collect();
+            let join = |job: std::thread::ScopedJoinHandle<'_, _>| {
+                job.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            };
+            jobs.into_iter().map(|job| job.map_or_else(|cached| cached, join)).collect()
         });
-        for ((name, _), prepared) in BUILTIN_PLUGINS.iter().zip(prepared) {
-            let (compiled, info) = prepared?;
-            registry.register(name, compiled, info, Origin::BuiltIn)?;
+        for (((name, wasm), sha256), prepared) in BUILTIN_PLUGINS.iter().zip(BUILTIN_SHA256).zip(prepared) {
+            registry.register(name, prepared?, Code::BuiltIn(wasm), sha256, Origin::BuiltIn)?;
         }
         for dir in dirs {
             for path in wasm_files(dir)? {
@@ -138,18 +182,24 @@ impl Registry {
         wasm: &[u8],
         origin: Origin,
     ) -> Result<Arc<Plugin>, RegistryError> {
-        let (compiled, info) = prepare(sandbox, label, wasm)?;
-        self.register(label, compiled, info, origin)
+        let sha256 = hex::encode(sha2::Sha256::digest(wasm));
+        let prepared = match sandbox.cached_description(&sha256) {
+            Some((info, contract)) => Prepared { info, contract, compiled: None },
+            None => prepare(sandbox, label, wasm, &sha256)?,
+        };
+        self.register(label, prepared, Code::Loaded(wasm.into()), &sha256, origin)
     }
 
-    /// Checks a loaded plugin's description and makes it routable.
+    /// Checks a plugin's description and makes it routable.
     fn register(
         &mut self,
         label: &str,
-        compiled: Compiled,
-        info: contract::PluginInfo,
+        prepared: Prepared,
+        code: Code,
+        sha256: &str,
         origin: Origin,
     ) -> Result<Arc<Plugin>, RegistryError> {
+        let Prepared { info, contract, compiled } = prepared;
         let invalid = |message: String| RegistryError::Invalid { plugin: label.to_owned(), message };
         if info.name.is_empty() || info.formats.is_empty() {
             return Err(invalid("describe() names no plugin or no format".into()));
@@ -189,13 +239,14 @@ impl Registry {
         let plugin = Arc::new(Plugin {
             name: info.name,
             version: info.version,
-            contract: compiled.contract,
+            contract,
             formats: info.formats,
             classes: info.classes,
             options: info.options,
             origin,
-            sha256: compiled.sha256.clone(),
-            compiled,
+            sha256: sha256.to_owned(),
+            code,
+            compiled: compiled.map(|c| OnceLock::from(Ok(c))).unwrap_or_default(),
         });
         self.plugins.push(plugin.clone());
         Ok(plugin)
@@ -353,11 +404,21 @@ fn check_declaration(id: &str, media_types: &[String], extensions: &[String]) ->
     Ok(())
 }
 
-/// Compiles (or loads from the cache) one plugin and asks it to describe itself.
-fn prepare(sandbox: &Sandbox, label: &str, wasm: &[u8]) -> Result<(Compiled, contract::PluginInfo), RegistryError> {
-    let compiled = sandbox.load(label, wasm)?;
+/// What a plugin says it handles, and its compiled component when it had
+/// to be compiled to say it.
+struct Prepared {
+    info: contract::PluginInfo,
+    contract: &'static str,
+    compiled: Option<Compiled>,
+}
+
+/// Compiles (or loads from the cache) one plugin, admits it, asks it to
+/// describe itself and keeps the description for the next runs.
+fn prepare(sandbox: &Sandbox, label: &str, wasm: &[u8], sha256: &str) -> Result<Prepared, RegistryError> {
+    let compiled = sandbox.load_hashed(label, wasm, sha256)?;
     let info = sandbox.describe(label, &compiled)?;
-    Ok((compiled, info))
+    sandbox.store_description(sha256, &info, compiled.contract);
+    Ok(Prepared { info, contract: compiled.contract, compiled: Some(compiled) })
 }
 
 fn wasm_files(dir: &Path) -> Result<Vec<PathBuf>, RegistryError> {

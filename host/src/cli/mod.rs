@@ -23,7 +23,7 @@ use crate::vendor::signature::TrustedKeys;
 use crate::vendor::template;
 use crate::{Options, Sekisho};
 
-use files::write_output;
+use files::{Durability, write_output};
 use jobs::{InputJob, ResumeFailed, Target, collect_inputs};
 pub use logging::LogFormat;
 
@@ -195,6 +195,10 @@ enum Command {
         /// blocked, unsupported or failed.
         #[arg(long, value_enum, default_value = "retry", requires = "resume")]
         resume_failed: ResumeFailed,
+        /// Flush each output and report to disk before renaming it into
+        /// place, so it survives a power cut (slower: one disk flush per file).
+        #[arg(long)]
+        sync: bool,
         #[command(flatten)]
         batch: BatchArgs,
         #[command(flatten)]
@@ -508,10 +512,11 @@ fn run(cli: Cli) -> Result<u8, String> {
             });
             let (reports, errors) = finish(results, jobs.len());
             let destination = report.unwrap_or_else(|| PathBuf::from("-"));
-            write_reports(&reports, &destination, jobs.len() == 1)?;
+            write_reports(&reports, &destination, jobs.len() == 1, Durability::Atomic)?;
             Ok(exit_code(&reports, errors))
         }
-        Command::Sanitize { inputs, output, out_dir, report, resume, resume_failed, batch, policy } => {
+        Command::Sanitize { inputs, output, out_dir, report, resume, resume_failed, sync, batch, policy } => {
+            let durability = if sync { Durability::Synced } else { Durability::Atomic };
             let policy = policy.load()?;
             let jobs = collect_inputs(&inputs, batch.stdin_name(), out_dir.as_deref());
             let target = match (output, out_dir) {
@@ -531,7 +536,7 @@ fn run(cli: Cli) -> Result<u8, String> {
                     let line = format!("{} (done before, skipped)", done.summary());
                     return (Ok(done), line);
                 }
-                let result = sanitize_one(&sekisho, &policy, &target, job, resume);
+                let result = sanitize_one(&sekisho, &policy, &target, job, resume, durability);
                 if let Ok(report) = &result {
                     record(audit.as_ref(), report);
                 }
@@ -539,7 +544,7 @@ fn run(cli: Cli) -> Result<u8, String> {
             });
             let (reports, errors) = finish(results, jobs.len());
             if let Some(path) = &report {
-                write_reports(&reports, path, jobs.len() == 1)?;
+                write_reports(&reports, path, jobs.len() == 1, durability)?;
             }
             Ok(exit_code(&reports, errors))
         }
@@ -659,6 +664,7 @@ fn sanitize_one(
     target: &Target,
     job: &InputJob,
     sidecar: bool,
+    durability: Durability,
 ) -> Result<Report, String> {
     let source = job.open()?;
     let result = sekisho.sanitize(source, &job.name, policy);
@@ -666,11 +672,11 @@ fn sanitize_one(
         let extension = result.report.output.as_ref().map(|o| o.extension.as_str());
         let destination = target.destination(job, extension);
         job.check_not_input(&destination)?;
-        write_output(&destination, bytes)?;
+        write_output(&destination, bytes, durability)?;
     }
     if sidecar {
         let text = serde_json::to_vec_pretty(&result.report).map_err(|e| e.to_string())?;
-        write_output(&target.sidecar(job), &text)?;
+        write_output(&target.sidecar(job), &text, durability)?;
     }
     Ok(result.report)
 }
@@ -803,7 +809,7 @@ fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
 }
 
 /// A single report is written as an object, several as an array.
-fn write_reports(reports: &[Report], path: &Path, single: bool) -> Result<(), String> {
+fn write_reports(reports: &[Report], path: &Path, single: bool, durability: Durability) -> Result<(), String> {
     let json = if single && reports.len() == 1 {
         serde_json::to_string_pretty(&reports[0])
     } else {
@@ -814,7 +820,7 @@ fn write_reports(reports: &[Report], path: &Path, single: bool) -> Result<(), St
         println!("{json}");
         return Ok(());
     }
-    write_output(path, format!("{json}\n").as_bytes())
+    write_output(path, format!("{json}\n").as_bytes(), durability)
 }
 
 #[cfg(test)]

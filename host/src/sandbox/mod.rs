@@ -153,10 +153,23 @@ impl Sandbox {
         Ok(Sandbox { engine, linker, cache, pooling })
     }
 
-    /// True when the compiled code of `wasm` is in the cache (so loading it
-    /// will not compile).
-    pub fn is_cached(&self, wasm: &[u8]) -> bool {
-        self.cache.as_ref().is_some_and(|cache| cache.contains(&hex::encode(Sha256::digest(wasm))))
+    /// The description this host stored when it admitted the plugin whose
+    /// `.wasm` has `sha256`, and the contract version: what a run needs to
+    /// route files, without compiling the plugin.
+    pub fn cached_description(&self, sha256: &str) -> Option<(contract::PluginInfo, &'static str)> {
+        let bytes = self.cache.as_ref()?.load_description(sha256)?;
+        let (info, version): (contract::PluginInfo, String) = serde_json::from_slice(&bytes).ok()?;
+        let version = SUPPORTED.iter().copied().find(|v| *v == version)?;
+        Some((info, version))
+    }
+
+    /// Keeps a plugin's description for the next runs.
+    pub fn store_description(&self, sha256: &str, info: &contract::PluginInfo, version: &str) {
+        if let Some(cache) = &self.cache
+            && let Ok(bytes) = serde_json::to_vec(&(info, version))
+        {
+            cache.store_description(sha256, &bytes);
+        }
     }
 
     /// The folder compiled plugins are cached in, if any.
@@ -171,10 +184,15 @@ impl Sandbox {
 
     /// Compiles (or loads from the cache) and admits a plugin.
     pub fn load(&self, name: &str, wasm: &[u8]) -> Result<Compiled, SandboxError> {
+        self.load_hashed(name, wasm, &hex::encode(Sha256::digest(wasm)))
+    }
+
+    /// [`Sandbox::load`] for a plugin whose sha256 is already known.
+    pub fn load_hashed(&self, name: &str, wasm: &[u8], sha256: &str) -> Result<Compiled, SandboxError> {
         if Engine::detect_precompiled(wasm).is_some() {
             return Err(plugin_error(name, "precompiled artifacts are not accepted; ship the .wasm component"));
         }
-        let sha256 = hex::encode(Sha256::digest(wasm));
+        let sha256 = sha256.to_owned();
         let (component, from_cache) = self.compile_cached(name, wasm, &sha256)?;
         let contract = self.admit(name, &component)?;
         let pre = self.linker.instantiate_pre(&component).and_then(|pre| match contract {
