@@ -147,9 +147,11 @@ fn built_in_samples() -> Vec<(&'static str, Samples)> {
 }
 
 /// Every plugin compiled into the binary passes the check, with the
-/// default 200 mutations of each sample.
+/// default 200 mutations of each sample (`SEKISHO_CHECK_MUTATIONS=N` for a
+/// deeper run).
 #[test]
 fn every_built_in_plugin_passes_the_check() {
+    let mutations = std::env::var("SEKISHO_CHECK_MUTATIONS").ok().and_then(|n| n.parse().ok());
     let samples = built_in_samples();
     let covered: Vec<&str> = samples.iter().map(|(file, _)| *file).collect();
     for (file, _) in BUILTIN_PLUGINS {
@@ -157,7 +159,7 @@ fn every_built_in_plugin_passes_the_check() {
     }
     for (file, samples) in &samples {
         let started = Instant::now();
-        let report = run_check(&wasm(&format!("{file}.wasm")), samples, check::DEFAULT_MUTATIONS);
+        let report = run_check(&wasm(&format!("{file}.wasm")), samples, mutations.unwrap_or(check::DEFAULT_MUTATIONS));
         assert!(report.built_in, "{file}: not recognized as built in");
         assert_passes(&report);
         let robustness: Vec<&str> =

@@ -16,8 +16,9 @@
 //!   the second pass finds nothing to remove); rebuilt under every value of
 //!   every option the plugin declares; the text it hands the host;
 //! - **robustness**: mutations of each sample (bit flips, truncations,
-//!   insertions, deletions, repeated chunks, boundary integers) from a
-//!   seeded generator, each under a tight time limit. Any refusal is fine
+//!   insertions, deletions, repeated chunks, boundary integers; for a ZIP
+//!   package half of them inside one member, past the CRCs) from a seeded
+//!   generator, each under a tight time limit. Any refusal is fine
 //!   (`failed`, `blocked`, `unsupported`, a memory or stack limit, the fuel
 //!   budget running out within the time limit); a trap, an output the host
 //!   refuses (`plugin-fault`) or the time limit (`limit-exceeded: time`) in
@@ -1025,11 +1026,58 @@ pub fn mutate(sample: &[u8], seed: u64, i: u32) -> (Vec<u8>, String) {
     // FNV-1a of the sample: each sample gets its own mutations.
     let hash = sample.iter().fold(0xCBF2_9CE4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3));
     let mut rng = Rng::new(seed ^ hash ^ u64::from(i).wrapping_mul(0xA24B_AED4_963E_E407));
+    // Half the mutations of a ZIP package (OOXML, ODF, EPUB, archives) go
+    // past its CRCs, into one member.
+    if sample.starts_with(b"PK\x03\x04")
+        && rng.below(2) == 0
+        && let Some(mutated) = mutate_member(sample, &mut rng)
+    {
+        return mutated;
+    }
     // One mutation in most cases, two or three stacked in a quarter.
     let rounds = if rng.below(4) == 0 { 2 + rng.below(2) } else { 1 };
     let mut data = sample.to_vec();
     let done: Vec<String> = (0..rounds).map(|_| mutate_once(&mut data, &mut rng)).collect();
     (data, done.join(", then "))
+}
+
+/// Largest ZIP member mutated in place.
+const MEMBER_LIMIT: u64 = 4 << 20;
+
+/// Mutates the uncompressed bytes of one member of a ZIP sample and writes
+/// the archive again (the other members copied as they are, the mutated
+/// one with its name, method and time and a right CRC): what the parser
+/// behind the archive sees. `None` when the sample is not a ZIP archive the
+/// `zip` crate reads and writes back, or has no member to mutate.
+fn mutate_member(sample: &[u8], rng: &mut Rng) -> Option<(Vec<u8>, String)> {
+    use std::io::{Read, Write};
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(sample)).ok()?;
+    let members: Vec<usize> = (0..archive.len())
+        .filter(|&i| archive.by_index_raw(i).is_ok_and(|f| !f.is_dir() && f.size() <= MEMBER_LIMIT))
+        .collect();
+    if members.is_empty() {
+        return None;
+    }
+    let target = members[rng.below(members.len())];
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let mut what = String::new();
+    for i in 0..archive.len() {
+        if i != target {
+            writer.raw_copy_file(archive.by_index_raw(i).ok()?).ok()?;
+            continue;
+        }
+        let mut file = archive.by_index(i).ok()?;
+        let name = file.name().ok()?.into_owned();
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(file.compression())
+            .last_modified_time(file.last_modified().unwrap_or_default());
+        let mut data = Vec::new();
+        file.read_to_end(&mut data).ok()?;
+        what = format!("member {name}: {}", mutate_once(&mut data, rng));
+        writer.start_file(name, options).ok()?;
+        writer.write_all(&data).ok()?;
+    }
+    Some((writer.finish().ok()?.into_inner(), what))
 }
 
 /// Values that break length fields and counters.
@@ -1116,6 +1164,28 @@ mod tests {
         assert!((0..20).any(|i| mutate(&sample, 7, i).1 != mutate(other, 7, i).1), "the sample matters");
         // An empty sample still mutates.
         assert!(!mutate(&[], 7, 0).0.is_empty());
+    }
+
+    #[test]
+    fn half_the_mutations_of_a_zip_change_one_member() {
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, data) in [("a.xml", &b"<a>first member</a>"[..]), ("b.xml", b"<b>second member</b>")] {
+            writer.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+            std::io::Write::write_all(&mut writer, data).unwrap();
+        }
+        let sample = writer.finish().unwrap().into_inner();
+        let inside: Vec<(Vec<u8>, String)> =
+            (0..100).map(|i| mutate(&sample, 3, i)).filter(|(_, what)| what.starts_with("member ")).collect();
+        assert!((30..=70).contains(&inside.len()), "{}", inside.len());
+        for (data, what) in &inside {
+            // A readable archive whose CRCs hold: the change is past them.
+            let mut archive = zip::ZipArchive::new(std::io::Cursor::new(data)).unwrap();
+            for i in 0..archive.len() {
+                let mut member = archive.by_index(i).unwrap();
+                let read = std::io::Read::read_to_end(&mut member, &mut Vec::new());
+                assert!(read.is_ok(), "{what}: {read:?}");
+            }
+        }
     }
 
     #[test]
