@@ -13,9 +13,12 @@
 //! - a Type0 font with `Identity-H` and no ToUnicode maps glyph ids that
 //!   only the font program can name: its text is not given.
 //!
-//! Lines come from the text positioning operators (a move down, `T*`, `'`);
-//! a move along the line or a wide `TJ` gap is a space between Latin
-//! letters and nothing between CJK characters.
+//! Lines and spaces come from where text is drawn (`Td`, `Tm`, `T*`, `TJ`
+//! offsets): a move down starts a line, a move right past the end of the
+//! last text is a space (not between CJK characters). The end is measured
+//! with a simple font's `/Widths`, estimated for CID fonts (half an em a
+//! Latin character, an em a CJK one), so a proportional CID font may get a
+//! stray space inside a word.
 //!
 //! Bounded: at most [`MAX_CONTENT`] bytes of decompressed content (pages,
 //! forms, CMaps) are read for the whole file, a page over [`MAX_PAGE`] is
@@ -82,8 +85,9 @@ struct Reader<'a> {
     doc: &'a Document,
     /// Decompressed bytes that may still be read.
     budget: usize,
-    /// Decoders by the address of their font dictionary (stable: `doc` is borrowed).
-    decoders: BTreeMap<usize, Decoder<'a>>,
+    /// Decoders and glyph widths by the address of their font dictionary
+    /// (stable: `doc` is borrowed).
+    decoders: BTreeMap<usize, (Decoder<'a>, Option<Widths>)>,
 }
 
 impl<'a> Reader<'a> {
@@ -117,25 +121,16 @@ impl<'a> Reader<'a> {
         let mut font: Option<&'a Dictionary> = None;
         for operation in operations {
             let operands = &operation.operands;
+            let at = |i: usize| operands.get(i).and_then(number).unwrap_or(0.0);
             match operation.operator.as_str() {
-                "BT" | "ET" => page.gap(),
+                "BT" => page.position = Position::default(),
                 "Tf" => {
                     let name = operands.first().and_then(|o| o.as_name().ok());
                     font = name.and_then(|name| fonts.get(name).copied());
+                    page.position.size = operands.get(1).and_then(number).map_or(12.0, f64::abs).max(0.1);
                 }
-                "Td" | "TD" => match operands.get(1).and_then(number) {
-                    Some(ty) if ty.abs() > 0.01 => page.newline(),
-                    _ => page.gap(),
-                },
-                "Tm" => {
-                    let f = operands.get(5).and_then(number).unwrap_or(0.0);
-                    if page.y.is_some_and(|y| (y - f).abs() > 0.01) {
-                        page.newline();
-                    } else {
-                        page.gap();
-                    }
-                    page.y = Some(f);
-                }
+                "Td" | "TD" => page.position.move_by(at(0), at(1)),
+                "Tm" => page.position.set(at(0), at(3), at(4), at(5)),
                 "T*" => page.newline(),
                 "Tj" => self.show(font, operands.first(), page),
                 "'" => {
@@ -150,8 +145,9 @@ impl<'a> Reader<'a> {
                     for item in operands.first().and_then(|o| o.as_array().ok()).into_iter().flatten() {
                         match item {
                             Object::String(..) => self.show(font, Some(item), page),
-                            other if number(other).is_some_and(|n| n < -200.0) => page.gap(),
-                            _ => {}
+                            other => {
+                                page.position.advance -= number(other).unwrap_or(0.0) / 1000.0 * page.position.size
+                            }
                         }
                     }
                 }
@@ -225,10 +221,11 @@ impl<'a> Reader<'a> {
                 return;
             }
             let decoder = self.decoder(font);
-            self.decoders.insert(key, decoder);
+            let widths = Widths::of(self.doc, font);
+            self.decoders.insert(key, (decoder, widths));
         }
-        if let Some(decoder) = self.decoders.get(&key) {
-            page.push(&decoder.decode(bytes));
+        if let Some((decoder, widths)) = self.decoders.get(&key) {
+            page.push(&decoder.decode(bytes), widths.as_ref().map(|w| w.of_bytes(bytes)));
         }
     }
 
@@ -259,6 +256,30 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The glyph widths of a simple font (`/FirstChar`, `/Widths`), in thousandths of an em.
+struct Widths {
+    first: usize,
+    widths: Vec<f64>,
+}
+
+impl Widths {
+    fn of(doc: &Document, font: &Dictionary) -> Option<Widths> {
+        if font.get(b"Subtype").and_then(Object::as_name).ok() == Some(b"Type0") {
+            return None;
+        }
+        let first = usize::try_from(font.get(b"FirstChar").and_then(Object::as_i64).ok()?).ok()?;
+        let widths = deref(doc, font.get(b"Widths").ok()?)?.as_array().ok()?;
+        let widths: Vec<f64> = widths.iter().take(256).map(|w| deref(doc, w).and_then(number).unwrap_or(0.0)).collect();
+        (first < 256 && !widths.is_empty()).then_some(Widths { first, widths })
+    }
+
+    /// The width of a string of one-byte codes, in ems.
+    fn of_bytes(&self, bytes: &[u8]) -> f64 {
+        let width = |b: &u8| (*b as usize).checked_sub(self.first).and_then(|i| self.widths.get(i)).copied();
+        bytes.iter().map(|b| width(b).unwrap_or(500.0)).sum::<f64>() / 1000.0
+    }
+}
+
 /// The charset of a predefined CMap (PDF 32000-1, 9.7.5.2).
 fn predefined(name: &[u8]) -> Option<&'static encoding_rs::Encoding> {
     let name = String::from_utf8_lossy(name);
@@ -286,6 +307,11 @@ fn over_limit(error: &lopdf::Error) -> bool {
     matches!(error, lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded { .. }))
 }
 
+/// Characters a full em wide: CJK and other East Asian wide characters.
+fn is_wide(c: char) -> bool {
+    matches!(c as u32, 0x1100..=0x115F | 0x2E80..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6 | 0x20000..=0x3FFFD)
+}
+
 /// `object`, or what it refers to.
 fn deref<'d>(doc: &'d Document, object: &'d Object) -> Option<&'d Object> {
     match object {
@@ -302,49 +328,90 @@ fn number(object: &Object) -> Option<f64> {
     }
 }
 
+/// Where text is drawn, as far as separating words and lines needs: the
+/// origin of the line (user space, the current transformation ignored),
+/// the text matrix's scale, the font size and how far the text shown since
+/// the origin reaches, estimated without the font's widths (half an em a
+/// Latin character, a full em a CJK one).
+#[derive(Clone, Copy)]
+struct Position {
+    x: f64,
+    y: f64,
+    scale_x: f64,
+    scale_y: f64,
+    size: f64,
+    /// Text space units shown since the origin.
+    advance: f64,
+}
+
+impl Default for Position {
+    fn default() -> Self {
+        Position { x: 0.0, y: 0.0, scale_x: 1.0, scale_y: 1.0, size: 12.0, advance: 0.0 }
+    }
+}
+
+impl Position {
+    fn move_by(&mut self, tx: f64, ty: f64) {
+        self.x += tx * self.scale_x;
+        self.y += ty * self.scale_y;
+        self.advance = 0.0;
+    }
+
+    fn set(&mut self, a: f64, d: f64, e: f64, f: f64) {
+        (self.scale_x, self.scale_y, self.x, self.y, self.advance) = (a, d, e, f, 0.0);
+    }
+
+    /// Where the next character goes.
+    fn cursor(&self) -> (f64, f64) {
+        (self.x + self.advance * self.scale_x, self.y)
+    }
+
+    fn em(&self) -> f64 {
+        (self.size * self.scale_x.abs().max(self.scale_y.abs())).max(0.01)
+    }
+}
+
 /// The text of a page being read.
 #[derive(Default)]
 struct Page {
     text: String,
-    /// What separates the next text from the last: nothing, a gap, a line.
-    pending: Pending,
-    /// The baseline set by the last `Tm`.
-    y: Option<f64>,
-}
-
-#[derive(Default, PartialEq)]
-enum Pending {
-    #[default]
-    Nothing,
-    Gap,
-    Line,
+    position: Position,
+    /// Where the last text shown ended.
+    last: Option<(f64, f64)>,
+    /// A line ends before the next text (`T*`, `'`, `"`).
+    newline: bool,
 }
 
 impl Page {
-    fn gap(&mut self) {
-        if self.pending == Pending::Nothing {
-            self.pending = Pending::Gap;
-        }
-    }
-
     fn newline(&mut self) {
-        self.pending = Pending::Line;
+        self.newline = true;
     }
 
-    fn push(&mut self, text: &str) {
+    /// Appends text shown with the current position; `width` is its width
+    /// in ems when the font says it, otherwise it is estimated.
+    fn push(&mut self, text: &str, width: Option<f64>) {
         let text: String = text.chars().filter(|c| !c.is_control() || *c == '\t').collect();
         let Some(first) = text.chars().next() else { return };
-        match std::mem::take(&mut self.pending) {
-            Pending::Line if !self.text.is_empty() && !self.text.ends_with('\n') => self.text.push('\n'),
-            Pending::Gap => {
+        let (x, y) = self.position.cursor();
+        let em = self.position.em();
+        if let Some((last_x, last_y)) = self.last {
+            let text_so_far = !self.text.is_empty() && !self.text.ends_with('\n');
+            if std::mem::take(&mut self.newline) || (y - last_y).abs() > em / 2.0 {
+                if text_so_far {
+                    self.text.push('\n');
+                }
+            } else if text_so_far && ((x - last_x) > em * 0.2 || (last_x - x) > em * 2.0) {
+                // A gap between words; none between CJK characters, which have no spaces.
                 let last = self.text.chars().next_back();
-                let latin = |c: char| c.is_alphanumeric() && (c as u32) < 0x2E80;
-                if last.is_some_and(|l| latin(l) && latin(first) || l.is_ascii_punctuation()) {
+                if !last.is_some_and(|l| l == ' ' || is_wide(l) && is_wide(first)) {
                     self.text.push(' ');
                 }
             }
-            _ => {}
         }
+        self.newline = false;
+        let width = width.unwrap_or_else(|| text.chars().map(|c| if is_wide(c) { 1.0 } else { 0.5 }).sum());
+        self.position.advance += width * self.position.size;
+        self.last = Some(self.position.cursor());
         self.text.push_str(&text);
     }
 

@@ -77,7 +77,7 @@ fn pages_give_their_text_japanese_included_and_nothing_removed() {
     sekisho_pdf::sanitize(&japanese_pdf()[..], &mut out, &Policy::uniform(Action::Sanitize), &mut host)
         .unwrap_or_else(|f| panic!("{}", f.detail));
     let expected = [
-        ("page 1", "山田太郎\n東京都千代田区\ntaro@example.jp call 03-1234-5678\n番号123456789012\n大阪府\nForm text"),
+        ("page 1", "山田太郎\n東京都千代田区\ntaro@example.jp call 03-1234-5678\n番号 123456789012\n大阪府\nForm text"),
         ("page 2", "Second page"),
     ];
     let expected = sekisho_testkit::text_pairs(&expected);
