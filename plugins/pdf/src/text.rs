@@ -16,9 +16,9 @@
 //! Lines and spaces come from where text is drawn (`Td`, `Tm`, `T*`, `TJ`
 //! offsets): a move down starts a line, a move right past the end of the
 //! last text is a space (not between CJK characters). The end is measured
-//! with a simple font's `/Widths`, estimated for CID fonts (half an em a
-//! Latin character, an em a CJK one), so a proportional CID font may get a
-//! stray space inside a word.
+//! with the font's widths (`/Widths`; `/W` of an `Identity-H` CID font),
+//! estimated for other CID fonts (half an em a Latin character, an em a CJK
+//! one), where a proportional font may get a stray space inside a word.
 //!
 //! Bounded: at most [`MAX_CONTENT`] bytes of decompressed content (pages,
 //! forms, CMaps) are read for the whole file, a page over [`MAX_PAGE`] is
@@ -256,27 +256,87 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The glyph widths of a simple font (`/FirstChar`, `/Widths`), in thousandths of an em.
-struct Widths {
-    first: usize,
-    widths: Vec<f64>,
+/// The glyph widths of a font, in thousandths of an em: a simple font's
+/// (`/FirstChar`, `/Widths`, one-byte codes) or an `Identity-H`/`-V` Type0
+/// font's (its descendant's `/W` and `/DW`, two-byte codes that are CIDs).
+enum Widths {
+    Simple { first: usize, widths: Vec<f64> },
+    Cid { default: f64, widths: BTreeMap<u32, f64> },
 }
+
+/// CIDs whose width is read from a `/W` array at most.
+const MAX_CID_WIDTHS: usize = 65536;
 
 impl Widths {
     fn of(doc: &Document, font: &Dictionary) -> Option<Widths> {
         if font.get(b"Subtype").and_then(Object::as_name).ok() == Some(b"Type0") {
-            return None;
+            return Self::of_cid_font(doc, font);
         }
         let first = usize::try_from(font.get(b"FirstChar").and_then(Object::as_i64).ok()?).ok()?;
         let widths = deref(doc, font.get(b"Widths").ok()?)?.as_array().ok()?;
         let widths: Vec<f64> = widths.iter().take(256).map(|w| deref(doc, w).and_then(number).unwrap_or(0.0)).collect();
-        (first < 256 && !widths.is_empty()).then_some(Widths { first, widths })
+        (first < 256 && !widths.is_empty()).then_some(Widths::Simple { first, widths })
     }
 
-    /// The width of a string of one-byte codes, in ems.
+    fn of_cid_font(doc: &Document, font: &Dictionary) -> Option<Widths> {
+        let encoding = font.get(b"Encoding").ok().and_then(|o| deref(doc, o)).and_then(|o| o.as_name().ok());
+        if !matches!(encoding, Some(b"Identity-H" | b"Identity-V")) {
+            return None;
+        }
+        let descendants = deref(doc, font.get(b"DescendantFonts").ok()?)?.as_array().ok()?;
+        let cid_font = deref(doc, descendants.first()?)?.as_dict().ok()?;
+        let default = cid_font.get(b"DW").ok().and_then(|o| deref(doc, o)).and_then(number).unwrap_or(1000.0);
+        let mut widths = BTreeMap::new();
+        let w = cid_font.get(b"W").ok().and_then(|o| deref(doc, o)).and_then(|o| o.as_array().ok());
+        let mut items = w.into_iter().flatten().map(|o| deref(doc, o));
+        // `c [w1 w2 …]` gives consecutive CIDs from c; `c_first c_last w` a range.
+        while let Some(Some(first)) = items.next() {
+            let Some(first) = number(first).filter(|n| *n >= 0.0).map(|n| n as u32) else { break };
+            match items.next().flatten() {
+                Some(Object::Array(list)) => {
+                    for (i, width) in list.iter().enumerate() {
+                        if widths.len() >= MAX_CID_WIDTHS {
+                            break;
+                        }
+                        let width = deref(doc, width).and_then(number).unwrap_or(default);
+                        widths.insert(first.saturating_add(i as u32), width);
+                    }
+                }
+                Some(last) => {
+                    let (Some(last), Some(Some(width))) = (number(last), items.next().map(|w| w.and_then(number)))
+                    else {
+                        break;
+                    };
+                    let last = (last.max(0.0) as u32).min(first.saturating_add(MAX_CID_WIDTHS as u32));
+                    for cid in first..=last {
+                        if widths.len() >= MAX_CID_WIDTHS {
+                            break;
+                        }
+                        widths.insert(cid, width);
+                    }
+                }
+                None => break,
+            }
+        }
+        Some(Widths::Cid { default, widths })
+    }
+
+    /// The width of a string of codes, in ems.
     fn of_bytes(&self, bytes: &[u8]) -> f64 {
-        let width = |b: &u8| (*b as usize).checked_sub(self.first).and_then(|i| self.widths.get(i)).copied();
-        bytes.iter().map(|b| width(b).unwrap_or(500.0)).sum::<f64>() / 1000.0
+        let thousandths: f64 = match self {
+            Widths::Simple { first, widths } => {
+                let width = |b: &u8| (*b as usize).checked_sub(*first).and_then(|i| widths.get(i)).copied();
+                bytes.iter().map(|b| width(b).unwrap_or(500.0)).sum()
+            }
+            Widths::Cid { default, widths } => bytes
+                .chunks(2)
+                .map(|code| {
+                    let cid = code.iter().fold(0u32, |n, b| n << 8 | u32::from(*b));
+                    widths.get(&cid).copied().unwrap_or(*default)
+                })
+                .sum(),
+        };
+        thousandths / 1000.0
     }
 }
 
