@@ -95,7 +95,7 @@ impl Embedder for NativeText {
         let mut out = Vec::new();
         let format = if name.ends_with(".csv") { "csv" } else { "text" };
         let policy = sekisho_plugin_sdk::Policy::uniform(sekisho_plugin_sdk::Action::Sanitize);
-        match sekisho_text::sanitize(format, data, &mut out, &policy) {
+        match sekisho_text::sanitize(format, data, &mut out, &policy, &mut sekisho_plugin_sdk::RefuseAll) {
             Ok(r) => Ok(EmbeddedRebuilt {
                 outcome: if r.findings.is_empty() { EmbeddedOutcome::Clean } else { EmbeddedOutcome::Sanitized },
                 format: format.into(),
@@ -111,14 +111,14 @@ fn sandbox_job(policy: &Policy, format: &str, data: &[u8]) -> Job {
     Job {
         format: format.into(),
         input: Source::bytes(data.to_vec()),
-        policy: policy.to_wit(policy.limits.max_expanded_bytes),
+        policy: policy.view(&[], &[], policy.limits.max_expanded_bytes),
         limits: RunLimits {
             fuel: u64::MAX / 4,
             deadline: Instant::now() + Duration::from_secs(60),
             memory_bytes: 1 << 30,
             max_output_bytes: 1 << 30,
         },
-        embedder: None,
+        host: None,
     }
 }
 
@@ -137,7 +137,10 @@ fn main() {
         let sandbox: &Sandbox = sekisho.sandbox();
         let native = median(2001, || {
             let mut out = Vec::new();
-            black_box(sekisho_text::sanitize("csv", &tiny[..], &mut out, &sdk_policy).unwrap());
+            black_box(
+                sekisho_text::sanitize("csv", &tiny[..], &mut out, &sdk_policy, &mut sekisho_plugin_sdk::RefuseAll)
+                    .unwrap(),
+            );
         });
         let sandboxed = median(2001, || {
             black_box(sandbox.run(text.compiled(), sandbox_job(&policy, "csv", &tiny)).result.unwrap());
@@ -179,7 +182,9 @@ fn main() {
     let csv = big_csv(8 << 20);
     let native = median(5, || {
         let mut out = Vec::new();
-        black_box(sekisho_text::sanitize("csv", &csv[..], &mut out, &sdk_policy).unwrap());
+        black_box(
+            sekisho_text::sanitize("csv", &csv[..], &mut out, &sdk_policy, &mut sekisho_plugin_sdk::RefuseAll).unwrap(),
+        );
     });
     let text = sekisho.registry().plugin_for("csv").unwrap().clone();
     let wasm_run = median(5, || {
@@ -221,17 +226,16 @@ fn main() {
         &format!("ratio {:.2}", wasm.as_secs_f64() / native.as_secs_f64()),
     );
 
-    // 4. Corpus throughput, side by side with peer tools.
-    pdf_corpus(&sekisho, &policy);
-    office_corpus(&sekisho, &policy);
-    image_corpus(&sekisho, &policy);
-    // Legacy formats: no peer rebuilds them (mat2 does not read them).
-    if let Some(corpus) = Corpus::load(&["ole", "rtf"], "legacy documents (doc/xls/ppt, rtf)") {
-        corpus.sekisho_rows(&sekisho, &policy);
-    }
-    for (folder, label) in [("svg", "SVG drawings"), ("html", "HTML pages"), ("eml", "e-mail messages")] {
-        if let Some(corpus) = Corpus::load(&[folder], label) {
-            corpus.sekisho_rows(&sekisho, &policy);
+    // 4. Corpus throughput, side by side with peer tools: only when
+    // SEKISHO_CORPUS names the corpus (one line says so otherwise).
+    if let Some(shared) = sekisho_testkit::corpus_for("the corpus rows of the benchmark") {
+        pdf_corpus(&shared, &sekisho, &policy);
+        office_corpus(&shared, &sekisho, &policy);
+        image_corpus(&shared, &sekisho, &policy);
+        // Legacy formats: no peer rebuilds them (mat2 does not read them).
+        Corpus::load(&shared, &["ole", "rtf"], "legacy documents (doc/xls/ppt, rtf)").sekisho_rows(&sekisho, &policy);
+        for (folder, label) in [("svg", "SVG drawings"), ("html", "HTML pages"), ("eml", "e-mail messages")] {
+            Corpus::load(&shared, &[folder], label).sekisho_rows(&sekisho, &policy);
         }
     }
 
@@ -259,20 +263,13 @@ struct Corpus {
 }
 
 impl Corpus {
-    fn load(folders: &[&str], kind: &str) -> Option<Corpus> {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
-        let mut files = Vec::new();
-        for folder in folders {
-            let Ok(entries) = std::fs::read_dir(root.join(folder)) else {
-                row(kind, "-".into(), &format!("../shared/corpus/{folder} not found"));
-                return None;
-            };
-            files.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
-        }
+    /// The files of `folders` of the shared corpus (each must be there).
+    fn load(shared: &sekisho_testkit::Corpus, folders: &[&str], kind: &str) -> Corpus {
+        let mut files: Vec<PathBuf> = folders.iter().flat_map(|folder| shared.files(folder)).collect();
         files.sort();
         let bytes = files.iter().map(|f| std::fs::metadata(f).map_or(0, |m| m.len())).sum();
         let label = format!("{} {kind}, {:.1} MB", files.len(), bytes as f64 / 1e6);
-        Some(Corpus { files, bytes, label })
+        Corpus { files, bytes, label }
     }
 
     fn rate(&self, d: Duration) -> String {
@@ -309,8 +306,8 @@ impl Corpus {
 }
 
 /// The PDF corpus, side by side with `qpdf IN OUT` (a plain rewrite).
-fn pdf_corpus(sekisho: &Sekisho, policy: &Policy) {
-    let Some(corpus) = Corpus::load(&["pdf"], "PDFs") else { return };
+fn pdf_corpus(shared: &sekisho_testkit::Corpus, sekisho: &Sekisho, policy: &Policy) {
+    let corpus = Corpus::load(shared, &["pdf"], "PDFs");
     let per_process = corpus.sekisho_rows(sekisho, policy);
     let out = std::env::temp_dir().join("sekisho-bench.pdf");
     let qpdf = median(3, || {
@@ -372,15 +369,15 @@ fn mat2(input: &Path, _out: &Path) -> std::process::Command {
 
 /// Office documents beside mat2 (metadata cleaning of the same files;
 /// Sekisho removes active content too).
-fn office_corpus(sekisho: &Sekisho, policy: &Policy) {
-    let Some(corpus) = Corpus::load(&["ooxml", "odf"], "office documents") else { return };
+fn office_corpus(shared: &sekisho_testkit::Corpus, sekisho: &Sekisho, policy: &Policy) {
+    let corpus = Corpus::load(shared, &["ooxml", "odf"], "office documents");
     let per_process = corpus.sekisho_rows(sekisho, policy);
     peer_row(&corpus, "mat2 FILE", per_process, mat2);
 }
 
 /// Images beside `exiftool -all=` and mat2 (both strip metadata only).
-fn image_corpus(sekisho: &Sekisho, policy: &Policy) {
-    let Some(corpus) = Corpus::load(&["image"], "images") else { return };
+fn image_corpus(shared: &sekisho_testkit::Corpus, sekisho: &Sekisho, policy: &Policy) {
+    let corpus = Corpus::load(shared, &["image"], "images");
     let per_process = corpus.sekisho_rows(sekisho, policy);
     peer_row(&corpus, "exiftool -all= -o OUT FILE", per_process, |input, out| {
         let mut command = std::process::Command::new("exiftool");
