@@ -5,10 +5,11 @@
 //! - Word: each paragraph (`w:p`) of the main document is `paragraph N`, N
 //!   counting every paragraph, empty ones too; a paragraph inside another
 //!   (a text box) is its own piece, given when it ends. Headers, footers,
-//!   footnotes and endnotes follow, `word/header1.xml paragraph N`. Runs
-//!   give `w:t` (field codes and deleted text are not shown, so not given),
-//!   tabs and breaks; the fallback copy of a text box (`mc:Fallback`) is
-//!   skipped. Comments kept by policy are not read.
+//!   footnotes and endnotes follow in that order, `word/header1.xml
+//!   paragraph N`, then comments when the policy keeps them
+//!   (`word/comments.xml paragraph N`). Runs give `w:t` (field codes and
+//!   deleted text are not shown, so not given), tabs and breaks; the
+//!   fallback copy of a text box (`mc:Fallback`) is skipped.
 //! - Excel: each non-empty cell of each kept sheet, in workbook order, is
 //!   `SheetName!A1`: shared strings resolved, inline strings, numbers and
 //!   formula results as written in the XML, booleans as `TRUE`/`FALSE`;
@@ -34,12 +35,14 @@ const DRAWING_NS: &str = "http://schemas.openxmlformats.org/drawingml/2006/main"
 const PRESENTATION_NS: &str = "http://schemas.openxmlformats.org/presentationml/2006/main";
 const COMPATIBILITY_NS: &str = "http://schemas.openxmlformats.org/markup-compatibility/2006";
 
-/// Word parts read after the main document, by the end of their content type.
-const WORD_PARTS: [&str; 4] = [
+/// Word parts read after the main document, in this order, by the end of
+/// their content type (comments are there only when the policy keeps them).
+const WORD_PARTS: [&str; 5] = [
     "wordprocessingml.header+xml",
     "wordprocessingml.footer+xml",
     "wordprocessingml.footnotes+xml",
     "wordprocessingml.endnotes+xml",
+    "wordprocessingml.comments+xml",
 ];
 
 /// Hands `host` the text of the rebuilt `package`.
@@ -73,10 +76,12 @@ impl<H: Host + ?Sized> Budget<'_, H> {
 
 fn word<H: Host + ?Sized>(package: &Package, main: &str, out: &mut Budget<'_, H>) {
     paragraphs(package, main, WORD_NS, &mut |n, text| out.emit(&format!("paragraph {n}"), text));
-    for name in package.part_names() {
-        let is_word_part = package.content_type(&name).is_some_and(|ct| WORD_PARTS.iter().any(|s| ct.ends_with(s)));
-        if is_word_part && key(&name) != main {
-            paragraphs(package, &name, WORD_NS, &mut |n, text| out.emit(&format!("{name} paragraph {n}"), text));
+    let names = package.part_names();
+    for kind in WORD_PARTS {
+        for name in &names {
+            if package.content_type(name).is_some_and(|ct| ct.ends_with(kind)) && key(name) != main {
+                paragraphs(package, name, WORD_NS, &mut |n, text| out.emit(&format!("{name} paragraph {n}"), text));
+            }
         }
     }
 }

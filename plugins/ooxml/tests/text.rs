@@ -84,6 +84,15 @@ fn word_paragraphs_text_boxes_and_headers_without_comments_fields_or_macros() {
             ("word/header1.xml paragraph 1", "社外秘"),
         ])
     );
+    // Comments kept by policy are text the file keeps: given after the rest.
+    let mut host = CollectText::default();
+    let keep_comments =
+        Policy::uniform(Action::Sanitize).with(sekisho_plugin_sdk::ContentClass::Comments, Action::Allow);
+    sekisho_ooxml::sanitize("docx", Cursor::new(&input), &mut Vec::new(), &keep_comments, &mut host).unwrap();
+    assert_eq!(
+        host.texts.last().unwrap(),
+        &("word/comments.xml paragraph 1".to_string(), "コメント 555566667777".to_string())
+    );
     // The macro project is removed; only the document's text is given.
     assert_eq!(texts("docm", &office::docm("山田太郎の報告")), pairs(&[("paragraph 1", "山田太郎の報告")]));
 }
