@@ -103,7 +103,7 @@ where
     if !FORMATS.iter().any(|(id, _, _)| *id == format) {
         return Err(Failure::unsupported(format!("the ooxml plugin does not rebuild {format}")));
     }
-    let parts = PackageReader::open(input, &policy.limits)?.read_parts()?;
+    let parts = PackageReader::open(input, &policy.limits)?.read_parts(embedder)?;
     let mut findings = Findings::new();
     let mut package = rebuild::Package::load(parts)?;
     package.sanitize(policy, &mut findings, embedder)?;
