@@ -338,7 +338,11 @@ fn respmod_head(path: &str, url: &str, content_type: &str, length: usize, icap_h
         out.push_str(header);
         out.push_str("\r\n");
     }
-    out.push_str(&format!("Encapsulated: req-hdr=0, res-hdr={}, res-body={}\r\n\r\n", req.len(), req.len() + res.len()));
+    out.push_str(&format!(
+        "Encapsulated: req-hdr=0, res-hdr={}, res-body={}\r\n\r\n",
+        req.len(),
+        req.len() + res.len()
+    ));
     out.push_str(&req);
     out.push_str(&res);
     out.into_bytes()
@@ -426,7 +430,12 @@ fn connect_from(source: Ipv4Addr, target: SocketAddr) -> std::io::Result<TcpStre
 /// Writes `bytes` one at a time every `pause` from a thread, until the
 /// server closes the connection or `limit` passes; the thread answers the
 /// time at which the connection was found closed.
-fn trickle(mut stream: TcpStream, bytes: Vec<u8>, pause: Duration, limit: Duration) -> std::thread::JoinHandle<Option<Duration>> {
+fn trickle(
+    mut stream: TcpStream,
+    bytes: Vec<u8>,
+    pause: Duration,
+    limit: Duration,
+) -> std::thread::JoinHandle<Option<Duration>> {
     std::thread::spawn(move || {
         let started = Instant::now();
         stream.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -484,12 +493,15 @@ fn docm() -> Vec<u8> {
 
 fn zip_names(bytes: &[u8]) -> Vec<String> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a ZIP package");
-    (0..archive.len()).map(|i| archive.by_index(i).expect("a member").name().map(|n| n.into_owned()).unwrap_or_default()).collect()
+    (0..archive.len())
+        .map(|i| archive.by_index(i).expect("a member").name().map(|n| n.into_owned()).unwrap_or_default())
+        .collect()
 }
 
 /// An HTML page in ISO-2022-JP (日本語), its charset declared in a meta tag.
 fn html_iso_2022_jp() -> Vec<u8> {
-    let mut page = b"<!DOCTYPE html><html><head><meta charset=\"iso-2022-jp\"><title>t</title></head><body><p>".to_vec();
+    let mut page =
+        b"<!DOCTYPE html><html><head><meta charset=\"iso-2022-jp\"><title>t</title></head><body><p>".to_vec();
     page.extend_from_slice(b"\x1b$BF|K\\8l\x1b(B");
     page.extend_from_slice(b"</p></body></html>\n");
     page
@@ -616,14 +628,8 @@ fn route07_a_profile_the_operator_did_not_allow_is_refused() {
 fn route07_an_allowed_profile_only_tightens() {
     let work = tempfile::tempdir().unwrap();
     let policy = gateway_policy(work.path());
-    let server = start(&[
-        "--policy",
-        policy.to_str().unwrap(),
-        "--allow-profile",
-        "keep-macros",
-        "--allow-profile",
-        "strict",
-    ]);
+    let server =
+        start(&["--policy", policy.to_str().unwrap(), "--allow-profile", "keep-macros", "--allow-profile", "strict"]);
     let answer = http(server.http, &post_request("/v1/sanitize?name=in.docm&profile=keep-macros", &[], &docm()));
     assert_eq!(answer.status, 200, "{}", answer.text());
     let names = zip_names(&answer.body);
@@ -720,9 +726,7 @@ fn route08_the_upload_budget_is_shared_and_answers_503_when_spent() {
     let server = start(&["--upload-budget-mb", "1", "--icap", "127.0.0.1:0"]);
     // One upload announces 900 KiB and sends half: it holds its share.
     let mut holder = connect(server.http);
-    holder
-        .write_all(b"POST /v1/sanitize?name=a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 921600\r\n\r\n")
-        .unwrap();
+    holder.write_all(b"POST /v1/sanitize?name=a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 921600\r\n\r\n").unwrap();
     holder.write_all(&vec![b'a'; 460_800]).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     // Another of 900 KiB does not fit beside it.
@@ -730,10 +734,8 @@ fn route08_the_upload_budget_is_shared_and_answers_503_when_spent() {
     assert_eq!(answer.status, 503, "{}", answer.text());
     assert!(answer.header("retry-after").is_some(), "{:?}", answer.headers);
     // ICAP draws on the same budget.
-    let answer = icap(
-        server.icap(),
-        &respmod("/respmod", "http://example.test/c.txt", "text/plain", &vec![b'c'; 921_600], &[]),
-    );
+    let answer =
+        icap(server.icap(), &respmod("/respmod", "http://example.test/c.txt", "text/plain", &vec![b'c'; 921_600], &[]));
     assert_eq!(answer.status, 503, "{answer:?}");
     // Once the first upload ends, there is room again.
     drop(holder);
