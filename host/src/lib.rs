@@ -25,6 +25,8 @@ pub mod batch;
 pub mod cache;
 pub mod cli;
 pub mod detect;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod pipeline;
 pub mod policy;
 pub mod registry;
