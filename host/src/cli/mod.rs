@@ -190,7 +190,9 @@ enum Command {
     #[command(
         after_help = "Examples:\n  sekisho serve --listen 127.0.0.1:8080 --icap 127.0.0.1:1344 --audit audit.jsonl\n  \
                             curl --fail-with-body --data-binary @in.docx \
-                            'http://127.0.0.1:8080/v1/sanitize?name=in.docx' -o clean.docx\n\n\
+                            'http://127.0.0.1:8080/v1/sanitize?name=in.docx' -o clean.docx\n  \
+                            sekisho serve --listen 0.0.0.0:8080 --token-file /etc/sekisho/tokens \
+                            --icap 0.0.0.0:1344 --icap-allow 10.0.0.5/32 --allow-profile keep-links\n\n\
                             The API is described in docs/openapi.json."
     )]
     Serve {
@@ -227,7 +229,8 @@ enum Command {
         #[arg(long, default_value_t = 2000)]
         queue_wait_ms: u64,
         /// How long an HTTP client may take to upload its file and get the
-        /// answer, in seconds (408 or 504 after that).
+        /// answer, in seconds (408 or 504 after that); also how long an ICAP
+        /// body may take to arrive, all of it (408).
         #[arg(long, default_value_t = 300)]
         request_timeout_s: u64,
         /// How long a request head (request line and headers) may take, in

@@ -166,13 +166,6 @@ impl ConnTable {
         }
     }
 
-    /// Asks every connection to close (at shutdown, for the idle ones).
-    pub fn close_all(&self) {
-        for entry in self.lock().open.values() {
-            entry.close.notify_one();
-        }
-    }
-
     fn set_busy(&self, id: u64, busy: bool) {
         if let Some(entry) = self.lock().open.get_mut(&id) {
             entry.busy = busy;
@@ -200,8 +193,8 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Completes when the connection is asked to close (evicted to admit
-    /// another, or shutdown).
+    /// Completes when the connection is asked to close: it was idle longest
+    /// when a new one needed its place.
     pub async fn closing(&self) {
         self.close.notified().await;
     }
