@@ -196,8 +196,10 @@ fn post_request(path: &str, headers: &[&str], body: &[u8]) -> Vec<u8> {
 /// Sends one request (with `Connection: close`) and reads the answer.
 fn http(address: SocketAddr, request: &[u8]) -> Answer {
     let mut stream = connect(address);
-    stream.write_all(request).expect("send the request");
-    read_http(&mut stream).unwrap_or_else(|e| panic!("no HTTP answer: {e}"))
+    // A server may answer (413, 503) and stop reading before the body is
+    // all sent: the answer is what counts.
+    let sent = stream.write_all(request);
+    read_http(&mut stream).unwrap_or_else(|e| panic!("no HTTP answer ({sent:?}): {e}"))
 }
 
 /// Reads one HTTP/1.1 answer (Content-Length, chunked or up to the close).
@@ -552,6 +554,13 @@ fn route03_http_text_answers_carry_the_utf8_charset_and_nosniff() {
         if name == "page.html" {
             assert!(answer.text().contains("日本語"), "{}", answer.text());
         }
+    }
+    // The API's own text says its charset too.
+    for path in ["/metrics", "/v1/policy", "/v1/plugins", "/healthz", "/readyz"] {
+        let answer = http(server.http, &get_request(path, &[]));
+        let content_type = answer.header("content-type").unwrap_or_default();
+        assert!(charset_is_utf8(content_type), "{path}: {content_type:?}");
+        assert_eq!(answer.header("x-content-type-options"), Some("nosniff"), "{path}");
     }
     // Every delivered file, binary too, is not to be sniffed.
     let answer = http(server.http, &post_request("/v1/sanitize?name=in.docm", &[], &docm()));
@@ -930,4 +939,22 @@ fn route16_http_slow_headers_and_idle_connections_are_cut_off() {
         let cut = handle.join().unwrap().expect("slow headers were never cut off");
         assert!(cut < Duration::from_secs(5), "slow headers cut off only after {cut:?}");
     }
+}
+
+#[test]
+fn route16_shutdown_stays_graceful_with_the_own_accept_loop() {
+    let mut server = start(&[]);
+    let idle = connect(server.http);
+    // A file in a sandbox when the stop comes is still answered.
+    let mut busy = connect(server.http);
+    busy.write_all(&post_request("/v1/sanitize?name=slow.zip", &[], &slow_zip(3000))).unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let answer = read_http(&mut busy).expect("the request in flight is answered");
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    // Sooner than the header timeout (10 s) that would close the idle one anyway.
+    let exited = within(Duration::from_secs(4), || server.child.try_wait().unwrap().is_some());
+    assert!(exited.is_some(), "the server did not stop");
+    assert!(is_closed(&idle), "an idle connection outlived the server");
 }
