@@ -505,6 +505,7 @@ pub fn run(sekisho: Sekisho, config: Config) -> Result<(), String> {
         .build()
         .map_err(|e| format!("starting the runtime: {e}"))?;
     runtime.block_on(async move {
+        let mut signals = StopSignals::listen()?;
         let gateway = Arc::new(Gateway::new(sekisho, config.clone())?);
         let http = tokio::net::TcpListener::bind(config.http).await.map_err(|e| format!("{}: {e}", config.http))?;
         eprintln!("sekisho: HTTP API on http://{}", http.local_addr().map_err(|e| e.to_string())?);
@@ -518,7 +519,7 @@ pub fn run(sekisho: Sekisho, config: Config) -> Result<(), String> {
             None => None,
         };
         let api = tokio::spawn(http::serve(http, Arc::clone(&gateway), stopped.clone()));
-        shutdown_signal().await;
+        signals.received().await;
         eprintln!("sekisho: shutting down, finishing files in flight");
         let _ = stop.send(true);
         let _ = api.await;
@@ -544,19 +545,38 @@ fn raise_open_files_limit() {
     }
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// SIGINT and SIGTERM, listened for from the start: a stop that comes as
+/// soon as the addresses are printed is a graceful one too.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => return interrupt.await.unwrap_or(()),
-        };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    /// Registers the handlers (inside the runtime).
+    fn listen() -> Result<StopSignals, String> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let register = |kind| signal(kind).map_err(|e| format!("listening for signals: {e}"));
+            Ok(StopSignals {
+                interrupt: register(SignalKind::interrupt())?,
+                terminate: register(SignalKind::terminate())?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(StopSignals {})
     }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
+
+    async fn received(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
