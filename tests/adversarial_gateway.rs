@@ -46,6 +46,7 @@ enum Started {
 /// Starts the server with HTTP on 127.0.0.1:0 and `args`; `env` is added,
 /// `SEKISHO_TOKEN` removed unless given.
 fn launch(args: &[&str], env: &[(&str, &str)]) -> Started {
+    raise_open_files_limit();
     let mut command = Command::new(env!("CARGO_BIN_EXE_sekisho"));
     command
         .args(["serve", "--listen", "127.0.0.1:0"])
@@ -104,6 +105,20 @@ fn launch(args: &[&str], env: &[(&str, &str)]) -> Started {
         }
     }
     Started::Running(Server { child, http: http.unwrap(), icap })
+}
+
+/// The tests hold hundreds of sockets at once, two tests at a time: the
+/// soft limit on descriptors (often 1024) is raised to the hard one.
+fn raise_open_files_limit() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: getrlimit/setrlimit on a local struct.
+    ONCE.call_once(|| unsafe {
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    });
 }
 
 fn start(args: &[&str]) -> Server {
