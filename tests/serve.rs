@@ -114,7 +114,7 @@ fn every_endpoint_answers() {
     }
     let work = tempfile::tempdir().unwrap();
     let audit = work.path().join("audit.jsonl");
-    let server = Server::start(&["--audit", audit.to_str().unwrap()]);
+    let server = Server::start(&["--audit", audit.to_str().unwrap(), "--allow-profile", "keep-links"]);
     let health = curl(&[&server.url("/healthz")]);
     assert_eq!((health.status, health.body.as_slice()), (200, &b"ok\n"[..]));
     let plugins = curl(&[&server.url("/v1/plugins")]).json();

@@ -27,6 +27,8 @@ pub mod cache;
 pub mod cli;
 pub mod contract;
 pub mod detect;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod pipeline;
 pub mod policy;
 pub mod registry;

@@ -475,6 +475,55 @@ impl Policy {
         hex::encode(Sha256::digest(self.to_toml().as_bytes()))
     }
 
+    /// This policy tightened by `other`: what a client's choice of profile
+    /// can do to the operator's policy. Per class the stricter action
+    /// (block > sanitize > allow), each limit the smaller, the stricter
+    /// hyperlink mode (remove > keep-as-text > keep) and executables mode
+    /// (remove > neutralize). Plugin options stay the operator's: the host
+    /// cannot rank the values a plugin declares. Named `self+other`; never
+    /// looser than either.
+    pub fn tightened_by(&self, other: &Policy) -> Policy {
+        fn rank(action: Action) -> u8 {
+            match action {
+                Action::Allow => 0,
+                Action::Sanitize => 1,
+                Action::Block => 2,
+            }
+        }
+        fn link_rank(mode: HyperlinkMode) -> u8 {
+            match mode {
+                HyperlinkMode::Keep => 0,
+                HyperlinkMode::KeepAsText => 1,
+                HyperlinkMode::Remove => 2,
+            }
+        }
+        let mut tightened = self.clone();
+        tightened.name = format!("{}+{}", self.name, other.name);
+        for (class, &theirs) in &other.classes {
+            let mine = self.classes.get(class).copied().unwrap_or(Action::Sanitize);
+            tightened.classes.insert(class.clone(), if rank(theirs) > rank(mine) { theirs } else { mine });
+        }
+        if link_rank(other.hyperlinks_mode) > link_rank(self.hyperlinks_mode) {
+            tightened.hyperlinks_mode = other.hyperlinks_mode;
+        }
+        if other.executables_mode == ExecutablesMode::Remove {
+            tightened.executables_mode = ExecutablesMode::Remove;
+        }
+        let (a, b) = (&self.limits, &other.limits);
+        tightened.limits = Limits {
+            max_input_bytes: a.max_input_bytes.min(b.max_input_bytes),
+            max_output_bytes: a.max_output_bytes.min(b.max_output_bytes),
+            max_depth: a.max_depth.min(b.max_depth),
+            max_expanded_bytes: a.max_expanded_bytes.min(b.max_expanded_bytes),
+            max_entries: a.max_entries.min(b.max_entries),
+            max_expansion_ratio: a.max_expansion_ratio.min(b.max_expansion_ratio),
+            time_limit_ms: a.time_limit_ms.min(b.time_limit_ms),
+            memory_limit_mb: a.memory_limit_mb.min(b.memory_limit_mb),
+            fuel_per_byte: a.fuel_per_byte.min(b.fuel_per_byte),
+            fuel_base: a.fuel_base.min(b.fuel_base),
+        };
+        tightened
+    }
 }
 
 /// A class or option name: kebab-case, at most 64 characters.
@@ -627,5 +676,55 @@ mod tests {
         let policy = Policy::profile("keep-links").unwrap();
         let reparsed = Policy::from_toml(&policy.to_toml(), "shown").unwrap();
         assert_eq!(reparsed, policy);
+    }
+
+    #[test]
+    fn a_profile_only_tightens_the_operator_policy() {
+        let operator = Policy::from_toml(
+            "name = \"lgwan\"\nextends = \"strict\"\nhyperlinks-mode = \"remove\"\n\
+             [classes]\ndde = \"block\"\n[limits]\nmax-input-bytes = 1048576\nmax-depth = 2\n\
+             [options]\nhtml-mode = \"text\"\n",
+            "t",
+        )
+        .unwrap();
+        for profile in Profile::NAMES {
+            let effective = operator.tightened_by(&Policy::profile(profile).unwrap());
+            assert_eq!(effective.name, format!("lgwan+{profile}"));
+            // Nothing the profile allows is allowed when the operator says otherwise.
+            assert!(Class::ALL.iter().all(|&c| effective.action(c) != Action::Allow), "{profile}");
+            assert_eq!(effective.action(Class::Dde), Action::Block);
+            assert_eq!(effective.hyperlinks_mode, HyperlinkMode::Remove);
+            assert_eq!(effective.limits.max_input_bytes, 1 << 20);
+            assert_eq!(effective.limits.max_depth, 2);
+            assert_eq!(effective.options["html-mode"], "text", "options stay the operator's");
+        }
+    }
+
+    #[test]
+    fn tightening_takes_the_stricter_of_each_setting() {
+        let mut loose = Policy::profile("keep-links").unwrap();
+        loose.classes.insert(Class::Macros.name().into(), Action::Allow);
+        loose.executables_mode = ExecutablesMode::Neutralize;
+        let mut tight = Policy::default();
+        tight.classes.insert(Class::Scripts.name().into(), Action::Block);
+        tight.limits.time_limit_ms = 5;
+        tight.limits.fuel_base = 7;
+        loose.limits.max_entries = 3;
+        for effective in [loose.tightened_by(&tight), tight.tightened_by(&loose)] {
+            assert_eq!(effective.action(Class::Macros), Action::Sanitize);
+            assert_eq!(effective.action(Class::Hyperlinks), Action::Sanitize);
+            assert_eq!(effective.action(Class::Comments), Action::Sanitize);
+            assert_eq!(effective.action(Class::Scripts), Action::Block);
+            assert_eq!(effective.hyperlinks_mode, HyperlinkMode::KeepAsText);
+            assert_eq!((effective.limits.time_limit_ms, effective.limits.fuel_base), (5, 7));
+            assert_eq!(effective.limits.max_entries, 3);
+            assert_eq!(effective.executables_mode, ExecutablesMode::Remove);
+        }
+        // Tightening by itself changes nothing but the name; the hash follows the content.
+        let same = tight.tightened_by(&tight);
+        assert_eq!(same.name, "strict+strict");
+        assert_eq!(Policy { name: tight.name.clone(), ..same.clone() }, tight);
+        assert_eq!(same.tightened_by(&loose).action(Class::Macros), Action::Sanitize);
+        assert_ne!(same.sha256(), loose.tightened_by(&tight).sha256());
     }
 }

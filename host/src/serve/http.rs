@@ -7,37 +7,49 @@
 //! report as the body and a status that says why.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use http_body_util::BodyExt;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use serde::Deserialize;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
 
+use super::limits::{self, Busy};
+use super::media::content_type;
 use super::naming::{base_name, content_disposition, download_name};
-use super::{Gateway, Refusal};
+use super::{Gateway, Refusal, User};
 use crate::Sanitized;
 use crate::audit::Origin;
 use crate::report::{Outcome, ReasonKind, Report};
 
 /// Every route, as documented in `docs/openapi.json` (a test compares them).
-pub const ROUTES: [(&str, &str); 7] = [
+pub const ROUTES: [(&str, &str); 8] = [
     ("post", "/v1/sanitize"),
     ("post", "/v1/scan"),
     ("get", "/v1/reports/{id}"),
     ("get", "/v1/plugins"),
     ("get", "/v1/policy"),
     ("get", "/healthz"),
+    ("get", "/readyz"),
     ("get", "/metrics"),
 ];
 
 /// The router over a gateway.
 pub fn router(gateway: Arc<Gateway>) -> Router {
-    let limit = gateway.config.policy.limits.max_input_bytes.min(usize::MAX as u64) as usize;
     let api = Router::new()
         .route("/v1/sanitize", post(sanitize))
         .route("/v1/scan", post(scan))
@@ -49,25 +61,271 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
     Router::new()
         .merge(api)
         .route("/healthz", get(|| async { "ok\n" }))
-        .layer(DefaultBodyLimit::max(limit))
+        .route("/readyz", get(readyz))
         .layer(middleware::from_fn(log_request))
         .with_state(gateway)
+}
+
+/// Serves the HTTP API on `listener` until `stop` turns true, then lets the
+/// requests in progress finish and returns.
+///
+/// Its own accept loop, so that connections are bounded: at most
+/// `max-connections`, and `max-connections-per-client` per client address,
+/// where an idle connection (no request in progress, or its head not yet
+/// complete) is closed to admit a new one and a new one is refused (503)
+/// only when all are busy. A request head must arrive within the header
+/// timeout, counted from the connection's start or its previous answer, so
+/// slow headers and idle keep-alive connections are cut off.
+pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, stop: watch::Receiver<bool>) {
+    let router = router(Arc::clone(&gateway));
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    // hyper's header timer runs from the moment a connection waits for a
+    // head: it is the keep-alive idle limit too.
+    let head = gateway.config.header_timeout.min(gateway.config.idle_timeout).max(Duration::from_millis(100));
+    builder.timer(TokioTimer::new()).header_read_timeout(head).max_buf_size(64 << 10);
+    let refusing = Arc::new(AtomicUsize::new(0));
+    let mut connections = JoinSet::new();
+    let mut stopping = stop.clone();
+    loop {
+        tokio::select! {
+            () = stopped(&mut stopping) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => match gateway.http_connections.admit(peer.ip()) {
+                    Ok(slot) => {
+                        let task = connection(stream, peer, slot, router.clone(), builder.clone(), Arc::clone(&gateway), stop.clone());
+                        connections.spawn(task);
+                    }
+                    Err(turned) => {
+                        gateway.metrics.connection("http", turned.reason());
+                        // Answered within reason; beyond the cap, closed at once.
+                        if refusing.load(Ordering::Relaxed) < gateway.config.max_connections {
+                            refusing.fetch_add(1, Ordering::Relaxed);
+                            let refusing = Arc::clone(&refusing);
+                            connections.spawn(async move {
+                                refuse(stream, turned).await;
+                                refusing.fetch_sub(1, Ordering::Relaxed);
+                            });
+                        }
+                    }
+                },
+                // Out of file descriptors, or a connection reset before it
+                // was accepted: pause rather than spin.
+                Err(e) => {
+                    tracing::warn!("HTTP accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            Some(done) = connections.join_next() => log_panic(done),
+        }
+    }
+    drop(listener);
+    while let Some(done) = connections.join_next().await {
+        log_panic(done);
+    }
+}
+
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
+fn log_panic(done: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = done {
+        tracing::error!("HTTP connection task failed: {e}");
+    }
+}
+
+/// The 503 for a connection over a limit, then the close.
+async fn refuse(mut stream: TcpStream, turned: limits::Turned) {
+    let body = format!("{{\"error\":\"too many connections ({})\"}}\n", turned.reason());
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n\
+         Retry-After: 1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let _ = stream.write_all(answer.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
+}
+
+/// Serves one connection with hyper, marking it busy while a request is in
+/// progress (from its head to the end of its answer's body).
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    slot: limits::Conn,
+    router: Router,
+    builder: hyper::server::conn::http1::Builder,
+    gateway: Arc<Gateway>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let slot = Arc::new(slot);
+    let marks = Arc::clone(&slot);
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        let busy = marks.busy();
+        let mut router = router.clone();
+        async move {
+            let response = tower_service::Service::call(&mut router, request.map(Body::new)).await;
+            response.map(|response| response.map(|body| Body::new(Tracked { body, _busy: busy })))
+        }
+    });
+    let conn = builder.serve_connection(TokioIo::new(Lingering(Some(stream))), service);
+    tokio::pin!(conn);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(e) = result {
+                    if e.is_timeout() {
+                        gateway.metrics.connection("http", "header-timeout");
+                    }
+                    tracing::debug!("HTTP {peer}: {e}");
+                }
+                break;
+            }
+            // Closed to admit another, or shutdown: an idle connection
+            // closes now, a busy one after its answer.
+            () = slot.closing(), if !closing => {
+                conn.as_mut().graceful_shutdown();
+                closing = true;
+            }
+            () = stopped(&mut stop), if !closing => {
+                conn.as_mut().graceful_shutdown();
+                closing = true;
+            }
+        }
+    }
+}
+
+/// Sockets lingering at once (see [`Lingering`]); beyond, closed at once.
+static LINGERING: AtomicUsize = AtomicUsize::new(0);
+const MAX_LINGERING: usize = 1024;
+const LINGER_TIME: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 16 << 20;
+
+/// A connection's socket that lingers when hyper is done with it: closing a
+/// socket with unread input (the body of an upload refused before it was
+/// read: 413, 503) makes the kernel reset the connection, which can destroy
+/// the answer before the client reads it. So the write side is shut and
+/// what the client still sends is read and discarded for a moment, within
+/// bounds of time, bytes and sockets.
+struct Lingering(Option<TcpStream>);
+
+impl AsyncRead for Lingering {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        match self.0.as_mut() {
+            Some(stream) => Pin::new(stream).poll_read(cx, buf),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+impl AsyncWrite for Lingering {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        match self.0.as_mut() {
+            Some(stream) => Pin::new(stream).poll_write(cx, buf),
+            None => Poll::Ready(Err(std::io::ErrorKind::NotConnected.into())),
+        }
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.0.as_mut() {
+            Some(stream) => Pin::new(stream).poll_write_vectored(cx, bufs),
+            None => Poll::Ready(Err(std::io::ErrorKind::NotConnected.into())),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.as_ref().is_some_and(|s| s.is_write_vectored())
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.0.as_mut() {
+            Some(stream) => Pin::new(stream).poll_flush(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.0.as_mut() {
+            Some(stream) => Pin::new(stream).poll_shutdown(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+impl Drop for Lingering {
+    fn drop(&mut self) {
+        let Some(mut stream) = self.0.take() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        if LINGERING.fetch_add(1, Ordering::Relaxed) >= MAX_LINGERING {
+            LINGERING.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
+        runtime.spawn(async move {
+            let _ = stream.shutdown().await;
+            let mut sink = vec![0; 16 << 10];
+            let _ = tokio::time::timeout(LINGER_TIME, async {
+                let mut total = 0;
+                while total < LINGER_BYTES {
+                    match stream.read(&mut sink).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => total += n,
+                    }
+                }
+            })
+            .await;
+            LINGERING.fetch_sub(1, Ordering::Relaxed);
+        });
+    }
+}
+
+/// An answer's body that keeps its connection marked busy until it is sent
+/// (or dropped).
+struct Tracked {
+    body: Body,
+    _busy: Busy,
+}
+
+impl HttpBody for Tracked {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// One log line per request (shown with `serve -v`).
 async fn log_request(request: Request, next: Next) -> Response {
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
     let started = std::time::Instant::now();
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    // Nothing the gateway sends is to be sniffed into another type.
+    response.headers_mut().insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     let outcome = response.headers().get("x-sekisho-outcome").and_then(|v| v.to_str().ok()).unwrap_or("-");
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     tracing::info!(%method, %path, status = response.status().as_u16(), outcome, ms, "HTTP request");
     response
 }
-
-/// The user a request authenticated as, for the audit log.
-#[derive(Clone)]
-struct User(String);
 
 async fn authenticate(State(gateway): State<Arc<Gateway>>, mut request: Request, next: Next) -> Response {
     let bearer = request
@@ -77,12 +335,25 @@ async fn authenticate(State(gateway): State<Arc<Gateway>>, mut request: Request,
         .and_then(|v| v.strip_prefix("Bearer "));
     match gateway.authenticate(bearer) {
         Some(user) => {
-            request.extensions_mut().insert(User(user));
+            request.extensions_mut().insert(user);
             next.run(request).await
         }
         None => {
             let mut response = error(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+        }
+    }
+}
+
+/// 200 when a file sent now would be taken (a sandbox slot or a queue
+/// place, and upload budget), else 503 saying why.
+async fn readyz(State(gateway): State<Arc<Gateway>>) -> Response {
+    match gateway.ready() {
+        Ok(()) => "ready\n".into_response(),
+        Err(why) => {
+            let mut response = error(StatusCode::SERVICE_UNAVAILABLE, why);
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             response
         }
     }
@@ -110,7 +381,8 @@ async fn sanitize(
         (Some(bytes), Some(info)) => {
             let mut response = Response::new(Body::from(bytes));
             let headers = response.headers_mut();
-            headers.insert(header::CONTENT_TYPE, value(&info.media_type));
+            // The rebuilt bytes' type, with their charset for text.
+            headers.insert(header::CONTENT_TYPE, value(&content_type(&info.media_type)));
             let file = download_name(&report.input.name, &info.extension);
             headers.insert(header::CONTENT_DISPOSITION, value(&content_disposition("attachment", &file)));
             headers.insert("x-sekisho-extension", value(&info.extension));
@@ -155,42 +427,88 @@ async fn decide(
     query: FileQuery,
     request: Request,
 ) -> Result<(String, Sanitized), Response> {
-    let (name, policy, origin, body) = prepare(gateway, client, query, request).await?;
-    match tokio::time::timeout(gateway.config.request_timeout, gateway.sanitize(name, body, policy, origin)).await {
+    let (name, policy, origin, body, upload) = prepare(gateway, client, query, request).await?;
+    let decided = gateway.sanitize(name, body, policy, origin, Some(upload));
+    match tokio::time::timeout(gateway.config.request_timeout, decided).await {
         Ok(Ok(decided)) => Ok(decided),
-        Ok(Err(refusal)) => Err(refused(refusal)),
+        Ok(Err(refusal)) => Err(refused(gateway, refusal)),
         Err(_) => Err(error(StatusCode::GATEWAY_TIMEOUT, "the file was not decided in time")),
     }
 }
 
-/// Reads the file and everything about it from a request.
+/// Reads the file and everything about it from a request. The body is
+/// bounded before it is buffered: a declared length over the input limit is
+/// refused at once (413, nothing read), a body that grows past it while
+/// streaming likewise, and every byte kept is drawn from the upload budget
+/// shared with ICAP (503 when spent). The whole body has the request
+/// timeout (408).
 async fn prepare(
     gateway: &Gateway,
     client: SocketAddr,
     query: FileQuery,
     request: Request,
-) -> Result<(String, crate::policy::Policy, Origin, Vec<u8>), Response> {
-    let policy = gateway.policy(query.profile.as_deref()).map_err(refused)?;
-    let user = request.extensions().get::<User>().map(|u| u.0.clone()).filter(|u| !u.is_empty());
+) -> Result<(String, crate::policy::Policy, Origin, Vec<u8>, limits::Upload), Response> {
+    let policy = gateway.policy(query.profile.as_deref()).map_err(|r| refused(gateway, r))?;
+    let user = request.extensions().get::<User>().map(|u| u.name.clone()).filter(|u| !u.is_empty());
     let name = query
         .name
         .or_else(|| request.headers().get("x-filename").and_then(|v| v.to_str().ok()).map(str::to_owned))
         .unwrap_or_else(|| "upload".into());
+    let limit = policy.limits.max_input_bytes;
+    let too_large = |size: &str| {
+        gateway.metrics.rejected_too_large.fetch_add(1, Ordering::Relaxed);
+        let mut response = error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the file is {size} bytes, more than this server's limit of {limit} bytes"),
+        );
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        response
+    };
+    let mut body = request.into_body();
+    let declared = body.size_hint().exact();
+    if let Some(size) = declared
+        && size > limit
+    {
+        return Err(too_large(&size.to_string()));
+    }
+    let mut upload = gateway.start_upload().map_err(|r| refused(gateway, r))?;
+    if let Some(size) = declared {
+        upload.reserve(size).map_err(|_| refused(gateway, gateway.budget_spent()))?;
+    }
+    let capacity = usize::try_from(declared.unwrap_or(0)).unwrap_or(0);
+    let mut data = Vec::with_capacity(capacity);
     // A client that trickles its upload does not hold a connection forever.
-    let upload =
-        tokio::time::timeout(gateway.config.request_timeout, axum::body::to_bytes(request.into_body(), usize::MAX));
-    let body: Bytes = upload
+    let read = async {
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| error(StatusCode::BAD_REQUEST, &format!("reading the request body: {e}")))?;
+            let Ok(chunk) = frame.into_data() else { continue };
+            let size = data.len() as u64 + chunk.len() as u64;
+            if size > limit {
+                return Err(too_large(&format!("more than {}", size - 1)));
+            }
+            upload.reserve(size).map_err(|_| refused(gateway, gateway.budget_spent()))?;
+            data.extend_from_slice(&chunk);
+        }
+        Ok(())
+    };
+    tokio::time::timeout(gateway.config.request_timeout, read)
         .await
-        .map_err(|_| error(StatusCode::REQUEST_TIMEOUT, "the upload took too long"))?
-        .map_err(|e| error(StatusCode::PAYLOAD_TOO_LARGE, &format!("reading the request body: {e}")))?;
+        .map_err(|_| error(StatusCode::REQUEST_TIMEOUT, "the upload took too long"))??;
     let origin = Origin { interface: "http", client: Some(client.ip().to_string()), user };
-    Ok((name, policy, origin, body.to_vec()))
+    Ok((name, policy, origin, data, upload))
 }
 
-async fn report(State(gateway): State<Arc<Gateway>>, Path(id): Path<String>) -> Response {
-    match gateway.report(&id) {
+async fn report(State(gateway): State<Arc<Gateway>>, Path(id): Path<String>, request: Request) -> Response {
+    let Some(user) = request.extensions().get::<User>() else {
+        return error(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
+    };
+    match gateway.report(&id, user) {
         Some(report) => json(&*report),
-        None => error(StatusCode::NOT_FOUND, "no such report (reports are kept for the last 4096 files)"),
+        // Another user's report is not said to exist.
+        None => error(
+            StatusCode::NOT_FOUND,
+            "no such report of yours (reports are kept for the last 4096 files; a user reads their own, an admin all)",
+        ),
     }
 }
 
@@ -201,13 +519,15 @@ async fn plugins(State(gateway): State<Arc<Gateway>>) -> Response {
 
 async fn policy(State(gateway): State<Arc<Gateway>>) -> Response {
     let mut response = gateway.config.policy.to_toml().into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/toml"));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/toml; charset=utf-8"));
     response
 }
 
 async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
-    let mut response = gateway.metrics.render().into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
+    let mut response = gateway.render_metrics().into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
     response
 }
 
@@ -222,14 +542,14 @@ fn refusal_status(report: &Report) -> StatusCode {
     }
 }
 
-fn refused(refusal: Refusal) -> Response {
-    match refusal {
-        Refusal::Busy => {
-            let mut response = error(StatusCode::SERVICE_UNAVAILABLE, "all sandboxes are busy; retry later");
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            response
-        }
-        Refusal::UnknownProfile(name) => error(StatusCode::BAD_REQUEST, &format!("unknown profile {name:?}")),
+fn refused(gateway: &Gateway, refusal: Refusal) -> Response {
+    let message = gateway.explain(&refusal);
+    if refusal.transient() {
+        let mut response = error(StatusCode::SERVICE_UNAVAILABLE, &message);
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        response
+    } else {
+        error(StatusCode::BAD_REQUEST, &message)
     }
 }
 
@@ -243,7 +563,8 @@ fn outcome_headers(headers: &mut HeaderMap, report: &Report, id: &str) {
 
 fn json<T: serde::Serialize + ?Sized>(body: &T) -> Response {
     match serde_json::to_vec_pretty(body) {
-        Ok(bytes) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes).into_response(),
+        Ok(bytes) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"))], bytes)
+            .into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }

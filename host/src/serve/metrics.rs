@@ -30,6 +30,18 @@ pub struct Metrics {
     pub queued: AtomicU64,
     /// Files being sanitized.
     pub in_flight: AtomicU64,
+    /// Requests whose client went away (or whose timeout ran out) while
+    /// they waited for a sandbox, and while their file was in one.
+    pub abandoned_queued: AtomicU64,
+    pub abandoned_running: AtomicU64,
+    /// Uploads refused because the upload budget (places or bytes) was spent.
+    pub rejected_uploads: AtomicU64,
+    /// Uploads refused as larger than the input limit, before or while reading them.
+    pub rejected_too_large: AtomicU64,
+    /// (interface, reason) → connections closed at accept (`address`,
+    /// `client-limit`, `full`) or cut off (`header-timeout`,
+    /// `idle-timeout`, `body-timeout`).
+    connections: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
 }
 
 impl Metrics {
@@ -52,6 +64,11 @@ impl Metrics {
         self.latency_sum_us.fetch_add(latency.as_micros() as u64, Ordering::Relaxed);
     }
 
+    /// Counts a connection refused at accept or cut off, by interface and reason.
+    pub fn connection(&self, interface: &'static str, reason: &'static str) {
+        *self.connections.lock().unwrap_or_else(|p| p.into_inner()).entry((interface, reason)).or_default() += 1;
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -71,6 +88,32 @@ impl Metrics {
         single("sekisho_rejected_busy_total", "counter", "Requests refused at capacity.", get(&self.rejected_busy));
         single("sekisho_queue_depth", "gauge", "Requests waiting for a sandbox slot.", get(&self.queued));
         single("sekisho_in_flight", "gauge", "Files being sanitized.", get(&self.in_flight));
+        single(
+            "sekisho_rejected_uploads_total",
+            "counter",
+            "Uploads refused because the upload budget was spent.",
+            get(&self.rejected_uploads),
+        );
+        single(
+            "sekisho_rejected_too_large_total",
+            "counter",
+            "Uploads refused as larger than the input limit before they were buffered.",
+            get(&self.rejected_too_large),
+        );
+        out.push_str(
+            "# HELP sekisho_abandoned_total Requests dropped before their answer (client gone or timeout), by stage.\n\
+             # TYPE sekisho_abandoned_total counter\n",
+        );
+        let _ = writeln!(out, "sekisho_abandoned_total{{stage=\"queued\"}} {}", get(&self.abandoned_queued));
+        let _ = writeln!(out, "sekisho_abandoned_total{{stage=\"running\"}} {}", get(&self.abandoned_running));
+        out.push_str(
+            "# HELP sekisho_connections_refused_total Connections closed at accept or cut off, by interface and reason.\n\
+             # TYPE sekisho_connections_refused_total counter\n",
+        );
+        for ((interface, reason), n) in self.connections.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            let _ =
+                writeln!(out, "sekisho_connections_refused_total{{interface=\"{interface}\",reason=\"{reason}\"}} {n}");
+        }
         out.push_str(
             "# HELP sekisho_request_seconds Time to decide a file.\n# TYPE sekisho_request_seconds histogram\n",
         );

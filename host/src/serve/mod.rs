@@ -9,13 +9,15 @@
 
 pub mod http;
 pub mod icap;
+pub mod limits;
+mod media;
 mod metrics;
-mod naming;
+pub(crate) mod naming;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,6 +30,7 @@ use crate::report::Report;
 use crate::source::Source;
 use crate::{Sanitized, Sekisho};
 
+use limits::{Cidr, ConnTable, Spent, Upload, UploadBudget};
 pub use metrics::Metrics;
 
 /// How the gateway runs.
@@ -35,8 +38,8 @@ pub use metrics::Metrics;
 pub struct Config {
     pub http: SocketAddr,
     pub icap: Option<SocketAddr>,
-    /// (user, token) pairs; empty means no authentication (loopback only).
-    pub tokens: Vec<(String, String)>,
+    /// Bearer tokens; empty means no authentication (loopback only).
+    pub tokens: Vec<Token>,
     /// Files in sandboxes at once.
     pub workers: usize,
     /// Requests allowed to wait for a slot.
@@ -44,13 +47,66 @@ pub struct Config {
     /// How long a request may wait for a slot.
     pub queue_wait: Duration,
     /// How long an HTTP client may take to send its file, and the server to
-    /// answer it (the sandbox has its own, shorter, time limit per file).
+    /// answer it; also how long an ICAP body may take to arrive, whole (the
+    /// sandbox has its own, shorter, time limit per file).
     pub request_timeout: Duration,
     /// The policy used when a request names no profile.
     pub policy: Policy,
+    /// Profiles a client may name (`?profile=`); each can only tighten
+    /// `policy`. Empty: only the policy's own name.
+    pub allow_profiles: Vec<String>,
     pub audit: Option<PathBuf>,
     /// What an ICAP client receives instead of a refused file.
     pub icap_refusal: IcapRefusal,
+    /// Client addresses ICAP serves; empty: any (loopback listeners only).
+    pub icap_allow: Vec<Cidr>,
+    /// Uploads being received or decided at once, over HTTP and ICAP.
+    pub max_uploads: usize,
+    /// Bytes of uploads held in memory at once, over HTTP and ICAP.
+    pub upload_budget: u64,
+    /// How long a request head (request line and headers) may take.
+    pub header_timeout: Duration,
+    /// How long a keep-alive connection may wait for its next request.
+    pub idle_timeout: Duration,
+    /// Connections per listener; at the cap the longest-idle one is closed
+    /// to admit a new one, and when all are busy the new one is refused.
+    pub max_connections: usize,
+    /// Connections per client address and listener, likewise.
+    pub max_connections_per_client: usize,
+}
+
+/// One bearer token of `--token-file` (`user:token`, or `user:token:admin`).
+#[derive(Clone)]
+pub struct Token {
+    pub user: String,
+    pub secret: String,
+    /// Admins read every report; users only their own.
+    pub admin: bool,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Token({}{})", self.user, if self.admin { ", admin" } else { "" })
+    }
+}
+
+/// Shortest token accepted, from the file or `SEKISHO_TOKEN`.
+pub const MIN_TOKEN_LEN: usize = 16;
+
+/// Defaults of the gateway's limits (the CLI's defaults too).
+pub mod defaults {
+    /// `--header-timeout-s`.
+    pub const HEADER_TIMEOUT_S: u64 = 10;
+    /// `--idle-timeout-s`.
+    pub const IDLE_TIMEOUT_S: u64 = 15;
+    /// `--max-connections`.
+    pub const MAX_CONNECTIONS: usize = 512;
+    /// `--max-connections-per-client`.
+    pub const MAX_CONNECTIONS_PER_CLIENT: usize = 64;
+    /// `--max-uploads`.
+    pub const MAX_UPLOADS: usize = 128;
+    /// `--upload-budget-mb`.
+    pub const UPLOAD_BUDGET_MB: u64 = 1024;
 }
 
 /// The replacement for a file the gateway refuses, on ICAP.
@@ -70,21 +126,91 @@ pub enum Refusal {
     Busy,
     /// The request named a profile that does not exist.
     UnknownProfile(String),
+    /// The request named a profile the operator does not allow.
+    ProfileNotAllowed(String),
+    /// The upload budget (places or bytes) is spent: retry later.
+    Uploads(Spent),
+}
+
+impl Refusal {
+    /// Whether retrying later may succeed.
+    pub fn transient(&self) -> bool {
+        matches!(self, Refusal::Busy | Refusal::Uploads(_))
+    }
+}
+
+/// The user a request authenticated as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Empty when the gateway has no tokens.
+    pub name: String,
+    /// Reads every report (every user is, without tokens).
+    pub admin: bool,
 }
 
 /// Reports kept for `GET /v1/reports/{id}`.
 const KEPT_REPORTS: usize = 4096;
 
+/// A kept report: its id, the user who sent the file (none for ICAP), the report.
+type Kept = (String, Option<String>, Arc<Report>);
+
 /// The shared state of the gateway.
 pub struct Gateway {
     sekisho: Sekisho,
     config: Config,
+    /// The effective policy of each profile a client may name.
+    profiles: Vec<(String, Policy)>,
     slots: Arc<Semaphore>,
     pub metrics: Metrics,
     audit: Option<AuditLog>,
-    reports: Mutex<VecDeque<(String, Arc<Report>)>>,
+    reports: Mutex<VecDeque<Kept>>,
     /// ICAP service tag: changes when plugins or the policy change.
     pub istag: String,
+    pub uploads: UploadBudget,
+    pub http_connections: Arc<ConnTable>,
+    pub icap_connections: Arc<ConnTable>,
+}
+
+/// Counts a request in a gauge while it lives (a queue place), within a bound.
+struct Place<'a>(&'a AtomicU64);
+
+impl<'a> Place<'a> {
+    fn take(gauge: &'a AtomicU64, bound: usize) -> Option<Place<'a>> {
+        let before = gauge.fetch_add(1, Ordering::Relaxed);
+        let place = Place(gauge);
+        (before < bound as u64).then_some(place)
+    }
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Counts a request as abandoned unless it got to the end of its stage
+/// (its client went away, or its timeout dropped it).
+struct Stage<'a> {
+    abandoned: &'a AtomicU64,
+    done: bool,
+}
+
+impl Drop for Stage<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.abandoned.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A file in a sandbox: counted in `in_flight` until its work ends, even
+/// when the request that asked for it is gone.
+struct InFlight(Arc<Gateway>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Gateway {
@@ -93,21 +219,35 @@ impl Gateway {
             Some(path) => Some(AuditLog::open(path).map_err(|e| format!("audit log {}: {e}", path.display()))?),
             None => None,
         };
+        let mut profiles = Vec::new();
+        for name in &config.allow_profiles {
+            let profile = Policy::profile(name).map_err(|e| format!("--allow-profile {name}: {e}"))?;
+            profiles.push((name.clone(), config.policy.tightened_by(&profile)));
+        }
         let mut tag = Sha256::new();
         for plugin in sekisho.registry().plugins() {
             tag.update(plugin.sha256.as_bytes());
         }
         tag.update(config.policy.sha256().as_bytes());
+        for (_, policy) in &profiles {
+            tag.update(policy.sha256().as_bytes());
+        }
         let istag = hex::encode(&tag.finalize()[..8]);
         let slots = Arc::new(Semaphore::new(config.workers.max(1)));
+        let uploads = UploadBudget::new(config.max_uploads, config.upload_budget);
+        let connections = || Arc::new(ConnTable::new(config.max_connections, config.max_connections_per_client));
         Ok(Gateway {
             sekisho,
-            config,
+            profiles,
             slots,
             metrics: Metrics::default(),
             audit,
             reports: Mutex::new(VecDeque::new()),
             istag,
+            uploads,
+            http_connections: connections(),
+            icap_connections: connections(),
+            config,
         })
     }
 
@@ -115,92 +255,200 @@ impl Gateway {
         &self.sekisho
     }
 
-    /// The policy for a request: a built-in profile by name, or the default.
+    /// The effective policy for a request: the operator's, or the
+    /// operator's tightened by a profile the operator allows.
     pub fn policy(&self, profile: Option<&str>) -> Result<Policy, Refusal> {
+        let own = &self.config.policy;
         match profile {
-            None | Some("") => Ok(self.config.policy.clone()),
-            Some(name) if name == self.config.policy.name => Ok(self.config.policy.clone()),
-            Some(name) => Policy::profile(name).map_err(|_| Refusal::UnknownProfile(name.to_owned())),
+            None | Some("") => Ok(own.clone()),
+            Some(name) if name == own.name => Ok(own.clone()),
+            Some(name) => match self.profiles.iter().find(|(allowed, _)| allowed == name) {
+                Some((_, policy)) => Ok(policy.clone()),
+                None if Policy::profile(name).is_ok() => Err(Refusal::ProfileNotAllowed(name.to_owned())),
+                None => Err(Refusal::UnknownProfile(name.to_owned())),
+            },
         }
     }
 
-    /// The user a bearer token belongs to; `Some("")` when no token is configured.
-    pub fn authenticate(&self, bearer: Option<&str>) -> Option<String> {
+    /// The profiles a client may name, the server policy's own first.
+    pub fn allowed_profiles(&self) -> Vec<&str> {
+        std::iter::once(self.config.policy.name.as_str()).chain(self.profiles.iter().map(|(n, _)| n.as_str())).collect()
+    }
+
+    /// Why a refused profile was refused, in words a client can act on.
+    pub fn explain(&self, refusal: &Refusal) -> String {
+        let allowed = self.allowed_profiles().join(", ");
+        match refusal {
+            Refusal::Busy => "all sandboxes are busy; retry later".into(),
+            Refusal::UnknownProfile(name) => {
+                format!("unknown profile {name:?}: not allowed on this server (allowed: {allowed})")
+            }
+            Refusal::ProfileNotAllowed(name) => format!(
+                "profile {name:?} is not allowed on this server: a client may only name a profile the \
+                 operator allows, and it can only tighten the server's policy (allowed: {allowed})"
+            ),
+            Refusal::Uploads(Spent::Uploads) => "too many uploads at once; retry later".into(),
+            Refusal::Uploads(Spent::Bytes) => "the gateway's upload memory is spent; retry later".into(),
+        }
+    }
+
+    /// The user a bearer token belongs to; an admin with no name when no
+    /// token is configured.
+    pub fn authenticate(&self, bearer: Option<&str>) -> Option<User> {
         if self.config.tokens.is_empty() {
-            return Some(String::new());
+            return Some(User { name: String::new(), admin: true });
         }
         let bearer = bearer?;
-        self.config
-            .tokens
-            .iter()
-            .find(|(_, token)| constant_time_eq(token.as_bytes(), bearer.as_bytes()))
-            .map(|(u, _)| u.clone())
+        // Every token is compared, so the time taken does not tell which matched.
+        let mut found = None;
+        for token in &self.config.tokens {
+            if constant_time_eq(token.secret.as_bytes(), bearer.as_bytes()) && found.is_none() {
+                found = Some(User { name: token.user.clone(), admin: token.admin });
+            }
+        }
+        found
+    }
+
+    /// Takes an upload place (HTTP and ICAP share them), without waiting.
+    pub fn start_upload(&self) -> Result<Upload, Refusal> {
+        self.uploads.start().map_err(|spent| {
+            self.metrics.rejected_uploads.fetch_add(1, Ordering::Relaxed);
+            Refusal::Uploads(spent)
+        })
+    }
+
+    /// Counts an upload refused because the budget's bytes are spent.
+    pub fn budget_spent(&self) -> Refusal {
+        self.metrics.rejected_uploads.fetch_add(1, Ordering::Relaxed);
+        Refusal::Uploads(Spent::Bytes)
+    }
+
+    /// Whether a new file would be taken now: a sandbox slot or a queue
+    /// place, and an upload place with some bytes.
+    pub fn ready(&self) -> Result<(), &'static str> {
+        let queued = self.metrics.queued.load(Ordering::Relaxed) as usize;
+        if self.slots.available_permits() == 0 && queued >= self.config.queue {
+            return Err("every sandbox is busy and the queue is full");
+        }
+        if !self.uploads.available() {
+            return Err("the upload budget is spent");
+        }
+        Ok(())
     }
 
     /// Sanitizes one file in a sandbox slot, off the async threads; records
-    /// metrics, the audit line and the report.
+    /// metrics, the audit line and the report. `upload` (the memory the
+    /// file holds) is given back when the work ends.
+    ///
+    /// Every count is held by a guard: a request dropped while it waits
+    /// (its client went away, its timeout ran out) leaves the queue; one
+    /// dropped while its file is in a sandbox is counted in flight until
+    /// the sandbox is done, and its file is still recorded.
     pub async fn sanitize(
         self: &Arc<Self>,
         name: String,
         data: Vec<u8>,
         policy: Policy,
         origin: Origin,
+        upload: Option<Upload>,
     ) -> Result<(String, Sanitized), Refusal> {
         let started = Instant::now();
         let metrics = &self.metrics;
-        if metrics.queued.load(Ordering::Relaxed) as usize >= self.config.queue {
+        let Some(place) = Place::take(&metrics.queued, self.config.queue) else {
             metrics.rejected_busy.fetch_add(1, Ordering::Relaxed);
             return Err(Refusal::Busy);
-        }
-        metrics.queued.fetch_add(1, Ordering::Relaxed);
-        let permit = tokio::time::timeout(self.config.queue_wait, self.slots.clone().acquire_owned()).await;
-        metrics.queued.fetch_sub(1, Ordering::Relaxed);
+        };
+        let mut waiting = Stage { abandoned: &metrics.abandoned_queued, done: false };
+        let permit = tokio::time::timeout(self.config.queue_wait, Arc::clone(&self.slots).acquire_owned()).await;
+        drop(place);
+        waiting.done = true;
         let Ok(Ok(permit)) = permit else {
             metrics.rejected_busy.fetch_add(1, Ordering::Relaxed);
             return Err(Refusal::Busy);
         };
         metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+        let in_flight = InFlight(Arc::clone(self));
+        let mut running = Stage { abandoned: &metrics.abandoned_running, done: false };
         let gateway = Arc::clone(self);
-        let result = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+        let done = tokio::task::spawn_blocking(move || {
+            let (_permit, _in_flight, _upload) = (permit, in_flight, upload);
             let result = gateway.sekisho.sanitize(Source::bytes(data), &name, &policy);
             if let Some(audit) = &gateway.audit
                 && let Err(e) = audit.record(&Entry::new(&origin, &result.report))
             {
                 tracing::error!("audit log: {e}");
             }
-            result
+            gateway.metrics.record(&result.report, started.elapsed());
+            let id = gateway.keep_report(&result.report, origin.user.clone());
+            (id, result)
         })
         .await;
-        metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
-        let result = match result {
-            Ok(result) => result,
+        running.done = true;
+        match done {
+            Ok(decided) => Ok(decided),
             // The engine catches plugin faults; a panic here is a host bug:
             // answer it as a refusal to process rather than crash the server.
             Err(e) => {
                 tracing::error!("sanitize task failed: {e}");
-                return Err(Refusal::Busy);
+                Err(Refusal::Busy)
             }
-        };
-        metrics.record(&result.report, started.elapsed());
-        let id = self.keep_report(&result.report);
-        Ok((id, result))
+        }
     }
 
-    fn keep_report(&self, report: &Report) -> String {
+    fn keep_report(&self, report: &Report, owner: Option<String>) -> String {
         let id = format!("{}-{:x}", &report.input.sha256[..16.min(report.input.sha256.len())], rand_suffix());
         let mut reports = self.reports.lock().unwrap_or_else(|p| p.into_inner());
         if reports.len() >= KEPT_REPORTS {
             reports.pop_front();
         }
-        reports.push_back((id.clone(), Arc::new(report.clone())));
+        reports.push_back((id.clone(), owner, Arc::new(report.clone())));
         id
     }
 
-    /// A recent report by id.
-    pub fn report(&self, id: &str) -> Option<Arc<Report>> {
+    /// A recent report by id, if `viewer` may read it: its own user's, or
+    /// any for an admin. Reports of ICAP files belong to no user.
+    pub fn report(&self, id: &str, viewer: &User) -> Option<Arc<Report>> {
         let reports = self.reports.lock().unwrap_or_else(|p| p.into_inner());
-        reports.iter().find(|(i, _)| i == id).map(|(_, r)| Arc::clone(r))
+        reports
+            .iter()
+            .find(|(i, owner, _)| i == id && (viewer.admin || owner.as_deref() == Some(viewer.name.as_str())))
+            .map(|(_, _, r)| Arc::clone(r))
+    }
+
+    /// The metrics, with the connection and upload gauges.
+    pub fn render_metrics(&self) -> String {
+        let mut out = self.metrics.render();
+        let mut gauge = |name: &str, kind: &str, help: &str, values: &[(&str, u64)]| {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+            for (labels, value) in values {
+                out.push_str(&format!("{name}{labels} {value}\n"));
+            }
+        };
+        gauge(
+            "sekisho_connections",
+            "gauge",
+            "Open connections.",
+            &[
+                ("{interface=\"http\"}", self.http_connections.len() as u64),
+                ("{interface=\"icap\"}", self.icap_connections.len() as u64),
+            ],
+        );
+        gauge(
+            "sekisho_connections_evicted_total",
+            "counter",
+            "Idle connections closed to admit new ones at a connection limit.",
+            &[
+                ("{interface=\"http\"}", self.http_connections.evicted.load(Ordering::Relaxed)),
+                ("{interface=\"icap\"}", self.icap_connections.evicted.load(Ordering::Relaxed)),
+            ],
+        );
+        gauge(
+            "sekisho_upload_budget_free_bytes",
+            "gauge",
+            "Upload bytes that may still be buffered.",
+            &[("", self.uploads.free_bytes())],
+        );
+        out
     }
 
     /// Forces the audit log to disk (at shutdown).
@@ -234,12 +482,30 @@ pub fn run(sekisho: Sekisho, config: Config) -> Result<(), String> {
             config.http
         ));
     }
+    if let Some(icap) = config.icap
+        && !icap.ip().is_loopback()
+        && config.icap_allow.is_empty()
+    {
+        return Err(format!(
+            "ICAP on {icap} (not loopback) needs a client allow-list, as ICAP has no authentication: \
+             give --icap-allow CIDR for each proxy's address (e.g. --icap-allow 10.0.0.5/32)"
+        ));
+    }
+    if config.upload_budget < config.policy.limits.max_input_bytes {
+        tracing::warn!(
+            "--upload-budget-mb ({} bytes) is below the policy's max-input-bytes ({}): larger files get 503",
+            config.upload_budget,
+            config.policy.limits.max_input_bytes
+        );
+    }
+    raise_open_files_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("sekisho-serve")
         .build()
         .map_err(|e| format!("starting the runtime: {e}"))?;
     runtime.block_on(async move {
+        let mut signals = StopSignals::listen()?;
         let gateway = Arc::new(Gateway::new(sekisho, config.clone())?);
         let http = tokio::net::TcpListener::bind(config.http).await.map_err(|e| format!("{}: {e}", config.http))?;
         eprintln!("sekisho: HTTP API on http://{}", http.local_addr().map_err(|e| e.to_string())?);
@@ -252,14 +518,8 @@ pub fn run(sekisho: Sekisho, config: Config) -> Result<(), String> {
             }
             None => None,
         };
-        let mut on_stop = stopped.clone();
-        let api =
-            axum::serve(http, http::router(Arc::clone(&gateway)).into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async move {
-                    let _ = on_stop.wait_for(|stop| *stop).await;
-                });
-        let api = tokio::spawn(async move { api.await });
-        shutdown_signal().await;
+        let api = tokio::spawn(http::serve(http, Arc::clone(&gateway), stopped.clone()));
+        signals.received().await;
         eprintln!("sekisho: shutting down, finishing files in flight");
         let _ = stop.send(true);
         let _ = api.await;
@@ -271,19 +531,52 @@ pub fn run(sekisho: Sekisho, config: Config) -> Result<(), String> {
     })
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Each connection takes a descriptor: the soft limit (often 1024) is
+/// raised to the hard one, so the connection caps are what bound them.
+fn raise_open_files_limit() {
     #[cfg(unix)]
-    {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => return interrupt.await.unwrap_or(()),
-        };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
+    // SAFETY: getrlimit/setrlimit on a local struct.
+    unsafe {
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         }
     }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
+}
+
+/// SIGINT and SIGTERM, listened for from the start: a stop that comes as
+/// soon as the addresses are printed is a graceful one too.
+struct StopSignals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    /// Registers the handlers (inside the runtime).
+    fn listen() -> Result<StopSignals, String> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let register = |kind| signal(kind).map_err(|e| format!("listening for signals: {e}"));
+            Ok(StopSignals {
+                interrupt: register(SignalKind::interrupt())?,
+                terminate: register(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(StopSignals {})
+    }
+
+    async fn received(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -3,7 +3,7 @@
 //! never copied (RFC 6266: an ASCII `filename` and an exact `filename*`).
 
 /// `%xx` escapes decoded; invalid UTF-8 replaced.
-pub(super) fn percent_decode(text: &str) -> String {
+pub fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -24,7 +24,7 @@ pub(super) fn percent_decode(text: &str) -> String {
 }
 
 /// The last segment of a URL's path, decoded: `http://h/a/b%20c.pdf?x` → `b c.pdf`.
-pub(super) fn url_file_name(url: &str) -> Option<String> {
+pub fn url_file_name(url: &str) -> Option<String> {
     let path = url.split(['?', '#']).next().unwrap_or_default();
     let path = match path.find("://") {
         Some(i) => path[i + 3..].find('/').map_or("", |j| &path[i + 3 + j..]),
@@ -34,14 +34,14 @@ pub(super) fn url_file_name(url: &str) -> Option<String> {
 }
 
 /// The file name of a path, without folders; `None` when empty.
-pub(super) fn base_name(path: &str) -> Option<String> {
+pub fn base_name(path: &str) -> Option<String> {
     let name = path.rsplit(['/', '\\']).next().unwrap_or_default().trim();
     (!name.is_empty()).then(|| name.to_owned())
 }
 
 /// The file name of a `Content-Disposition` value: `filename*` (RFC 6266,
 /// `UTF-8''…`) first, else `filename`; folders removed.
-pub(super) fn disposition_filename(value: &str) -> Option<String> {
+pub fn disposition_filename(value: &str) -> Option<String> {
     let params = parameters(value);
     let find = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
     let extended = find("filename*").and_then(|v| v.split_once("''")).map(|(_, encoded)| percent_decode(encoded));
@@ -50,7 +50,7 @@ pub(super) fn disposition_filename(value: &str) -> Option<String> {
 
 /// The parameters of a header value such as `attachment; filename="a;b.pdf"`:
 /// (lowercase name, unquoted value) pairs after the first `;`.
-pub(super) fn parameters(value: &str) -> Vec<(String, String)> {
+pub fn parameters(value: &str) -> Vec<(String, String)> {
     let mut params = Vec::new();
     let mut chars = value.chars().skip_while(|&c| c != ';').peekable();
     while chars.next().is_some() {
@@ -86,7 +86,7 @@ pub(super) fn parameters(value: &str) -> Vec<(String, String)> {
 /// which quotes, backslashes, `;`, `%` and controls became `_`, and
 /// `filename*` with the exact name whenever the two differ. No character of
 /// the name can end the quoted string or start another parameter.
-pub(super) fn content_disposition(kind: &str, name: &str) -> String {
+pub fn content_disposition(kind: &str, name: &str) -> String {
     let ascii: String = name
         .chars()
         .map(|c| if (c.is_ascii_graphic() || c == ' ') && !matches!(c, '"' | '\\' | ';' | '%') { c } else { '_' })
@@ -109,7 +109,7 @@ pub(super) fn content_disposition(kind: &str, name: &str) -> String {
 /// (folders dropped) with its extension replaced by `extension`, which must
 /// be 1 to 10 lowercase letters or digits (else `bin`). `report.docm`
 /// rebuilt as docx becomes `report.docx`.
-pub(super) fn download_name(name: &str, extension: &str) -> String {
+pub fn download_name(name: &str, extension: &str) -> String {
     let valid =
         (1..=10).contains(&extension.len()) && extension.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
     let extension = if valid { extension } else { "bin" };
