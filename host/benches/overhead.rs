@@ -100,6 +100,7 @@ impl Embedder for NativeText {
                 outcome: if r.findings.is_empty() { EmbeddedOutcome::Clean } else { EmbeddedOutcome::Sanitized },
                 format: format.into(),
                 extension: format.into(),
+                media_type: "application/octet-stream".into(),
                 data: out,
             }),
             Err(f) => Err(EmbeddedRefusal::Failed(f.detail)),

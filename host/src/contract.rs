@@ -149,6 +149,7 @@ pub struct EmbeddedRebuilt {
     pub outcome: EmbeddedOutcome,
     pub format: String,
     pub extension: String,
+    pub media_type: String,
     pub data: Vec<u8>,
 }
 

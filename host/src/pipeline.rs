@@ -600,6 +600,7 @@ impl FileHost for ChildRunner {
                 },
                 format: info.format.clone(),
                 extension: info.extension.clone(),
+                media_type: info.media_type.clone(),
                 data,
             }),
             _ => {

@@ -142,6 +142,7 @@ pub fn embedded(
             },
             format: r.format,
             extension: r.extension,
+            media_type: r.media_type,
             data: r.data,
         }),
         Err(contract::EmbeddedRefusal::Unsupported(s)) => Err(wit::EmbeddedRefusal::Unsupported(s)),

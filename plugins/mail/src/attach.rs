@@ -53,7 +53,9 @@ impl<E: Embedder + ?Sized> Rebuild<'_, E> {
         let mut node = if rebuilt.format == "eml" {
             Node::new("message/rfc822", Content::Message(rebuilt.data))
         } else {
-            let media_type = media_type(&rebuilt.extension);
+            // The host names the rebuilt format's media type (from its plugin's description).
+            let media_type =
+                if is_media_type(&rebuilt.media_type) { rebuilt.media_type.as_str() } else { "application/octet-stream" };
             let mut node = Node::new(media_type, Content::Data(rebuilt.data));
             if media_type.starts_with("text/") {
                 node.params.push(("charset".into(), "utf-8".into()));
@@ -87,37 +89,6 @@ impl<E: Embedder + ?Sized> Rebuild<'_, E> {
     }
 }
 
-/// The media type written for a rebuilt file, from its canonical extension.
-fn media_type(extension: &str) -> &'static str {
-    match extension {
-        "pdf" => "application/pdf",
-        "zip" => "application/zip",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-        "doc" => "application/msword",
-        "xls" => "application/vnd.ms-excel",
-        "ppt" => "application/vnd.ms-powerpoint",
-        "odt" => "application/vnd.oasis.opendocument.text",
-        "ods" => "application/vnd.oasis.opendocument.spreadsheet",
-        "odp" => "application/vnd.oasis.opendocument.presentation",
-        "odg" => "application/vnd.oasis.opendocument.graphics",
-        "epub" => "application/epub+zip",
-        "rtf" => "application/rtf",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "bmp" => "image/bmp",
-        "tif" | "tiff" => "image/tiff",
-        "webp" => "image/webp",
-        "svg" => "image/svg+xml",
-        "html" | "htm" => "text/html",
-        "txt" => "text/plain",
-        "csv" => "text/csv",
-        "tsv" => "text/tab-separated-values",
-        _ => "application/octet-stream",
-    }
-}
 
 /// A `type/subtype` that can be written as it is.
 fn is_media_type(media_type: &str) -> bool {
@@ -151,6 +122,5 @@ mod tests {
         assert_eq!(with_extension("a.PDF", "pdf"), "a.PDF");
         assert_eq!(with_extension("README", "txt"), "README");
         assert!(is_media_type("application/vnd.ms-excel") && !is_media_type("text/<script>"));
-        assert_eq!(media_type("xlsx"), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
     }
 }

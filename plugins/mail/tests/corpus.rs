@@ -50,6 +50,15 @@ impl Embedder for Recurse {
                     "text" => "txt".into(),
                     other => other.into(),
                 },
+                // What the host answers from the format's description.
+                media_type: match rebuilt.format.as_str() {
+                    "text" => "text/plain",
+                    "csv" => "text/csv",
+                    "eml" => "message/rfc822",
+                    "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                    _ => "application/octet-stream",
+                }
+                .into(),
                 format: rebuilt.format,
                 data: out,
             }),

@@ -35,6 +35,7 @@ impl Embedder for Recurse {
                 outcome: if rebuilt.findings.is_empty() { EmbeddedOutcome::Clean } else { EmbeddedOutcome::Sanitized },
                 format: "ole2".into(),
                 extension: "doc".into(),
+                media_type: "application/x-ole-storage".into(),
                 data: out,
             }),
             Err(failure) => Err(EmbeddedRefusal::Failed(failure.detail)),

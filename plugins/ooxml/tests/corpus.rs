@@ -51,6 +51,7 @@ impl Embedder for Recurse {
                 outcome: if rebuilt.findings.is_empty() { EmbeddedOutcome::Clean } else { EmbeddedOutcome::Sanitized },
                 extension: rebuilt.format.clone(),
                 format: rebuilt.format,
+                media_type: "application/octet-stream".into(),
                 data: out,
             }),
             Err(failure) => Err(EmbeddedRefusal::Failed(failure.detail)),

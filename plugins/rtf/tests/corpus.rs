@@ -37,6 +37,7 @@ impl Embedder for Host {
             outcome: EmbeddedOutcome::Clean,
             format: extension.clone(),
             extension,
+            media_type: "application/octet-stream".into(),
             data: data.to_vec(),
         })
     }

@@ -148,6 +148,7 @@ impl From<wit::EmbeddedRebuilt> for EmbeddedRebuilt {
             },
             format: r.format,
             extension: r.extension,
+            media_type: r.media_type,
             data: r.data,
         }
     }

@@ -276,6 +276,8 @@ pub struct EmbeddedRebuilt {
     pub format: String,
     /// Canonical extension of `format`, without the dot.
     pub extension: String,
+    /// Canonical media type of `format`.
+    pub media_type: String,
     pub data: Vec<u8>,
 }
 

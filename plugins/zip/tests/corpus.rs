@@ -18,6 +18,7 @@ impl Embedder for Echo {
             outcome: EmbeddedOutcome::Clean,
             format: "text".into(),
             extension: "".into(),
+            media_type: "text/plain".into(),
             data: data.to_vec(),
         })
     }
