@@ -89,17 +89,27 @@ impl<'p, E: Embedder + ?Sized> Rebuild<'p, E> {
         if words().any(|w| w == b"field") {
             return self.field(group, skip, out);
         }
-        if let Some(&(word, class, what)) = DESTINATIONS.iter().find(|(word, ..)| words().any(|w| w == *word)) {
-            let detail = match word {
-                b"template" => format!("{what} {:?}", fields::text(group)),
-                _ => what.to_owned(),
-            };
-            let location = format!("\\{} at byte {}", String::from_utf8_lossy(word), group.at);
-            if self.decide(class, Disposition::Removed, location, detail)? == Decision::Sanitize {
-                return Ok(());
-            }
+        if self.removes_destination(group, skip)? {
+            return Ok(());
         }
         self.plain(group, skip, out)
+    }
+
+    /// Whether `group` is a destination the policy removes (metadata, a
+    /// remote template…). Not inlined: `group` recurses a thousand groups
+    /// deep and its frame stays small.
+    #[inline(never)]
+    fn removes_destination(&mut self, group: &Group, skip: &[u8]) -> Result<bool, Failure> {
+        let words = || group.words().filter(|w| *w != skip);
+        let Some(&(word, class, what)) = DESTINATIONS.iter().find(|(word, ..)| words().any(|w| w == *word)) else {
+            return Ok(false);
+        };
+        let detail = match word {
+            b"template" => format!("{what} {:?}", fields::text(group)),
+            _ => what.to_owned(),
+        };
+        let location = format!("\\{} at byte {}", String::from_utf8_lossy(word), group.at);
+        Ok(self.decide(class, Disposition::Removed, location, detail)? == Decision::Sanitize)
     }
 
     /// Writes `group` with its own tokens and its nested groups rebuilt.
