@@ -419,10 +419,10 @@ fn tiff_metadata_tags_and_further_pages_are_reported() {
     assert_eq!(
         reported,
         [
-            "ContentClass::Metadata: Software",
-            "ContentClass::Metadata: Artist",
-            "ContentClass::UnknownParts: tags 65000 not carried over",
-            "ContentClass::UnknownParts: 1 further image(s) (pages or previews): the re-encode keeps the first"
+            "Metadata: Software",
+            "Metadata: Artist",
+            "UnknownParts: tags 65000 not carried over",
+            "UnknownParts: 1 further image(s) (pages or previews): the re-encode keeps the first"
         ]
     );
 }
