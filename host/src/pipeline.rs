@@ -319,7 +319,7 @@ fn process(
         }
     }
     let registry = &inner.registry;
-    let Some(format) = detect::detect(&source, Some(name), registry.declared_magic()) else {
+    let Some(format) = detect::detect(&source, Some(name), registry.declared()) else {
         let head = source.head(8192).unwrap_or_default();
         let reason = match executables::binary_program(&head, &source) {
             Some(program) => Reason::new(ReasonKind::NoPlugin, format!("{program}: programs never pass"))
@@ -528,7 +528,7 @@ fn verify_output(
         Some(ext) => same_position(&ext).unwrap_or_else(|| declared.extension().to_owned()),
         None => declared.extension().to_owned(),
     };
-    let detected = detect::detect(output, Some(&format!("output.{extension}")), registry.declared_magic());
+    let detected = detect::detect(output, Some(&format!("output.{extension}")), registry.declared());
     if detected.as_deref() != Some(format) {
         return Err(format!(
             "plugin {} produced output that is not a valid {format} (detected: {})",

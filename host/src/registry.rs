@@ -10,7 +10,7 @@ use serde::Serialize;
 use sha2::Digest;
 
 use crate::contract::{self, ClassDecl, OptionDecl, Signature};
-use crate::detect::{self, DeclaredMagic};
+use crate::detect::{self, Declared, DeclaredMagic};
 use crate::policy::{Class, Vocabulary};
 use crate::sandbox::{Compiled, Sandbox, SandboxError};
 
@@ -120,7 +120,7 @@ pub enum RegistryError {
 pub struct Registry {
     plugins: Vec<Arc<Plugin>>,
     by_format: BTreeMap<String, usize>,
-    declared_magic: Vec<DeclaredMagic>,
+    declared: Declared,
 }
 
 impl Registry {
@@ -133,7 +133,7 @@ impl Registry {
         notice: Option<fn(&str)>,
         trusted: Option<&crate::vendor::signature::TrustedKeys>,
     ) -> Result<Registry, RegistryError> {
-        let mut registry = Registry { plugins: Vec::new(), by_format: BTreeMap::new(), declared_magic: Vec::new() };
+        let mut registry = Registry { plugins: Vec::new(), by_format: BTreeMap::new(), declared: Declared::default() };
         // What each built-in plugin handles comes from the cache when this
         // host described it before; only the others are compiled now, on
         // all cores, and registered in order.
@@ -205,7 +205,7 @@ impl Registry {
             return Err(invalid("describe() names no plugin or no format".into()));
         }
         let index = self.plugins.len();
-        let mut magic = Vec::new();
+        let mut declared = Declared::default();
         for format in &info.formats {
             let id_ok = !format.id.is_empty() && format.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
             if !id_ok {
@@ -222,11 +222,16 @@ impl Registry {
             // Signatures only matter for formats the host does not detect itself.
             if detect::known_format(&format.id).is_none() {
                 for signature in &format.signatures {
-                    if let Signature::Magic { offset, bytes } = signature
-                        && !bytes.is_empty()
-                    {
-                        let (offset, bytes) = (*offset, bytes.clone());
-                        magic.push(DeclaredMagic { format: format.id.clone(), offset, bytes });
+                    let id = format.id.clone();
+                    match signature.clone() {
+                        Signature::Magic { offset, bytes } if !bytes.is_empty() => {
+                            declared.magic.push(DeclaredMagic { format: id, offset, bytes })
+                        }
+                        Signature::Magic { .. } => {}
+                        Signature::ZipMember(member) => declared.zip_members.push((member, id)),
+                        Signature::XmlRoot { namespace, local_name } => {
+                            declared.xml_roots.push((namespace, local_name, id))
+                        }
                     }
                 }
             }
@@ -234,7 +239,9 @@ impl Registry {
         for format in &info.formats {
             self.by_format.insert(format.id.clone(), index);
         }
-        self.declared_magic.extend(magic);
+        self.declared.magic.extend(declared.magic);
+        self.declared.zip_members.extend(declared.zip_members);
+        self.declared.xml_roots.extend(declared.xml_roots);
         self.check_vocabulary(&info).map_err(invalid)?;
         let plugin = Arc::new(Plugin {
             name: info.name,
@@ -303,8 +310,8 @@ impl Registry {
     }
 
     /// Signatures declared by plugins for formats the host does not know.
-    pub fn declared_magic(&self) -> &[DeclaredMagic] {
-        &self.declared_magic
+    pub fn declared(&self) -> &Declared {
+        &self.declared
     }
 
     /// Media type and extensions of a format, from its plugin or the built-in table.

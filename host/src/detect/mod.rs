@@ -91,6 +91,18 @@ pub struct DeclaredMagic {
     pub bytes: Vec<u8>,
 }
 
+/// What plugins declare to recognize formats the host does not know:
+/// bytes at offsets, a member of a plain ZIP archive, the root element of
+/// an XML document. The host's own detection is tried first.
+#[derive(Debug, Clone, Default)]
+pub struct Declared {
+    pub magic: Vec<DeclaredMagic>,
+    /// (member name, format)
+    pub zip_members: Vec<(String, String)>,
+    /// (namespace, local name, format); an empty namespace matches any.
+    pub xml_roots: Vec<(String, String, String)>,
+}
+
 /// Bytes of the head looked at for signatures.
 const HEAD: usize = 8192;
 /// Largest container member read during detection.
@@ -101,15 +113,24 @@ const MEMBER_PEEK: u64 = 256 * 1024;
 /// `declared` are plugin signatures, tried after the host's own detection
 /// of binary formats, markup and e-mail, so a plugin cannot take over a
 /// format the host knows.
-pub fn detect(source: &Source, name: Option<&str>, declared: &[DeclaredMagic]) -> Option<String> {
+pub fn detect(source: &Source, name: Option<&str>, declared: &Declared) -> Option<String> {
     let head = source.head(HEAD).ok()?;
     if let Some(id) = binary_signature(&head) {
-        return Some(if id == "zip" { zip_flavour(source).to_owned() } else { id.to_owned() });
+        return Some(match id {
+            "zip" => match zip_flavour(source) {
+                "zip" => declared_zip_member(source, declared).unwrap_or_else(|| "zip".to_owned()),
+                flavour => flavour.to_owned(),
+            },
+            _ => id.to_owned(),
+        });
     }
     if let Some(id) = markup(&head) {
         return Some(id.to_owned());
     }
-    for magic in declared {
+    if let Some(format) = declared_xml_root(&head, declared) {
+        return Some(format);
+    }
+    for magic in &declared.magic {
         let at = source.read_at(magic.offset, magic.bytes.len()).ok()?;
         if !magic.bytes.is_empty() && at == magic.bytes {
             return Some(magic.format.clone());
@@ -123,6 +144,54 @@ pub fn detect(source: &Source, name: Option<&str>, declared: &[DeclaredMagic]) -
         Some(MarkupName::Rebuilt(format)) => format.to_owned(),
         _ => dialect.to_owned(),
     })
+}
+
+/// The format of a plain ZIP archive holding a member a plugin declared.
+fn declared_zip_member(source: &Source, declared: &Declared) -> Option<String> {
+    if declared.zip_members.is_empty() {
+        return None;
+    }
+    let archive = zip::ZipArchive::new(source.reader()).ok()?;
+    let names: Vec<String> = archive.file_names().filter_map(Result::ok).map(|n| n.into_owned()).collect();
+    declared.zip_members.iter().find(|(member, _)| names.contains(member)).map(|(_, f)| f.clone())
+}
+
+/// The format of an XML document whose root element a plugin declared:
+/// the first element after the declaration, comments and a doctype.
+fn declared_xml_root(head: &[u8], declared: &Declared) -> Option<String> {
+    if declared.xml_roots.is_empty() {
+        return None;
+    }
+    let mut reader = quick_xml::Reader::from_reader(head);
+    let mut buffer = Vec::new();
+    loop {
+        match reader.read_event_into(&mut buffer).ok()? {
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                let qname = e.name();
+                let local = qname.local_name().into_inner().to_owned();
+                // The default namespace, or the one of the element's prefix.
+                let wanted = match qname.prefix() {
+                    Some(prefix) => format!("xmlns:{}", prefix.into_inner()),
+                    None => "xmlns".to_owned(),
+                };
+                let namespace = e
+                    .attributes()
+                    .filter_map(Result::ok)
+                    .find(|a| a.key.as_ref() == wanted.as_str())
+                    .map(|a| a.value.into_owned())
+                    .unwrap_or_default();
+                return declared
+                    .xml_roots
+                    .iter()
+                    .find(|(ns, name, _)| *name == local && (ns.is_empty() || *ns == namespace))
+                    .map(|(_, _, format)| format.clone());
+            }
+            quick_xml::events::Event::Eof => return None,
+            quick_xml::events::Event::Text(t) if !t.trim().is_empty() => return None,
+            _ => {}
+        }
+        buffer.clear();
+    }
 }
 
 /// What a name says about markup.
@@ -224,7 +293,7 @@ fn peek_member<R: Read + std::io::Seek>(archive: &mut zip::ZipArchive<R>, name: 
 fn markup(head: &[u8]) -> Option<&'static str> {
     let text = String::from_utf8_lossy(head);
     let mut rest = text.trim_start_matches('\u{feff}');
-    let mut skipped_comment = false;
+    let (mut skipped_comment, mut xml_declaration) = (false, false);
     loop {
         rest = rest.trim_start_matches([' ', '\t', '\n', '\r', '\x0c']);
         if rest.starts_with("<!--") {
@@ -237,6 +306,8 @@ fn markup(head: &[u8]) -> Option<&'static str> {
                 None => return Some("html"),
             }
         } else if rest.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("<?xml")) {
+            // WHATWG: `<?xml` makes a resource XML, whatever comments follow.
+            xml_declaration |= !skipped_comment;
             match rest.find("?>") {
                 Some(end) => rest = &rest[end + 2..],
                 None => break,
@@ -275,7 +346,7 @@ fn markup(head: &[u8]) -> Option<&'static str> {
             tag.strip_prefix(t).is_some_and(|after| after.starts_with([' ', '>', '\t', '\n', '\r', '\x0c', '/']))
         })
     });
-    if html || skipped_comment {
+    if html || (skipped_comment && !xml_declaration) {
         return Some("html");
     }
     is_mail(rest).then_some("eml")
@@ -414,7 +485,7 @@ mod tests {
     use super::*;
 
     fn detect_bytes(data: &[u8], name: Option<&str>) -> Option<String> {
-        detect(&Source::bytes(data.to_vec()), name, &[])
+        detect(&Source::bytes(data.to_vec()), name, &Declared::default())
     }
 
     #[test]
@@ -465,12 +536,35 @@ mod tests {
 
     #[test]
     fn declared_magic_cannot_take_over_known_formats() {
-        let declared = [DeclaredMagic { format: "evil".into(), offset: 0, bytes: b"%PDF".to_vec() }];
+        let magic = |format: &str, bytes: &[u8]| Declared {
+            magic: vec![DeclaredMagic { format: format.into(), offset: 0, bytes: bytes.to_vec() }],
+            ..Declared::default()
+        };
         let source = Source::bytes(b"%PDF-1.4".to_vec());
-        assert_eq!(detect(&source, None, &declared).as_deref(), Some("pdf"));
-        let declared = [DeclaredMagic { format: "farbfeld".into(), offset: 0, bytes: b"farbfeld".to_vec() }];
+        assert_eq!(detect(&source, None, &magic("evil", b"%PDF")).as_deref(), Some("pdf"));
+        let source = Source::bytes(b"<!DOCTYPE html><p>x".to_vec());
+        assert_eq!(detect(&source, None, &magic("evil", b"<!DOCTYPE")).as_deref(), Some("html"));
         let source = Source::bytes(b"farbfeld\0\0\0\x01\0\0\0\x01".to_vec());
-        assert_eq!(detect(&source, None, &declared).as_deref(), Some("farbfeld"));
+        assert_eq!(detect(&source, None, &magic("farbfeld", b"farbfeld")).as_deref(), Some("farbfeld"));
+    }
+
+    #[test]
+    fn plugins_recognize_zip_members_and_xml_roots() {
+        let declared = Declared {
+            zip_members: vec![("FixedDocumentSequence.fdseq".into(), "xps".into())],
+            xml_roots: vec![("urn:example:jw".into(), "drawing".into(), "jw-xml".into())],
+            ..Declared::default()
+        };
+        let mut buffer = std::io::Cursor::new(Vec::new());
+        let mut writer = zip::ZipWriter::new(&mut buffer);
+        writer.start_file("FixedDocumentSequence.fdseq", zip::write::SimpleFileOptions::default()).unwrap();
+        writer.finish().unwrap();
+        let xps = Source::bytes(buffer.into_inner());
+        assert_eq!(detect(&xps, None, &declared).as_deref(), Some("xps"));
+        let xml = b"<?xml version=\"1.0\"?>\n<!-- x -->\n<jw:drawing xmlns:jw=\"urn:example:jw\"/>";
+        assert_eq!(detect(&Source::bytes(xml.to_vec()), None, &declared).as_deref(), Some("jw-xml"));
+        let other = b"<?xml version=\"1.0\"?><drawing xmlns=\"urn:other\"/>";
+        assert_eq!(detect(&Source::bytes(other.to_vec()), None, &declared).as_deref(), Some("text"));
     }
 
     #[test]

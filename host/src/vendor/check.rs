@@ -498,7 +498,7 @@ fn check_format(
             let mut probe = vec![0u8; usize::try_from(*offset).unwrap_or(0).min(1 << 20)];
             probe.extend_from_slice(bytes);
             probe.extend_from_slice(&[0; 16]);
-            let detected = detect::detect(&Source::bytes(probe), None, registry.declared_magic());
+            let detected = detect::detect(&Source::bytes(probe), None, registry.declared());
             if detected.as_deref() != Some(format.id.as_str()) {
                 problems.push(format!(
                     "magic {} at offset {offset} is detected as {}: the host's own detection (and plugins loaded \
@@ -534,7 +534,7 @@ fn check_coverage(sekisho: &Sekisho, plugin: &Plugin, samples: &[Sample], rows: 
     let registry = sekisho.registry();
     let covered: Vec<String> = samples
         .iter()
-        .filter_map(|s| detect::detect(&Source::bytes(s.data.clone()), Some(&s.name), registry.declared_magic()))
+        .filter_map(|s| detect::detect(&Source::bytes(s.data.clone()), Some(&s.name), registry.declared()))
         .filter(|f| plugin.format(f).is_some())
         .collect();
     let missing: Vec<&str> =
