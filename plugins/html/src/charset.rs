@@ -9,8 +9,8 @@
 //! Shift_JIS whose non-ASCII bytes are all valid UTF-8 is UTF-8 (mislabelled
 //! mail is common; legacy Japanese text that happens to be valid UTF-8 is not).
 
-use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
-use encoding_rs::{Encoding, ISO_2022_JP, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252, X_USER_DEFINED};
+use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252, X_USER_DEFINED};
+use sekisho_plugin_sdk::charset;
 
 /// A page decoded to UTF-8.
 pub struct Decoded {
@@ -30,7 +30,7 @@ pub fn decode(bytes: &[u8]) -> Decoded {
         Some((encoding, bom)) => (encoding, &bytes[bom..], false),
         None => match declared(&bytes[..bytes.len().min(PRESCAN)]) {
             Some(encoding) => (encoding, bytes, true),
-            None => (guess(bytes), bytes, false),
+            None => (charset::guess(bytes), bytes, false),
         },
     };
     if declared
@@ -71,21 +71,6 @@ fn declared(head: &[u8]) -> Option<&'static Encoding> {
     None
 }
 
-/// The charset of a page that declares none.
-fn guess(bytes: &[u8]) -> &'static Encoding {
-    // ISO-2022-JP is 7-bit, so it also reads as ASCII: look for its escapes first.
-    const ESCAPES: [&[u8]; 4] = [b"\x1b$B", b"\x1b$@", b"\x1b(J", b"\x1b$(D"];
-    if bytes.is_ascii() && ESCAPES.iter().any(|escape| find(bytes, escape).is_some()) {
-        return ISO_2022_JP;
-    }
-    if std::str::from_utf8(bytes).is_ok() {
-        return UTF_8;
-    }
-    let mut detector = EncodingDetector::new(Iso2022JpDetection::Allow);
-    detector.feed(bytes, true);
-    detector.guess(None, Utf8Detection::Allow)
-}
-
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
@@ -96,15 +81,12 @@ mod tests {
     use encoding_rs::{EUC_JP, SHIFT_JIS};
 
     #[test]
-    fn declarations_and_guesses() {
+    fn declarations() {
         assert_eq!(declared(b"<meta charset=\"Shift_JIS\">"), Some(SHIFT_JIS));
         assert_eq!(declared(b"<META http-equiv=Content-Type content='text/html; charset=euc-jp'>"), Some(EUC_JP));
         assert_eq!(declared(b"<meta charset=utf-16>"), Some(UTF_8));
         assert_eq!(declared(b"<meta name=description content=charset>"), None);
         assert_eq!(declared(b"<p>no meta</p>"), None);
-        assert_eq!(guess("日本語".as_bytes()), UTF_8);
-        let (iso, _, _) = ISO_2022_JP.encode("日本語のメール本文");
-        assert_eq!(guess(&iso), ISO_2022_JP);
     }
 
     #[test]

@@ -4,10 +4,10 @@
 mod common;
 
 use common::*;
-use sekisho_testkit::text_pairs as pairs;
 use encoding_rs::{EUC_JP, Encoding, ISO_2022_JP, SHIFT_JIS};
 use sekisho_plugin_sdk::ContentClass::*;
 use sekisho_plugin_sdk::{Action, Disposition, FailureKind, HyperlinkMode, Policy};
+use sekisho_testkit::text_pairs as pairs;
 
 const JAPANESE: &str = "日本語のメール本文";
 

@@ -54,8 +54,11 @@ impl<E: Embedder + ?Sized> Rebuild<'_, E> {
             Node::new("message/rfc822", Content::Message(rebuilt.data))
         } else {
             // The host names the rebuilt format's media type (from its plugin's description).
-            let media_type =
-                if is_media_type(&rebuilt.media_type) { rebuilt.media_type.as_str() } else { "application/octet-stream" };
+            let media_type = if is_media_type(&rebuilt.media_type) {
+                rebuilt.media_type.as_str()
+            } else {
+                "application/octet-stream"
+            };
             let mut node = Node::new(media_type, Content::Data(rebuilt.data));
             if media_type.starts_with("text/") {
                 node.params.push(("charset".into(), "utf-8".into()));
@@ -88,7 +91,6 @@ impl<E: Embedder + ?Sized> Rebuild<'_, E> {
         None
     }
 }
-
 
 /// A `type/subtype` that can be written as it is.
 fn is_media_type(media_type: &str) -> bool {

@@ -14,8 +14,6 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
-use encoding_rs::{Encoding, ISO_2022_JP, UTF_8};
 use mail_parser::PartType;
 use sekisho_plugin_sdk::{
     Action, ContentClass, Decision, Disposition, EmbeddedRebuilt, EmbeddedRefusal, Embedder, Failure, Finding, Host,
@@ -23,7 +21,7 @@ use sekisho_plugin_sdk::{
 };
 
 use crate::headers::{self, shown};
-use crate::mime::{Content, Node, contains};
+use crate::mime::{Content, Node};
 use crate::rebuild::{Part, Rebuild, is_printable};
 
 /// What becomes of HTML bodies (the policy option `html-mode`).
@@ -241,16 +239,7 @@ impl<E: Embedder + ?Sized> Rebuild<'_, E> {
 /// escapes appear, UTF-8 when valid, otherwise chardetng's guess. `None`
 /// when the guess does not decode cleanly either.
 pub fn decode_unlabelled(bytes: &[u8]) -> Option<(String, &'static str)> {
-    const ISO_2022_JP_ESCAPES: [&[u8]; 4] = [b"\x1b$B", b"\x1b$@", b"\x1b(J", b"\x1b$(D"];
-    let encoding: &'static Encoding = if bytes.is_ascii() && ISO_2022_JP_ESCAPES.iter().any(|e| contains(bytes, e)) {
-        ISO_2022_JP
-    } else if std::str::from_utf8(bytes).is_ok() {
-        UTF_8
-    } else {
-        let mut detector = EncodingDetector::new(Iso2022JpDetection::Allow);
-        detector.feed(bytes, true);
-        detector.guess(None, Utf8Detection::Allow)
-    };
+    let encoding = sekisho_plugin_sdk::charset::guess(bytes);
     let (text, had_errors) = encoding.decode_without_bom_handling(bytes);
     (!had_errors).then(|| (text.into_owned(), encoding.name()))
 }
@@ -358,6 +347,7 @@ fn add_note(node: &mut Node, note: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use encoding_rs::ISO_2022_JP;
 
     fn urls(text: &str) -> Vec<&str> {
         find_urls(text).into_iter().map(|r| &text[r]).collect()

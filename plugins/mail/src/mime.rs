@@ -245,7 +245,7 @@ fn multipart_body(parts: &[Vec<u8>], boundary: &str) -> Vec<u8> {
     out
 }
 
-pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 

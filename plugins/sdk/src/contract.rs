@@ -58,9 +58,10 @@ impl From<PluginInfo> for wit::PluginInfo {
                 .formats
                 .into_iter()
                 .map(|format| {
-                    let magic = format.magic.into_iter().map(|m| {
-                        wit::Signature::Magic(wit::Magic { offset: m.offset, bytes: m.bytes })
-                    });
+                    let magic = format
+                        .magic
+                        .into_iter()
+                        .map(|m| wit::Signature::Magic(wit::Magic { offset: m.offset, bytes: m.bytes }));
                     let hints = format.hints.into_iter().map(|hint| match hint {
                         Hint::ZipMember(name) => wit::Signature::ZipMember(name),
                         Hint::XmlRoot { namespace, local_name } => {
@@ -68,11 +69,7 @@ impl From<PluginInfo> for wit::PluginInfo {
                         }
                     });
                     wit::Format {
-                        description: if format.description.is_empty() {
-                            format.id.clone()
-                        } else {
-                            format.description
-                        },
+                        description: if format.description.is_empty() { format.id.clone() } else { format.description },
                         id: format.id,
                         media_types: format.media_types,
                         extensions: format.extensions,

@@ -14,11 +14,15 @@
 //! );
 //! ```
 
+#[cfg(feature = "charset")]
+pub mod charset;
 mod contract;
 pub mod css;
 mod decide;
 mod embed;
 mod fields;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod io;
 #[cfg(feature = "package")]
 pub mod package;
@@ -44,15 +48,15 @@ pub mod bindings {
 
 pub use bindings::sekisho::plugin::host::{Input, Output};
 pub use bindings::{Guest, export_plugin};
+pub use decide::{Decision, Findings};
+pub use embed::{CollectText, Embedded, Embedder, Host, HostEmbedder, RefuseAll};
+pub use fields::field_class;
+pub use io::{InputReader, OutputWriter, read_all};
 pub use types::{
     ALL_CLASSES, Action, ClassDeclaration, ClassRule, ContentClass, Disposition, EmbeddedOutcome, EmbeddedRebuilt,
     EmbeddedRefusal, Failure, FailureKind, Finding, Format, Hint, HyperlinkMode, Limits, LogLevel, Magic,
     OptionDeclaration, PluginInfo, Policy, Rebuilt,
 };
-pub use decide::{Decision, Findings};
-pub use embed::{CollectText, Embedded, Embedder, Host, HostEmbedder, RefuseAll};
-pub use fields::field_class;
-pub use io::{InputReader, OutputWriter, read_all};
 
 /// The contract version this SDK builds plugins against.
 pub const CONTRACT_VERSION: &str = "0.2.0";

@@ -1,7 +1,7 @@
 //! Charset detection and decoding to UTF-8, and refusal of binary data.
 
-use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
-use encoding_rs::{Encoding, ISO_2022_JP, UTF_8, UTF_16BE, UTF_16LE};
+use encoding_rs::{Encoding, UTF_8};
+use sekisho_plugin_sdk::charset;
 use sekisho_plugin_sdk::{ContentClass, Decision, Disposition, Failure, Findings, Policy};
 
 /// Text decoded from its original charset.
@@ -39,37 +39,7 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, Failure> {
 
 /// Picks the charset of BOM-less input.
 fn sniff(bytes: &[u8]) -> &'static Encoding {
-    if let Some(utf16) = sniff_utf16(bytes) {
-        return utf16;
-    }
-    // ISO-2022-JP is 7-bit, so it is also valid UTF-8: look for its escapes first.
-    const ISO_2022_JP_ESCAPES: [&[u8]; 4] = [b"\x1b$B", b"\x1b$@", b"\x1b(J", b"\x1b$(D"];
-    if bytes.is_ascii() && ISO_2022_JP_ESCAPES.iter().any(|esc| bytes.windows(esc.len()).any(|w| w == *esc)) {
-        return ISO_2022_JP;
-    }
-    if std::str::from_utf8(bytes).is_ok() {
-        return UTF_8;
-    }
-    let mut detector = EncodingDetector::new(Iso2022JpDetection::Allow);
-    detector.feed(bytes, true);
-    detector.guess(None, Utf8Detection::Allow)
-}
-
-/// UTF-16 without BOM: mostly-Latin text has a zero in every other byte.
-fn sniff_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
-    if bytes.len() < 4 || !bytes.len().is_multiple_of(2) {
-        return None;
-    }
-    let pairs = bytes.len() / 2;
-    let zeros = |parity: usize| bytes.iter().skip(parity).step_by(2).filter(|&&b| b == 0).count();
-    let (even, odd) = (zeros(0), zeros(1));
-    let mostly = |n: usize| n * 10 >= pairs * 7;
-    let rarely = |n: usize| n * 50 <= pairs;
-    match (mostly(even), mostly(odd)) {
-        (true, false) if rarely(odd) => Some(UTF_16BE),
-        (false, true) if rarely(even) => Some(UTF_16LE),
-        _ => None,
-    }
+    charset::sniff_utf16(bytes).unwrap_or_else(|| charset::guess(bytes))
 }
 
 fn is_unwanted_control(c: char) -> bool {

@@ -9,7 +9,7 @@
 use std::io::{Cursor, Write};
 
 use libfuzzer_sys::fuzz_target;
-use sekisho_plugin_sdk::{Action, CollectText, HyperlinkMode, Policy, RefuseAll};
+use sekisho_plugin_sdk::fuzzing::{self, SecondPass};
 use zip::write::SimpleFileOptions;
 
 const MANIFEST: &str = r#"<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.text"/><manifest:file-entry manifest:full-path="Object 1/" manifest:media-type="application/vnd.oasis.opendocument.chart"/><manifest:file-entry manifest:full-path="Pictures/a.png" manifest:media-type="image/png"/></manifest:manifest>"#;
@@ -32,19 +32,11 @@ fn package(content: &[u8]) -> Vec<u8> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut policy = Policy::uniform(Action::Sanitize);
-    policy.hyperlink_mode = HyperlinkMode::KeepAsText;
-    policy.limits.max_expanded_bytes = 64 << 20;
     let input = if data.starts_with(b"PK") { data.to_vec() } else { package(data) };
     // Only the format named by the package's `mimetype` can succeed.
     for format in ["odt", "ods", "odp", "odg"] {
-        let mut out = Vec::new();
-        if sekisho_odf::sanitize(format, Cursor::new(&input), &mut out, &policy, &mut CollectText::default()).is_ok() {
-            let mut again = Vec::new();
-            let rebuilt = sekisho_odf::sanitize(format, Cursor::new(&out), &mut again, &policy, &mut RefuseAll)
-                .expect("an output sanitizes again");
-            assert_eq!(again, out, "not idempotent");
-            assert!(rebuilt.findings.is_empty(), "the second pass found {:?}", rebuilt.findings);
-        }
+        fuzzing::check_fixed_point(&input, &fuzzing::policy(), SecondPass::SameAndNothingFound, |input, output, policy, host| {
+            sekisho_odf::sanitize(format, Cursor::new(input), output, policy, host)
+        });
     }
 });
