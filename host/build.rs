@@ -2,9 +2,16 @@
 //! `sekisho` binary, so `cargo build --release` alone gives a working tool.
 //!
 //! The plugins are built by a nested cargo with its own target directory
-//! (`target/plugins`): sharing the outer one deadlocks on its lock. The test
-//! plugins (misbehaving ones for the host's robustness tests) are built in
-//! the same call, which costs seconds, and are not embedded.
+//! (`target/plugins`): sharing the outer one deadlocks on its lock. The
+//! test-only plugins are built by the test kit's build script, so only the
+//! tests pay for them.
+//!
+//! Packagers who build the plugins apart set `SEKISHO_PREBUILT_PLUGINS=DIR`:
+//! DIR holds each `NAME.wasm` below and a `SHA256SUMS` file (as `sha256sum`
+//! writes it) naming every one; a missing or mismatched file fails the build.
+
+#[path = "build/wasm_plugins.rs"]
+mod wasm_plugins;
 
 use std::env;
 use std::fmt::Write as _;
@@ -13,64 +20,110 @@ use std::process::Command;
 
 use sha2::Digest;
 
-const TARGET: &str = "wasm32-wasip2";
-/// Packages embedded in the binary, and their wasm file names.
-const BUILTIN: &[(&str, &str)] = &[
-    ("sekisho-text", "sekisho_text"),
-    ("sekisho-zip", "sekisho_zip"),
-    ("sekisho-pdf", "sekisho_pdf"),
-    ("sekisho-ooxml", "sekisho_ooxml"),
-    ("sekisho-ole", "sekisho_ole"),
-    ("sekisho-odf", "sekisho_odf"),
-    ("sekisho-rtf", "sekisho_rtf"),
-    ("sekisho-image", "sekisho_image"),
-    ("sekisho-svg", "sekisho_svg"),
-    ("sekisho-html-plugin", "sekisho_html_plugin"),
-    ("sekisho-mail", "sekisho_mail"),
+/// Packages embedded in the binary: (package, its folder, its wasm file name).
+const BUILTIN: &[(&str, &str, &str)] = &[
+    ("sekisho-text", "plugins/text", "sekisho_text"),
+    ("sekisho-zip", "plugins/zip", "sekisho_zip"),
+    ("sekisho-pdf", "plugins/pdf", "sekisho_pdf"),
+    ("sekisho-ooxml", "plugins/ooxml", "sekisho_ooxml"),
+    ("sekisho-ole", "plugins/ole", "sekisho_ole"),
+    ("sekisho-odf", "plugins/odf", "sekisho_odf"),
+    ("sekisho-rtf", "plugins/rtf", "sekisho_rtf"),
+    ("sekisho-image", "plugins/image", "sekisho_image"),
+    ("sekisho-svg", "plugins/svg", "sekisho_svg"),
+    ("sekisho-html-plugin", "plugins/html/adapter", "sekisho_html_plugin"),
+    ("sekisho-mail", "plugins/mail", "sekisho_mail"),
 ];
-/// Packages built for the host's tests only.
-const TEST_ONLY: &[&str] = &[
-    "sekisho-test-misbehave",
-    "sekisho-test-fs-import",
-    "sekisho-test-impostor",
-    "sekisho-test-liar",
-    "sekisho-test-legacy-v01",
-];
+/// Crates the plugins are built from besides their own.
+const SHARED: &[&str] = &["plugins/sdk", "plugins/html"];
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest_dir.parent().expect("host/ sits in the workspace root").to_path_buf();
-    for watched in ["plugins", "wit", "tests/plugins", "Cargo.lock", ".cargo/config.toml"] {
-        println!("cargo:rerun-if-changed={}", root.join(watched).display());
-    }
+    let root = manifest_dir.parent().expect("the host has a parent folder").to_path_buf();
+    println!("cargo:rustc-env=SEKISHO_GIT_REVISION={}", git_revision(&root));
+    println!("cargo:rerun-if-env-changed=SEKISHO_PREBUILT_PLUGINS");
     println!("cargo:rerun-if-env-changed=SEKISHO_PLUGIN_TARGET_DIR");
 
-    println!("cargo:rustc-env=SEKISHO_GIT_REVISION={}", git_revision(&root));
+    let wasm_dir = match env::var_os("SEKISHO_PREBUILT_PLUGINS").filter(|v| !v.is_empty()) {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            println!("cargo:rerun-if-changed={}", dir.display());
+            check_prebuilt(&dir);
+            dir
+        }
+        None => build_from_source(&root),
+    };
 
-    let target_dir = env::var_os("SEKISHO_PLUGIN_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target").join("plugins"));
-    ensure_wasm_target();
-    build_plugins(&root, &target_dir);
-
-    let wasm_dir = target_dir.join(TARGET).join("release");
     let mut code = String::from("/// First-party plugins compiled into the binary: (file name, component bytes).\n");
     code.push_str("pub static BUILTIN_PLUGINS: &[(&str, &[u8])] = &[\n");
     let mut hashes = String::from("/// The sha256 of each built-in plugin, in the same order.\n");
     hashes.push_str("pub static BUILTIN_SHA256: &[&str] = &[\n");
-    for (_, file) in BUILTIN {
+    for (_, _, file) in BUILTIN {
         let path = wasm_dir.join(format!("{file}.wasm"));
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("plugin build did not produce {}: {e}", path.display()));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("no plugin {}: {e}", path.display()));
         writeln!(code, "    ({file:?}, include_bytes!({:?})),", path.display().to_string()).unwrap();
-        let digest: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-        writeln!(hashes, "    {digest:?},").unwrap();
+        writeln!(hashes, "    {:?},", sha256(&bytes)).unwrap();
     }
     code.push_str("];\n");
     hashes.push_str("];\n");
     code.push_str(&hashes);
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(out.join("builtin_plugins.rs"), code).expect("write builtin_plugins.rs");
-    println!("cargo:rustc-env=SEKISHO_TEST_PLUGINS_DIR={}", wasm_dir.display());
+}
+
+/// Builds the built-in plugins from the workspace; returns where their wasm files are.
+fn build_from_source(root: &Path) -> PathBuf {
+    if !root.join("plugins/sdk/Cargo.toml").exists() {
+        panic!(
+            "the plugin sources are not beside the host ({}): build inside the Sekisho workspace, \
+             or set SEKISHO_PREBUILT_PLUGINS=DIR to plugins built apart (see the README)",
+            root.join("plugins").display()
+        );
+    }
+    for dir in BUILTIN.iter().map(|(_, dir, _)| *dir).chain(SHARED.iter().copied()) {
+        wasm_plugins::watch_crate(&root.join(dir));
+    }
+    for watched in ["wit", "Cargo.lock", ".cargo/config.toml", "rust-toolchain.toml"] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+    let target_dir = env::var_os("SEKISHO_PLUGIN_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target").join("plugins"));
+    wasm_plugins::require_target();
+    let packages: Vec<&str> = BUILTIN.iter().map(|(package, _, _)| *package).collect();
+    wasm_plugins::build(root, &target_dir, &packages);
+    target_dir.join(wasm_plugins::TARGET).join("release")
+}
+
+/// Every built-in plugin is in `dir` and matches its line in `dir/SHA256SUMS`.
+fn check_prebuilt(dir: &Path) {
+    let sums_path = dir.join("SHA256SUMS");
+    let sums = std::fs::read_to_string(&sums_path).unwrap_or_else(|e| {
+        panic!("SEKISHO_PREBUILT_PLUGINS: {}: {e} (write it with `sha256sum *.wasm > SHA256SUMS`)", sums_path.display())
+    });
+    let listed: Vec<(&str, &str)> = sums
+        .lines()
+        .filter_map(|line| line.split_once(char::is_whitespace))
+        .map(|(hash, file)| (hash, file.trim_start().trim_start_matches('*')))
+        .collect();
+    for (_, _, file) in BUILTIN {
+        let name = format!("{file}.wasm");
+        let expected = listed
+            .iter()
+            .find(|(_, listed)| *listed == name)
+            .map(|(hash, _)| hash.to_ascii_lowercase())
+            .unwrap_or_else(|| panic!("SEKISHO_PREBUILT_PLUGINS: {} does not list {name}", sums_path.display()));
+        let bytes = std::fs::read(dir.join(&name))
+            .unwrap_or_else(|e| panic!("SEKISHO_PREBUILT_PLUGINS: {}: {e}", dir.join(&name).display()));
+        let actual = sha256(&bytes);
+        if actual != expected {
+            panic!("SEKISHO_PREBUILT_PLUGINS: {name} has sha256 {actual}, SHA256SUMS says {expected}");
+        }
+    }
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The commit the binary is built from (`unknown` outside a git checkout),
@@ -100,49 +153,4 @@ fn git_revision(root: &Path) -> String {
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .map(|s| s.trim().to_owned());
     revision.filter(|r| !r.is_empty()).unwrap_or_else(|| "unknown".into())
-}
-
-/// Installs the wasm32-wasip2 target through rustup when it is missing, so a
-/// fresh machine needs no manual step.
-fn ensure_wasm_target() {
-    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let sysroot = Command::new(&rustc).args(["--print", "sysroot"]).output().ok();
-    let installed = sysroot
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .map(|s| Path::new(s.trim()).join("lib/rustlib").join(TARGET).exists())
-        .unwrap_or(false);
-    if installed {
-        return;
-    }
-    let mut rustup = Command::new("rustup");
-    rustup.args(["target", "add", TARGET]);
-    if let Ok(toolchain) = env::var("RUSTUP_TOOLCHAIN") {
-        rustup.args(["--toolchain", &toolchain]);
-    }
-    match rustup.status() {
-        Ok(status) if status.success() => {}
-        _ => panic!("the {TARGET} target is missing and `rustup target add {TARGET}` failed; install it and rebuild"),
-    }
-}
-
-fn build_plugins(root: &Path, target_dir: &Path) {
-    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(root)
-        .args(["build", "--release", "--locked", "--target", TARGET, "--target-dir"])
-        .arg(target_dir);
-    for package in BUILTIN.iter().map(|(p, _)| *p).chain(TEST_ONLY.iter().copied()) {
-        command.args(["-p", package]);
-    }
-    // The outer build's flags are for the host, not for wasm.
-    for var in
-        ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "RUSTC_WORKSPACE_WRAPPER"]
-    {
-        command.env_remove(var);
-    }
-    let output = command.output().expect("run cargo to build the plugins");
-    if !output.status.success() {
-        panic!("building the plugins for {TARGET} failed:\n{}", String::from_utf8_lossy(&output.stderr));
-    }
 }

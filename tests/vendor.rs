@@ -17,9 +17,9 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-/// A plugin built by the host's build script (built-in and test plugins).
+/// A plugin's wasm file (built-in and test plugins).
 fn wasm(file: &str) -> PathBuf {
-    Path::new(env!("SEKISHO_TEST_PLUGINS_DIR")).join(file)
+    sekisho_testkit::plugin_wasm(file)
 }
 
 /// Compiled plugins are cached here, shared by every test binary.

@@ -28,7 +28,7 @@ fn cache_dir() -> PathBuf {
 fn engine(allocator: Allocator) -> Sekisho {
     let echo_dir = std::env::temp_dir().join("sekisho-bench-plugins");
     std::fs::create_dir_all(&echo_dir).unwrap();
-    let echo = PathBuf::from(env!("SEKISHO_TEST_PLUGINS_DIR")).join("sekisho_test_misbehave.wasm");
+    let echo = sekisho_testkit::plugin_wasm("sekisho_test_misbehave.wasm");
     std::fs::copy(echo, echo_dir.join("misbehave.wasm")).unwrap();
     let sandbox = SandboxConfig { allocator, cache_dir: Some(cache_dir()), ..SandboxConfig::default() };
     Sekisho::new(Options { sandbox, plugin_dirs: vec![echo_dir], notice: None, trusted_keys: None }).expect("engine")
@@ -254,6 +254,57 @@ fn main() {
     });
     row("`sekisho sanitize invoice.csv -o out.csv` (process start to exit)", ms(cli), "cached plugins");
     let _ = std::fs::remove_file(out);
+
+    // 6. Plugin loading: lazily (descriptions from the cache, code only
+    // for the plugin a file routes to) against every plugin's code at start.
+    let lazy = median(11, || {
+        let sekisho = engine(Allocator::Auto);
+        black_box(sekisho.sanitize(Source::bytes(b"a,b\n1,2\n".to_vec()), "t.csv", &policy));
+    });
+    let eager = median(11, || {
+        let sekisho = engine(Allocator::Auto);
+        for plugin in sekisho.registry().plugins() {
+            plugin.compiled(sekisho.sandbox()).expect("a built-in plugin loads");
+        }
+        black_box(sekisho.sanitize(Source::bytes(b"a,b\n1,2\n".to_vec()), "t.csv", &policy));
+    });
+    row("engine start + one CSV, plugins loaded lazily", ms(lazy), "");
+    row(
+        "engine start + one CSV, every plugin loaded at start",
+        ms(eager),
+        &format!("lazy / eager = {:.2}", lazy.as_secs_f64() / eager.as_secs_f64()),
+    );
+
+    // 7. One small PDF, one process each: Sekisho against `qpdf IN OUT`.
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("small.pdf");
+    std::fs::write(&pdf, sekisho_testkit::pdf::with_javascript()).unwrap();
+    let out = dir.path().join("out.pdf");
+    let per_process = median(31, || {
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_sekisho"))
+            .arg("sanitize")
+            .arg(&pdf)
+            .arg("-o")
+            .arg(&out)
+            .env("SEKISHO_CACHE_DIR", cache_dir())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.code() == Some(0) || status.code() == Some(1), "{status}");
+    });
+    row("`sekisho sanitize small.pdf -o out.pdf` (process start to exit)", ms(per_process), "cached plugins");
+    if std::process::Command::new("qpdf").arg("--version").output().is_ok() {
+        let qpdf = median(31, || {
+            let _ = std::process::Command::new("qpdf").arg(&pdf).arg(&out).status();
+        });
+        row(
+            "`qpdf small.pdf out.pdf`",
+            ms(qpdf),
+            &format!("Sekisho / qpdf = {:.2}", per_process.as_secs_f64() / qpdf.as_secs_f64()),
+        );
+    } else {
+        row("`qpdf small.pdf out.pdf`", "-".into(), "qpdf not installed");
+    }
 }
 
 /// The files of some corpus folders, for throughput rows.
