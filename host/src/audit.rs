@@ -37,25 +37,36 @@ pub struct Origin {
 pub struct Entry<'a> {
     /// When the file was decided: RFC 3339, UTC, with milliseconds.
     pub time: String,
+    /// Where the file came from (flattened into the line).
     #[serde(flatten)]
     pub origin: &'a Origin,
+    /// The file's name.
     pub name: &'a str,
+    /// Size of the input in bytes.
     pub size_in: u64,
+    /// SHA-256 of the input, hex.
     pub sha256_in: &'a str,
+    /// Size of the rebuilt file, when one was produced.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size_out: Option<u64>,
+    /// SHA-256 of the rebuilt file, hex.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256_out: Option<&'a str>,
+    /// The detected format id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<&'a str>,
+    /// What was decided.
     pub outcome: Outcome,
+    /// Why the file was refused, when it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'a str>,
     /// Items by class, over the file and its embedded files.
     pub items: BTreeMap<String, u32>,
     /// `name@version` of every plugin used.
     pub plugins: Vec<String>,
+    /// Name of the policy applied.
     pub policy: &'a str,
+    /// SHA-256 of the policy applied, as the report records it.
     pub policy_sha256: &'a str,
 }
 

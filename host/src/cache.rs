@@ -148,7 +148,11 @@ impl CompileCache {
             && bytes.starts_with(MAGIC)
             && constant_time_eq(&bytes[MAGIC.len()..header], &self.tag(sha256, kind, &bytes[header..]));
         if !valid {
-            tracing::warn!("the cached {} {} failed its check: deleted, compiling again", kind.extension(), path.display());
+            tracing::warn!(
+                "the cached {} {} failed its check: deleted, compiling again",
+                kind.extension(),
+                path.display()
+            );
             let _ = std::fs::remove_file(&path);
             return None;
         }

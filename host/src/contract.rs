@@ -26,29 +26,41 @@ pub enum Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum HyperlinkMode {
+    /// Keep the link working.
     Keep,
+    /// Remove the link and its target.
     Remove,
+    /// Remove the link but keep its visible text.
     KeepAsText,
 }
 
 /// What a plugin says about itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PluginInfo {
+    /// Plugin name, e.g. "zip".
     pub name: String,
+    /// Plugin version (semver).
     pub version: String,
+    /// The formats it rebuilds.
     pub formats: Vec<FormatDecl>,
     /// Classes beyond the shared vocabulary.
     pub classes: Vec<ClassDecl>,
+    /// Options it takes in the policy's `[options]`.
     pub options: Vec<OptionDecl>,
 }
 
 /// A format as a plugin declares it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FormatDecl {
+    /// Short stable identifier, e.g. "zip", "csv"; unique across plugins.
     pub id: String,
+    /// One line for people, e.g. "Word document (Office Open XML)".
     pub description: String,
+    /// Media types, the first one canonical.
     pub media_types: Vec<String>,
+    /// Extensions without the dot, lowercase, the first one canonical.
     pub extensions: Vec<String>,
+    /// How the host may recognize it.
     pub signatures: Vec<Signature>,
     /// Classes the format may report, by name.
     pub classes: Vec<String>,
@@ -71,28 +83,44 @@ impl FormatDecl {
 #[serde(rename_all = "kebab-case")]
 pub enum Signature {
     /// Bytes at an offset.
-    Magic { offset: u64, bytes: Vec<u8> },
+    Magic {
+        /// Offset from the start of the file.
+        offset: u64,
+        /// The bytes expected there.
+        bytes: Vec<u8>,
+    },
     /// A ZIP archive holding a member of this name.
     ZipMember(String),
     /// An XML document with this root element (namespace empty for any).
-    XmlRoot { namespace: String, local_name: String },
+    XmlRoot {
+        /// Namespace URI; empty matches any namespace.
+        namespace: String,
+        /// The root element's local name.
+        local_name: String,
+    },
 }
 
 /// A content class beyond the shared vocabulary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClassDecl {
+    /// Kebab-case name, e.g. "ichitaro-macros".
     pub name: String,
     /// The shared class whose action applies when a policy does not name it.
     pub fallback: String,
+    /// One line for people.
     pub doc: String,
 }
 
 /// An option a plugin takes in the policy's `[options]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OptionDecl {
+    /// Kebab-case name, e.g. "image-mode".
     pub name: String,
+    /// The values it may take.
     pub values: Vec<String>,
+    /// The value when the policy says nothing; one of `values`.
     pub default: String,
+    /// One line for people.
     pub doc: String,
 }
 
@@ -102,63 +130,90 @@ pub use crate::report::Disposition;
 /// One thing a plugin found and what it did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
+    /// The content class, by name.
     pub class: String,
+    /// What the plugin did with it.
     pub disposition: Disposition,
+    /// Where in the file: a member path, an object number, a cell.
     pub location: String,
+    /// Human-readable detail.
     pub detail: String,
+    /// How many occurrences this finding stands for (at least 1).
     pub count: u32,
 }
 
 /// Why a plugin produced no output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FailureKind {
+    /// Not a valid file of the format, beyond repair.
     InvalidStructure,
+    /// Encrypted or password-protected.
     Encrypted,
+    /// Larger than the plugin accepts.
     TooLarge,
+    /// A limit of the policy was hit (entries, expansion, ratio, depth).
     LimitExceeded,
     /// The policy blocks this class.
     Blocked(String),
+    /// A variant of the format the plugin does not handle.
     Unsupported,
 }
 
 /// A plugin's refusal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
+    /// Why it failed.
     pub kind: FailureKind,
+    /// Human-readable detail.
     pub detail: String,
+    /// What the plugin had found before it stopped, for the report.
     pub findings: Vec<Finding>,
 }
 
 /// A plugin's rebuild.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rebuilt {
+    /// The format written: usually the input's, another when the rebuild
+    /// converts (a .docm becomes a .docx).
     pub format: String,
+    /// What the plugin found and did.
     pub findings: Vec<Finding>,
 }
 
 /// How an embedded document came back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EmbeddedOutcome {
+    /// Rebuilt, nothing removed.
     Clean,
+    /// Rebuilt, something removed or neutralized.
     Sanitized,
 }
 
 /// An embedded document rebuilt by its own plugin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmbeddedRebuilt {
+    /// Whether anything was removed.
     pub outcome: EmbeddedOutcome,
+    /// Format id of the rebuilt bytes.
     pub format: String,
+    /// Canonical extension of that format, without the dot.
     pub extension: String,
+    /// Canonical media type of that format.
     pub media_type: String,
+    /// The rebuilt bytes.
     pub data: Vec<u8>,
 }
 
 /// Why an embedded document was not rebuilt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EmbeddedRefusal {
+    /// No plugin handles the detected type (why).
     Unsupported(String),
+    /// The policy blocks a class found inside (detail).
     Blocked(String),
+    /// The child is broken, encrypted or failed (detail).
     Failed(String),
+    /// A depth, expansion, time, fuel or memory limit was hit (detail).
     LimitExceeded(String),
 }
 
@@ -167,11 +222,18 @@ pub enum EmbeddedRefusal {
 /// declared with their values, and what is left of the tree's budgets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyView {
+    /// Name of the profile or policy file this came from.
     pub name: String,
+    /// One rule per shared class and per class the plugin declared.
     pub rules: Vec<(String, Action)>,
+    /// How hyperlinks are treated when the class is `sanitize`.
     pub hyperlink_mode: HyperlinkMode,
+    /// Bytes the plugin may still inflate: what is left of the tree's budget.
     pub max_expanded_bytes: u64,
+    /// Most entries (members, parts, objects) in one container.
     pub max_entries: u32,
+    /// Most inflated bytes per byte of input, over the whole file.
     pub max_expansion_ratio: u32,
+    /// Every option the plugin declared, with the value the policy chose.
     pub options: Vec<(String, String)>,
 }

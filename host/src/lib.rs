@@ -6,12 +6,17 @@
 //! the same path, each in its own sandbox.
 //!
 //! ```no_run
-//! use sekisho::{Sekisho, Options, policy::Policy, source::Source};
-//! let sekisho = Sekisho::new(Options::default())?;
-//! let result = sekisho.sanitize(Source::open("in.csv".as_ref())?, "in.csv", &Policy::default());
+//! use sekisho::{Engine, policy::Policy, source::Source};
+//! let engine = Engine::builder().build()?;
+//! let policy = engine.admit(Policy::default())?;
+//! let result = engine.sanitize(Source::open("in.csv".as_ref())?, "in.csv", &policy);
 //! println!("{}", result.report.summary());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Features: `cli` (the `sekisho` command) and `serve` (the gateway, HTTP
+//! and ICAP) are on by default; `default-features = false` gives the engine
+//! alone, without clap, tokio, axum or indicatif.
 //!
 //! Modules, one concern each: [`sandbox`] (wasmtime), [`cache`] (compiled
 //! plugins on disk, checked before use), [`registry`] (plugins),
@@ -21,12 +26,18 @@
 //! CLI: parallel, with progress and a summary), [`vendor`] (plugin check, plugin
 //! new, signed plugins).
 
+#![warn(missing_docs)]
+
 pub mod audit;
+#[cfg(feature = "cli")]
 pub mod batch;
+mod builder;
 pub mod cache;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod contract;
 pub mod detect;
+#[cfg(feature = "serve")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod pipeline;
@@ -34,8 +45,10 @@ pub mod policy;
 pub mod registry;
 pub mod report;
 pub mod sandbox;
+#[cfg(feature = "serve")]
 pub mod serve;
 pub mod source;
 pub mod vendor;
 
+pub use builder::{Builder, Engine, Error};
 pub use pipeline::{Options, Sanitized, Sekisho};

@@ -13,21 +13,22 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use crate::contract::{self, EmbeddedOutcome, EmbeddedRebuilt, EmbeddedRefusal, FailureKind};
 use crate::detect;
 use crate::detect::executables;
 use crate::policy::{Action, Class, ExecutablesMode, Policy};
-use crate::registry::{Plugin, Registry, RegistryError};
+use crate::registry::{Plugin, Registry};
 use crate::report::{
     Disposition, InputInfo, Item, Limit, Metrics, Outcome, OutputInfo, PluginRef, PolicyRef, Reason, ReasonKind,
     Report, SCHEMA,
 };
-use crate::contract::{self, EmbeddedOutcome, EmbeddedRebuilt, EmbeddedRefusal, FailureKind};
-use crate::sandbox::{FileHost, Job, RunFailure, RunLimits, Sandbox, SandboxConfig, SandboxError};
+use crate::sandbox::{FileHost, Job, RunFailure, RunLimits, Sandbox, SandboxConfig};
 use crate::source::Source;
 
 /// How to set up an engine.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
+    /// How the sandbox is set up (allocator, pool size).
     pub sandbox: SandboxConfig,
     /// Directories of vendor plugins (`*.wasm`).
     pub plugin_dirs: Vec<PathBuf>,
@@ -39,22 +40,16 @@ pub struct Options {
     pub trusted_keys: Option<Arc<crate::vendor::signature::TrustedKeys>>,
 }
 
-/// Errors setting up the engine.
-#[derive(Debug, thiserror::Error)]
-pub enum SetupError {
-    #[error(transparent)]
-    Sandbox(#[from] SandboxError),
-    #[error(transparent)]
-    Registry(#[from] RegistryError),
-}
-
 /// The result of sanitizing one file: the report, the rebuilt bytes when
 /// the outcome is `clean` or `sanitized`, and the text of what was kept
 /// when it was asked for ([`Sekisho::extract`]).
 #[derive(Debug)]
 pub struct Sanitized {
+    /// What was decided, and why.
     pub report: Report,
+    /// The rebuilt file; `None` unless the outcome passed.
     pub output: Option<Vec<u8>>,
+    /// The visible text of what the output keeps; empty unless asked for.
     pub text: Vec<TextPiece>,
 }
 
@@ -62,8 +57,11 @@ pub struct Sanitized {
 /// (`mail.eml/bundle.zip/report.docx`), where in it, and the text.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TextPiece {
+    /// The file of the tree, as a path of names from the top.
     pub file: String,
+    /// Where in that file, as the plugin says (`page 3`, `Sheet1!B2`).
     pub location: String,
+    /// The text.
     pub text: String,
 }
 
@@ -86,7 +84,7 @@ struct Inner {
 
 impl Sekisho {
     /// Creates the sandbox and loads the built-in and vendor plugins.
-    pub fn new(options: Options) -> Result<Sekisho, SetupError> {
+    pub fn new(options: Options) -> Result<Sekisho, crate::Error> {
         let sandbox = Sandbox::new(&options.sandbox)?;
         let registry = Registry::load(&sandbox, &options.plugin_dirs, options.notice, options.trusted_keys.as_deref())?;
         let instances = sandbox.pooling().then(|| InstanceBudget::new(options.sandbox.pool_size));
@@ -141,7 +139,10 @@ impl Sekisho {
         let limits = &policy.limits;
         let fuel = limits.fuel_base.saturating_add(limits.fuel_per_byte.saturating_mul(source.len()));
         let mut result = process(&self.inner, &tree, source, name, name, 0, fuel);
-        if let Some(text) = &tree.text {
+        // The text of a file that does not pass is not what any output keeps.
+        if let Some(text) = &tree.text
+            && result.report.outcome.passed()
+        {
             result.text = std::mem::take(&mut text.lock().unwrap_or_else(|e| e.into_inner()).pieces);
         }
         log_decision(result)
@@ -383,7 +384,13 @@ fn process(
         Job {
             format: format.clone(),
             input: source.clone(),
-            policy: policy.view(&plugin.classes, &plugin.options, tree.expanded_left()),
+            // An embedded file's own bytes were charged to the tree when it
+            // was handed over: reading them again is not new expansion.
+            policy: policy.view(
+                &plugin.classes,
+                &plugin.options,
+                if depth > 0 { tree.expanded_left().saturating_add(source.len()) } else { tree.expanded_left() },
+            ),
             limits: RunLimits {
                 fuel,
                 deadline: tree.deadline,
@@ -589,6 +596,14 @@ impl FileHost for ChildRunner {
         }
         let path = format!("{}/{name}", self.path);
         let child = process(&self.inner, &self.tree, source, &name, &path, self.depth, fuel);
+        if !child.report.outcome.passed()
+            && let Some(texts) = &self.tree.text
+        {
+            // A child that was refused is not in the parent's output: nor is its text.
+            let inside = format!("{path}/");
+            let mut texts = texts.lock().unwrap_or_else(|e| e.into_inner());
+            texts.pieces.retain(|p| p.file != path && !p.file.starts_with(&inside));
+        }
         let report = child.report;
         let used = report.metrics.fuel_used;
         let answer = match (report.outcome, child.output, &report.output) {

@@ -31,14 +31,17 @@ use crate::contract::{ClassDecl, OptionDecl, PolicyView};
 /// contract's `content-class`. Classes after `host:` are decided by the host
 /// alone and never reach a plugin.
 macro_rules! content_classes {
-    (contract { $($variant:ident => $name:literal,)* } host { $($host:ident => $host_name:literal,)* }) => {
+    (
+        contract { $($(#[doc = $doc:literal])* $variant:ident => $name:literal,)* }
+        host { $($(#[doc = $host_doc:literal])* $host:ident => $host_name:literal,)* }
+    ) => {
         /// The content classes of DESIGN.md, shared by every format.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[cfg_attr(test, derive(schemars::JsonSchema))]
         #[serde(rename_all = "kebab-case")]
         pub enum Class {
-            $($variant,)*
-            $($host,)*
+            $($(#[doc = $doc])* $variant,)*
+            $($(#[doc = $host_doc])* $host,)*
         }
 
         impl Class {
@@ -73,28 +76,46 @@ macro_rules! content_classes {
 
 content_classes! {
     contract {
+    /// VBA projects, Excel 4 (XLM) macro sheets, ODF Basic.
     Macros => "macros",
+    /// PDF JavaScript, SVG/HTML scripts and event handlers.
     Scripts => "scripts",
+    /// Actions that run without the reader asking: OpenAction, AA, auto-exec macros.
     AutoActions => "auto-actions",
+    /// Actions that reach outside the document: Launch, GoToR/GoToE, SubmitForm, ImportData.
     ExternalActions => "external-actions",
+    /// Attachments, embedded documents, archive members, OLE packages.
     EmbeddedFiles => "embedded-files",
+    /// ActiveX, OLE controls, Equation Editor objects.
     ActiveObjects => "active-objects",
+    /// Remote templates, linked objects, remote images, external relationships.
     ExternalLinks => "external-links",
+    /// Clickable links to URLs.
     Hyperlinks => "hyperlinks",
+    /// Dynamic Data Exchange fields and formula payloads (CSV injection too).
     Dde => "dde",
+    /// Database connections, query tables.
     DataConnections => "data-connections",
+    /// AcroForm, XFA and other fillable forms.
     Forms => "forms",
+    /// Sound, movie, RichMedia, 3D.
     Multimedia => "multimedia",
+    /// Document properties, XMP, EXIF/GPS.
     Metadata => "metadata",
+    /// Reviewer comments and annotations.
     Comments => "comments",
+    /// Tracked changes and revision history.
     Revisions => "revisions",
+    /// Parts the plugin does not understand, or members no plugin handles.
     UnknownParts => "unknown-parts",
+    /// Repairable anomalies: trailing data, bad paths, polyglots, odd encodings.
     MalformedStructure => "malformed-structure",
+    /// Password-protected or encrypted content.
     Encryption => "encryption",
     }
     host {
-    // A file that an operating system or a script host runs by its name
-    // (detect::executables).
+    /// A file that an operating system or a script host runs by its name
+    /// ([`crate::detect::executables`]).
     Executables => "executables",
     }
 }
@@ -115,7 +136,6 @@ pub enum ExecutablesMode {
     /// Rebuild it under a name nothing runs: text becomes `.txt`.
     Neutralize,
 }
-
 
 /// Declares the global limits once: the struct, its defaults, and the form
 /// a policy file writes them in (every limit optional, unknown keys errors
@@ -185,12 +205,16 @@ limits! {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Policy {
+    /// Name in reports: the profile's, or the file's `name` (its path when it has none).
     pub name: String,
     /// Every class of the shared vocabulary and the host's, and the plugin
     /// classes the policy names, by name.
     pub classes: BTreeMap<String, Action>,
+    /// How hyperlinks are treated when the class is `sanitize`.
     pub hyperlinks_mode: HyperlinkMode,
+    /// What becomes of a file whose name an operating system runs.
     pub executables_mode: ExecutablesMode,
+    /// The global limits.
     pub limits: Limits,
     /// Plugin options the policy sets (`image-mode`, `html-mode`…); the
     /// others take the plugin's default.
@@ -218,7 +242,9 @@ impl Eq for Policy {}
 /// vocabulary and the options, by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Vocabulary {
+    /// Declared classes beyond the shared vocabulary.
     pub classes: BTreeMap<String, ClassDecl>,
+    /// Declared options.
     pub options: BTreeMap<String, OptionDecl>,
 }
 
@@ -240,13 +266,27 @@ struct PolicyFile {
 
 /// Errors reading a policy.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PolicyError {
+    /// No built-in profile has this name.
     #[error("unknown profile {0:?} (known: {known})", known = Profile::NAMES.join(", "))]
     UnknownProfile(String),
+    /// The policy file could not be read.
     #[error("cannot read policy file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        /// The file.
+        path: String,
+        /// Why it could not be read.
+        source: std::io::Error,
+    },
+    /// The policy is malformed or names something unknown.
     #[error("invalid policy {path}: {message}")]
-    Invalid { path: String, message: String },
+    Invalid {
+        /// The file, or where the policy came from.
+        path: String,
+        /// What is wrong, with the line and column when known.
+        message: String,
+    },
 }
 
 /// The built-in profiles.
@@ -262,8 +302,10 @@ pub enum Profile {
 }
 
 impl Profile {
+    /// The names of the profiles, as policies and the command line write them.
     pub const NAMES: [&'static str; 3] = ["strict", "keep-links", "keep-macros"];
 
+    /// The effective policy of this profile.
     pub fn policy(self) -> Policy {
         let mut classes: BTreeMap<String, Action> =
             Class::ALL.iter().map(|&c| (c.name().to_owned(), Action::Sanitize)).collect();
@@ -346,7 +388,8 @@ impl Policy {
         for (name, action) in file.classes {
             let position = line_and_column(text, name.span().start);
             let name = name.into_inner();
-            well_formed(&name).map_err(|e| invalid(format!("line {}, column {}: [classes] {e}", position.0, position.1)))?;
+            well_formed(&name)
+                .map_err(|e| invalid(format!("line {}, column {}: [classes] {e}", position.0, position.1)))?;
             policy.positions.insert(name.clone(), position);
             policy.classes.insert(name, action);
         }
@@ -360,7 +403,8 @@ impl Policy {
         for (name, value) in file.options {
             let position = line_and_column(text, name.span().start);
             let name = name.into_inner();
-            well_formed(&name).map_err(|e| invalid(format!("line {}, column {}: [options] {e}", position.0, position.1)))?;
+            well_formed(&name)
+                .map_err(|e| invalid(format!("line {}, column {}: [options] {e}", position.0, position.1)))?;
             policy.positions.insert(format!("options.{name}"), position);
             policy.options.insert(name, value);
         }
@@ -544,7 +588,9 @@ fn suggestion(name: &str, known: &[&str]) -> String {
         }
         let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
         let (ra, rb) = (&a[prefix..], &b[prefix..]);
-        ra.len() <= 1 && rb.len() <= 1 || ra.get(1..) == rb.get(1..) || (ra.len() == 2 && rb.len() == 2 && ra[0] == rb[1] && ra[1] == rb[0])
+        ra.len() <= 1 && rb.len() <= 1
+            || ra.get(1..) == rb.get(1..)
+            || (ra.len() == 2 && rb.len() == 2 && ra[0] == rb[1] && ra[1] == rb[0])
     };
     known.iter().find(|k| close(name, k)).map_or_else(String::new, |k| format!(" (did you mean {k:?}?)"))
 }

@@ -32,15 +32,19 @@ pub type FormatInfo = contract::FormatDecl;
 /// A loaded plugin.
 #[derive(Serialize)]
 pub struct Plugin {
+    /// Plugin name, e.g. "zip".
     pub name: String,
+    /// Plugin version (semver).
     pub version: String,
     /// The contract version it was built against.
     pub contract: &'static str,
+    /// The formats it rebuilds.
     pub formats: Vec<FormatInfo>,
     /// Classes it declares beyond the shared vocabulary.
     pub classes: Vec<ClassDecl>,
     /// Options it takes in the policy's `[options]`.
     pub options: Vec<OptionDecl>,
+    /// Built in, or the `.wasm` file it was loaded from.
     pub origin: Origin,
     /// sha256 of the `.wasm` component.
     pub sha256: String,
@@ -105,15 +109,38 @@ impl Plugin {
 
 /// Errors building the registry.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RegistryError {
+    /// A plugin could not be compiled or loaded.
     #[error(transparent)]
     Sandbox(#[from] SandboxError),
+    /// A plugin directory, or a plugin file in it, could not be read.
     #[error("cannot read plugin directory {path}: {source}")]
-    Dir { path: String, source: std::io::Error },
+    Dir {
+        /// The directory or file.
+        path: String,
+        /// Why it could not be read.
+        source: std::io::Error,
+    },
+    /// Two plugins declare the same format.
     #[error("plugin {plugin} declares format {format:?}, already provided by plugin {owner}")]
-    Conflict { plugin: String, format: String, owner: String },
+    Conflict {
+        /// The plugin loaded second.
+        plugin: String,
+        /// The format id both declare.
+        format: String,
+        /// The plugin that already provides it.
+        owner: String,
+    },
+    /// A plugin was refused: its signature (`--require-signed`) or its
+    /// description does not pass.
     #[error("plugin {plugin}: {message}")]
-    Invalid { plugin: String, message: String },
+    Invalid {
+        /// The plugin: its name, or the path of its `.wasm` file.
+        plugin: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// All loaded plugins, by format.
@@ -274,7 +301,10 @@ impl Registry {
         }
         for option in &info.options {
             if !option.values.contains(&option.default) {
-                return Err(format!("option {:?} defaults to {:?}, not one of its values", option.name, option.default));
+                return Err(format!(
+                    "option {:?} defaults to {:?}, not one of its values",
+                    option.name, option.default
+                ));
             }
             if let Some(other) = vocabulary.options.get(&option.name)
                 && (other.values != option.values || other.default != option.default)

@@ -1,6 +1,8 @@
 //! The report: what came in, what went out, the outcome, and every decision.
 //!
-//! The JSON field names are stable; `schema` changes when they do.
+//! The JSON field names are stable; `schema` changes when they do. The doc
+//! comments of these types are the descriptions of the report schema in
+//! `docs/openapi.json` (regenerated with `SEKISHO_UPDATE_OPENAPI=1`).
 
 use serde::{Deserialize, Serialize};
 
@@ -47,14 +49,19 @@ impl Outcome {
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ReasonKind {
-    /// `blocked`: the class named in `Reason::class`.
+    /// Outcome `blocked`: the policy blocks the class named in `reason.class`.
     Policy,
-    /// `unsupported`: no plugin for the type.
+    /// Outcome `unsupported`: no plugin rebuilds this type; `reason.class` is `executables` for a program.
     NoPlugin,
+    /// The file is not a valid file of its format and cannot be repaired, or it is empty.
     InvalidStructure,
+    /// The file is encrypted or password-protected.
     Encrypted,
+    /// The file is larger than the policy's `max-input-bytes` or than its plugin accepts.
     TooLarge,
+    /// A limit of the policy or of the sandbox was reached; `reason.limit` says which when known.
     LimitExceeded,
+    /// The plugin crashed, could not be loaded, or produced an output that failed verification.
     PluginFault,
 }
 
@@ -63,14 +70,23 @@ pub enum ReasonKind {
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Limit {
+    /// The CPU budget (`fuel-base` + `fuel-per-byte`), shared by the file and its embedded files.
     Fuel,
+    /// The memory of one sandbox (`memory-limit-mb`).
     Memory,
+    /// The deadline for the file and its embedded files (`time-limit-ms`).
     Time,
+    /// The WebAssembly stack of the sandbox.
     Stack,
+    /// The nesting of embedded files (`max-depth`).
     Depth,
+    /// The bytes unpacked over the whole tree of embedded files (`max-expanded-bytes`).
     Expansion,
+    /// The number of entries in one container (`max-entries`).
     Entries,
+    /// The size of the rebuilt output, or of the data passed between plugin and host (`max-output-bytes`).
     Output,
+    /// The size of the input (`max-input-bytes`); the reason's kind is then `too-large`.
     Input,
 }
 
@@ -78,13 +94,15 @@ pub enum Limit {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Reason {
+    /// What kind of refusal this is.
     pub kind: ReasonKind,
-    /// For `limit-exceeded`, when known.
+    /// The limit that was exceeded, for `limit-exceeded` (when known) and `too-large` (`input`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub limit: Option<Limit>,
-    /// For `blocked`: the class that was blocked.
+    /// The class that was blocked (kind `policy`), or `executables` for a program (kind `no-plugin`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub class: Option<String>,
+    /// Explanation for people; `embedded NAME: …` when an embedded file caused the refusal.
     pub detail: String,
 }
 
@@ -112,9 +130,13 @@ impl Reason {
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Disposition {
+    /// Left in the output, as the policy allows.
     Kept,
+    /// Taken out of the output.
     Removed,
+    /// Made inert but kept in another form (e.g. a field replaced by its shown text, a file renamed).
     Neutralized,
+    /// The policy blocks it: the file gets no output.
     Blocked,
 }
 
@@ -122,12 +144,15 @@ pub enum Disposition {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Item {
-    /// The content class, by name (the shared vocabulary, the host's
-    /// `executables`, or a class a plugin declares).
+    /// The content class: one of the shared vocabulary, `executables`, or a class a plugin declares.
     pub class: String,
+    /// What was done with it.
     pub action: Disposition,
+    /// Where in the file: a member path, an object number, a cell, or the file's name.
     pub location: String,
+    /// What was found, for people.
     pub detail: String,
+    /// How many occurrences this item stands for (at least 1).
     pub count: u32,
 }
 
@@ -135,11 +160,15 @@ pub struct Item {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct InputInfo {
+    /// The file's name as given (for an embedded file, as its container names it).
     pub name: String,
+    /// Size in bytes.
     pub size: u64,
+    /// SHA-256 of the input, in lowercase hex.
     pub sha256: String,
     /// Format id detected from the content, `null` when unknown.
     pub format: Option<String>,
+    /// Media type of the detected format, `null` when unknown.
     pub media_type: Option<String>,
 }
 
@@ -147,11 +176,15 @@ pub struct InputInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct OutputInfo {
+    /// Size in bytes.
     pub size: u64,
+    /// SHA-256 of the output, in lowercase hex.
     pub sha256: String,
+    /// Format id of the rebuilt file, verified by detecting it again (may differ from the input's).
     pub format: String,
+    /// Media type of the output's format.
     pub media_type: String,
-    /// The extension the output should carry (a `.docm` becomes `.docx`).
+    /// The extension the output should carry, without the dot (a `.docm` becomes `docx`).
     pub extension: String,
 }
 
@@ -159,8 +192,11 @@ pub struct OutputInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct PluginRef {
+    /// The plugin's name, as `sekisho plugins` lists it.
     pub name: String,
+    /// The plugin's version.
     pub version: String,
+    /// SHA-256 of the plugin's WebAssembly component, in lowercase hex.
     pub sha256: String,
 }
 
@@ -168,17 +204,22 @@ pub struct PluginRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct PolicyRef {
+    /// The policy's name; `POLICY+PROFILE` when a client chose a profile.
     pub name: String,
+    /// SHA-256 of the effective policy as `sekisho policy show` prints it, in lowercase hex.
     pub sha256: String,
 }
 
 /// Resources used for this file: fuel counts the file's embedded files too
-/// (one budget for the tree); memory is the peak of this file's sandbox.
+/// (one budget for the tree); memory is the peak of this file's sandbox. All 0 when no plugin ran.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Metrics {
+    /// Fuel (CPU budget) used by this file and its embedded files.
     pub fuel_used: u64,
+    /// Peak linear memory of this file's sandbox, in bytes.
     pub peak_memory_bytes: u64,
+    /// Wall-clock time for this file and its embedded files, in microseconds.
     pub wall_time_us: u64,
 }
 
@@ -186,15 +227,25 @@ pub struct Metrics {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Report {
+    /// Version of the report format: `sekisho.report/1`.
     pub schema: String,
+    /// The file as received.
     pub input: InputInfo,
+    /// The rebuilt file; `null` unless the outcome is `clean` or `sanitized`.
     pub output: Option<OutputInfo>,
+    /// What was decided.
     pub outcome: Outcome,
+    /// Why the file did not pass; `null` when it passed.
     pub reason: Option<Reason>,
+    /// The policy that was applied.
     pub policy: PolicyRef,
+    /// The plugin chosen for the detected format; `null` when none was.
     pub plugin: Option<PluginRef>,
+    /// What was found in this file (not in its embedded files) and what was done with it.
     pub items: Vec<Item>,
+    /// One report per embedded file (e.g. each ZIP member or mail attachment), in the order they were met.
     pub children: Vec<Report>,
+    /// Resources used.
     pub metrics: Metrics,
 }
 

@@ -15,8 +15,11 @@ use std::sync::Arc;
 pub enum Source {
     /// Bytes in memory; a `Vec` so that owned data moves in and out without a copy.
     Bytes(Arc<Vec<u8>>),
+    /// A file opened read-only.
     File {
+        /// The open file, shared by clones.
         file: Arc<File>,
+        /// Its size when opened; reads stop there.
         len: u64,
     },
 }

@@ -33,8 +33,11 @@ use crate::source::Source;
 /// A format the host knows how to recognize.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Known {
+    /// Format id, e.g. "pdf".
     pub id: &'static str,
+    /// Canonical media type.
     pub media_type: &'static str,
+    /// Extensions without the dot, the first one canonical.
     pub extensions: &'static [&'static str],
 }
 
@@ -86,8 +89,11 @@ pub fn known_format(id: &str) -> Option<&'static Known> {
 /// A signature declared by a plugin for a format the host does not know.
 #[derive(Debug, Clone)]
 pub struct DeclaredMagic {
+    /// The format id it identifies.
     pub format: String,
+    /// Offset from the start of the file.
     pub offset: u64,
+    /// The bytes expected there.
     pub bytes: Vec<u8>,
 }
 
@@ -96,6 +102,7 @@ pub struct DeclaredMagic {
 /// an XML document. The host's own detection is tried first.
 #[derive(Debug, Clone, Default)]
 pub struct Declared {
+    /// Bytes at offsets.
     pub magic: Vec<DeclaredMagic>,
     /// (member name, format)
     pub zip_members: Vec<(String, String)>,

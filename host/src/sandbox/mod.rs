@@ -24,8 +24,8 @@ use crate::contract::{self, SUPPORTED};
 use crate::report::Limit;
 use crate::source::Source;
 
-pub mod v0_1;
-pub mod v0_2;
+pub(crate) mod v0_1;
+pub(crate) mod v0_2;
 
 /// Interfaces a plugin may import. Everything else (wasi:filesystem,
 /// wasi:sockets, wasi:http, unknown packages) is refused at load time.
@@ -47,13 +47,16 @@ pub enum Allocator {
     /// Pooling when the machine allows it, otherwise on-demand.
     #[default]
     Auto,
+    /// Wasmtime's pooling allocator: slots reserved up front, fast instantiation.
     Pooling,
+    /// Allocate each instance when it starts.
     OnDemand,
 }
 
 /// Engine-wide settings.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
+    /// Which instance allocator to use.
     pub allocator: Allocator,
     /// Most sandboxes alive at once with the pooling allocator (nested
     /// children count: a file at depth 5 holds 6).
@@ -88,11 +91,19 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 
 /// Errors setting up the sandbox or loading a plugin.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SandboxError {
+    /// The wasm engine could not be created.
     #[error("cannot create the wasm engine: {0}")]
     Engine(String),
+    /// A plugin could not be compiled, admitted or described.
     #[error("plugin {plugin}: {message}")]
-    Plugin { plugin: String, message: String },
+    Plugin {
+        /// The plugin, by name or path.
+        plugin: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 fn plugin_error(plugin: &str, message: impl std::fmt::Display) -> SandboxError {
@@ -468,9 +479,13 @@ fn classify(error: &wasmtime::Error, data: &StoreData) -> RunFailure {
 
 /// One `sanitize` call.
 pub struct Job {
+    /// The format id to rebuild the input as.
     pub format: String,
+    /// The untrusted input.
     pub input: Source,
+    /// The policy as the plugin receives it.
     pub policy: contract::PolicyView,
+    /// The sandbox's resource limits.
     pub limits: RunLimits,
     /// The host side of the file (embedded documents, text, expansion);
     /// `None` refuses embedded documents and drops text.
@@ -480,25 +495,34 @@ pub struct Job {
 /// Resource limits of one sandbox.
 #[derive(Debug, Clone, Copy)]
 pub struct RunLimits {
+    /// CPU budget, in fuel units.
     pub fuel: u64,
+    /// When the run is interrupted.
     pub deadline: Instant,
+    /// Most linear memory the instance may grow to, all memories together.
     pub memory_bytes: usize,
+    /// Largest output the plugin may write.
     pub max_output_bytes: u64,
 }
 
 /// Resources used by one run.
 #[derive(Debug, Clone, Copy)]
 pub struct RunMetrics {
+    /// Fuel consumed.
     pub fuel_used: u64,
+    /// Highest total of linear memory reached.
     pub peak_memory_bytes: u64,
+    /// Time from start to end of the run.
     pub wall_time: Duration,
 }
 
 /// What one run produced.
 pub struct RunResult {
+    /// The plugin's rebuild, or why there is none.
     pub result: Result<contract::Rebuilt, RunFailure>,
     /// Bytes written to `output` (meaningful only on success).
     pub output: Vec<u8>,
+    /// Resources used.
     pub metrics: RunMetrics,
 }
 

@@ -172,7 +172,11 @@ impl wit::Host for StoreData {}
 impl imports::Host for StoreData {
     /// Never called: the sandbox defines this import with access to the
     /// store's fuel (`charge_children_to_the_tree`).
-    fn sanitize_embedded(&mut self, _name: String, _data: Vec<u8>) -> Result<wit::EmbeddedRebuilt, wit::EmbeddedRefusal> {
+    fn sanitize_embedded(
+        &mut self,
+        _name: String,
+        _data: Vec<u8>,
+    ) -> Result<wit::EmbeddedRebuilt, wit::EmbeddedRefusal> {
         Err(wit::EmbeddedRefusal::Failed("embedded documents go through the fuel-charging import".into()))
     }
 

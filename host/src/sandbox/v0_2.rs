@@ -73,10 +73,9 @@ impl From<wit::PluginInfo> for contract::PluginInfo {
                                 contract::Signature::Magic { offset: u64::from(m.offset), bytes: m.bytes }
                             }
                             wit::Signature::ZipMember(name) => contract::Signature::ZipMember(name),
-                            wit::Signature::XmlRoot(root) => contract::Signature::XmlRoot {
-                                namespace: root.namespace,
-                                local_name: root.local_name,
-                            },
+                            wit::Signature::XmlRoot(root) => {
+                                contract::Signature::XmlRoot { namespace: root.namespace, local_name: root.local_name }
+                            }
                         })
                         .collect(),
                     classes: f.classes,
@@ -157,7 +156,11 @@ impl wit::Host for StoreData {}
 impl imports::Host for StoreData {
     /// Never called: the sandbox defines this import with access to the
     /// store's fuel (`charge_children_to_the_tree`).
-    fn sanitize_embedded(&mut self, _name: String, _data: Vec<u8>) -> Result<wit::EmbeddedRebuilt, wit::EmbeddedRefusal> {
+    fn sanitize_embedded(
+        &mut self,
+        _name: String,
+        _data: Vec<u8>,
+    ) -> Result<wit::EmbeddedRebuilt, wit::EmbeddedRefusal> {
         Err(wit::EmbeddedRefusal::Failed("embedded documents go through the fuel-charging import".into()))
     }
 

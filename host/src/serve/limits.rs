@@ -76,6 +76,7 @@ pub enum Turned {
 }
 
 impl Turned {
+    /// The name metrics and error messages use (`client-limit`, `full`).
     pub fn reason(self) -> &'static str {
         match self {
             Turned::ClientLimit => "client-limit",
@@ -112,6 +113,8 @@ struct Entry {
 }
 
 impl ConnTable {
+    /// A table of at most `max_total` connections, `max_per_client` per
+    /// client address (each at least 1).
     pub fn new(max_total: usize, max_per_client: usize) -> ConnTable {
         ConnTable {
             max_total: max_total.max(1),
@@ -121,14 +124,17 @@ impl ConnTable {
         }
     }
 
+    /// The cap per client address, as applied.
     pub fn max_per_client(&self) -> usize {
         self.max_per_client
     }
 
+    /// Connections open now.
     pub fn len(&self) -> usize {
         self.lock().open.len()
     }
 
+    /// True when no connection is open.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -244,6 +250,8 @@ pub enum Spent {
 }
 
 impl UploadBudget {
+    /// A budget of `uploads` places and `bytes` (counted in KiB, rounded
+    /// up), each at least 1.
     pub fn new(uploads: usize, bytes: u64) -> UploadBudget {
         let total_kib = usize::try_from(bytes.div_ceil(1024)).unwrap_or(usize::MAX).clamp(1, Semaphore::MAX_PERMITS);
         UploadBudget {
@@ -264,10 +272,12 @@ impl UploadBudget {
         self.uploads.available_permits() > 0 && self.kib.available_permits() > 0
     }
 
+    /// The byte budget, as applied (a whole number of KiB).
     pub fn total_bytes(&self) -> u64 {
         self.total_kib as u64 * 1024
     }
 
+    /// Bytes not reserved by any upload now.
     pub fn free_bytes(&self) -> u64 {
         self.kib.available_permits() as u64 * 1024
     }

@@ -13,6 +13,7 @@ use crate::report::Report;
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
+/// The gateway's counters, shared by every request.
 #[derive(Default)]
 pub struct Metrics {
     /// (outcome, format) → files.
@@ -31,8 +32,9 @@ pub struct Metrics {
     /// Files being sanitized.
     pub in_flight: AtomicU64,
     /// Requests whose client went away (or whose timeout ran out) while
-    /// they waited for a sandbox, and while their file was in one.
+    /// they waited for a sandbox.
     pub abandoned_queued: AtomicU64,
+    /// The same, while their file was in a sandbox.
     pub abandoned_running: AtomicU64,
     /// Uploads refused because the upload budget (places or bytes) was spent.
     pub rejected_uploads: AtomicU64,

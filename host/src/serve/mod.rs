@@ -36,7 +36,9 @@ pub use metrics::Metrics;
 /// How the gateway runs.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Address of the HTTP listener.
     pub http: SocketAddr,
+    /// Address of the ICAP listener; `None`: no ICAP.
     pub icap: Option<SocketAddr>,
     /// Bearer tokens; empty means no authentication (loopback only).
     pub tokens: Vec<Token>,
@@ -55,6 +57,7 @@ pub struct Config {
     /// Profiles a client may name (`?profile=`); each can only tighten
     /// `policy`. Empty: only the policy's own name.
     pub allow_profiles: Vec<String>,
+    /// Where the audit log is appended; `None`: no audit log.
     pub audit: Option<PathBuf>,
     /// What an ICAP client receives instead of a refused file.
     pub icap_refusal: IcapRefusal,
@@ -78,7 +81,9 @@ pub struct Config {
 /// One bearer token of `--token-file` (`user:token`, or `user:token:admin`).
 #[derive(Clone)]
 pub struct Token {
+    /// The user's name, as the audit log records it.
     pub user: String,
+    /// The token the client sends as `Authorization: Bearer`.
     pub secret: String,
     /// Admins read every report; users only their own.
     pub admin: bool,
@@ -110,7 +115,8 @@ pub mod defaults {
 }
 
 /// The replacement for a file the gateway refuses, on ICAP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum IcapRefusal {
     /// An HTTP 403 response with a short HTML page saying why.
     Page,
@@ -161,13 +167,17 @@ pub struct Gateway {
     /// The effective policy of each profile a client may name.
     profiles: Vec<(String, Policy)>,
     slots: Arc<Semaphore>,
+    /// Counters served at `/metrics`.
     pub metrics: Metrics,
     audit: Option<AuditLog>,
     reports: Mutex<VecDeque<Kept>>,
     /// ICAP service tag: changes when plugins or the policy change.
     pub istag: String,
+    /// Upload places and bytes, shared by HTTP and ICAP.
     pub uploads: UploadBudget,
+    /// Open connections of the HTTP listener.
     pub http_connections: Arc<ConnTable>,
+    /// Open connections of the ICAP listener.
     pub icap_connections: Arc<ConnTable>,
 }
 
@@ -214,6 +224,8 @@ impl Drop for InFlight {
 }
 
 impl Gateway {
+    /// The gateway over `sekisho`: opens the audit log and derives the policy of
+    /// each allowed profile; an error says which failed.
     pub fn new(sekisho: Sekisho, config: Config) -> Result<Gateway, String> {
         let audit = match &config.audit {
             Some(path) => Some(AuditLog::open(path).map_err(|e| format!("audit log {}: {e}", path.display()))?),
@@ -251,6 +263,7 @@ impl Gateway {
         })
     }
 
+    /// The engine files are sanitized with.
     pub fn engine(&self) -> &Sekisho {
         &self.sekisho
     }

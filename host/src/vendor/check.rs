@@ -75,6 +75,7 @@ pub struct CheckOptions {
     pub notice: Option<fn(&str)>,
     /// Mutations of each sample.
     pub mutations: u32,
+    /// Seed of the mutation generator; the same seed gives the same mutations.
     pub seed: u64,
     /// Time limit of one mutation.
     pub mutation_time_limit: Duration,
@@ -115,7 +116,9 @@ impl CheckOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
+    /// Checked and fine.
     Pass,
+    /// Checked and wrong: the plugin does not pass.
     Fail,
     /// Not checked (not applicable, or nothing to check); never a failure.
     Skip,
@@ -137,7 +140,9 @@ impl Verdict {
 pub struct CheckRow {
     /// What was checked: `load`, `format docx`, `sample.csv: idempotent`…
     pub check: String,
+    /// How it came out.
     pub result: Verdict,
+    /// What was found, one line.
     pub detail: String,
 }
 
@@ -151,18 +156,25 @@ pub struct CheckReport {
     /// Name, version and contract as the plugin describes itself (absent
     /// when it was not admitted).
     pub name: Option<String>,
+    /// Its version, likewise.
     pub version: Option<String>,
+    /// The contract version it was built against, likewise.
     pub contract: Option<String>,
     /// True when these are the bytes of a plugin built into this binary.
     pub built_in: bool,
     /// Name and sha256 of the policy the samples were rebuilt under.
     pub policy: String,
+    /// sha256 of that policy.
     pub policy_sha256: String,
+    /// Seed of the mutations.
     pub seed: u64,
+    /// Mutations of each sample.
     pub mutations: u32,
     /// True when no check failed.
     pub passed: bool,
+    /// Every check, in the order run.
     pub checks: Vec<CheckRow>,
+    /// How long the whole check took, in milliseconds.
     pub wall_time_ms: u64,
 }
 

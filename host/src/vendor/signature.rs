@@ -94,17 +94,33 @@ pub struct Verified {
 
 /// Why a plugin's signature does not admit it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SignatureError {
+    /// No signature file beside the plugin (its expected path).
     #[error("not signed: {0} is missing")]
     Missing(String),
+    /// The signature file cannot be read or parsed.
     #[error("unreadable signature {path}: {reason}")]
-    Unreadable { path: String, reason: String },
+    Unreadable {
+        /// The signature file.
+        path: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// Signed, but not by a trusted key.
     #[error("signed by key {key_id}, which is not one of the trusted keys ({trusted})")]
-    UntrustedKey { key_id: String, trusted: String },
+    UntrustedKey {
+        /// The id of the key that signed it.
+        key_id: String,
+        /// The ids of the trusted keys, comma-separated.
+        trusted: String,
+    },
+    /// The signature does not match the bytes (the signature file's path).
     #[error(
         "the signature {0} does not match the file: it was changed after signing, or the signature is another file's"
     )]
     Mismatch(String),
+    /// A legacy minisign signature, not pre-hashed (the signature file's path).
     #[error(
         "{0} is a legacy (not pre-hashed) minisign signature; sign again without -l (minisign pre-hashes by default)"
     )]

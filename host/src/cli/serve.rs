@@ -1,0 +1,223 @@
+//! `sekisho serve`: the gateway's command line (feature `serve`).
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use super::{EXIT_PASSED, EngineArgs, PolicyArgs, cores, engine};
+use crate::serve::{self, Config as ServeConfig, IcapRefusal, Token};
+
+/// The options of `sekisho serve`.
+#[derive(Args)]
+pub(super) struct ServeArgs {
+    /// Address of the HTTP API (HOST:PORT; a host name is resolved).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Address of the ICAP service (RFC 3507), e.g. 127.0.0.1:1344.
+    #[arg(long)]
+    icap: Option<String>,
+    /// File of `user:token` lines (`user:token:admin` for an admin, who
+    /// reads every report; a user reads only their own); requests need
+    /// `Authorization: Bearer TOKEN`. Tokens have 16 characters or more.
+    /// Required when listening on a non-loopback address.
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+    /// A built-in profile a client may name with `?profile=` (repeat for
+    /// more). A chosen profile can only tighten the server's policy:
+    /// per class the stricter action, each limit the smaller. Without
+    /// any, a profile other than the policy's own name is refused (400).
+    #[arg(long = "allow-profile", value_name = "NAME")]
+    allow_profiles: Vec<String>,
+    /// A client address range ICAP serves (CIDR, repeat for more); others
+    /// are closed at accept. ICAP has no authentication: required when
+    /// --icap is not on loopback.
+    #[arg(long = "icap-allow", value_name = "CIDR")]
+    icap_allow: Vec<crate::serve::limits::Cidr>,
+    /// Files in sandboxes at once [default: number of cores].
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Requests that may wait for a sandbox; more get 503 with Retry-After.
+    #[arg(long, default_value_t = 64)]
+    queue: usize,
+    /// How long a request may wait for a sandbox, in milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    queue_wait_ms: u64,
+    /// How long an HTTP client may take to upload its file and get the
+    /// answer, in seconds (408 or 504 after that); also how long an ICAP
+    /// body may take to arrive, all of it (408).
+    #[arg(long, default_value_t = 300)]
+    request_timeout_s: u64,
+    /// How long a request head (request line and headers) may take, in
+    /// seconds: from the connection's start, from the previous answer
+    /// (HTTP) or from its first byte (ICAP).
+    #[arg(long, default_value_t = serve::defaults::HEADER_TIMEOUT_S, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_s: u64,
+    /// How long a keep-alive connection may wait for its next request,
+    /// in seconds (on HTTP, at most --header-timeout-s).
+    #[arg(long, default_value_t = serve::defaults::IDLE_TIMEOUT_S, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout_s: u64,
+    /// Connections per listener (HTTP and ICAP each). At the limit the
+    /// connection idle longest is closed to admit a new one; when all
+    /// are busy the new one gets 503.
+    #[arg(long, default_value_t = serve::defaults::MAX_CONNECTIONS as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: u64,
+    /// Connections per client address and listener, likewise (ICAP
+    /// announces it as Max-Connections).
+    #[arg(long, default_value_t = serve::defaults::MAX_CONNECTIONS_PER_CLIENT as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections_per_client: u64,
+    /// Uploads received or decided at once, over HTTP and ICAP; more
+    /// get 503 with Retry-After.
+    #[arg(long, default_value_t = serve::defaults::MAX_UPLOADS as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    max_uploads: u64,
+    /// Megabytes of uploads held in memory at once, over HTTP and ICAP;
+    /// an upload that does not fit gets 503 with Retry-After. A declared
+    /// length over the policy's max-input-bytes gets 413 before any
+    /// byte is read.
+    #[arg(long, default_value_t = serve::defaults::UPLOAD_BUDGET_MB, value_parser = clap::value_parser!(u64).range(1..))]
+    upload_budget_mb: u64,
+    /// Append one JSON line per file decision to this file (its folder is
+    /// created).
+    #[arg(long)]
+    audit: Option<PathBuf>,
+    /// What ICAP clients get instead of a refused file.
+    #[arg(long, value_enum, default_value = "page")]
+    icap_refusal: IcapRefusal,
+    #[command(flatten)]
+    policy: PolicyArgs,
+}
+
+/// Runs the gateway until SIGINT/SIGTERM.
+pub(super) fn run(engine_args: &EngineArgs, args: ServeArgs) -> Result<u8, String> {
+    let ServeArgs {
+        listen,
+        icap,
+        token_file,
+        allow_profiles,
+        icap_allow,
+        workers,
+        queue,
+        queue_wait_ms,
+        request_timeout_s,
+        header_timeout_s,
+        idle_timeout_s,
+        max_connections,
+        max_connections_per_client,
+        max_uploads,
+        upload_budget_mb,
+        audit,
+        icap_refusal,
+        policy,
+    } = args;
+    let tokens = load_tokens(token_file.as_deref(), std::env::var("SEKISHO_TOKEN").ok())?;
+    let seconds = std::time::Duration::from_secs;
+    let config = ServeConfig {
+        http: resolve("--listen", &listen)?,
+        icap: icap.as_deref().map(|address| resolve("--icap", address)).transpose()?,
+        tokens,
+        workers: workers.unwrap_or_else(cores),
+        queue,
+        queue_wait: std::time::Duration::from_millis(queue_wait_ms),
+        request_timeout: seconds(request_timeout_s),
+        policy: policy.load()?,
+        allow_profiles,
+        audit,
+        icap_refusal,
+        icap_allow,
+        max_uploads: usize::try_from(max_uploads).unwrap_or(usize::MAX),
+        upload_budget: upload_budget_mb.saturating_mul(1 << 20),
+        header_timeout: seconds(header_timeout_s),
+        idle_timeout: seconds(idle_timeout_s),
+        max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
+        max_connections_per_client: usize::try_from(max_connections_per_client).unwrap_or(usize::MAX),
+    };
+    let (sekisho, policy) = engine(engine_args, config.workers, &config.policy)?;
+    serve::run(sekisho, ServeConfig { policy, ..config })?;
+    Ok(EXIT_PASSED)
+}
+
+/// `HOST:PORT` to a socket address; host names are resolved (the first
+/// address wins).
+fn resolve(flag: &str, address: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let mut addresses =
+        address.to_socket_addrs().map_err(|e| format!("{flag} {address}: not a HOST:PORT address ({e})"))?;
+    addresses.next().ok_or_else(|| format!("{flag} {address}: the host name has no address"))
+}
+
+/// Tokens from a file of `user:token` or `user:token:admin` lines, and
+/// `SEKISHO_TOKEN` (user `token`, not an admin). Every token has at least
+/// [`serve::MIN_TOKEN_LEN`] characters, else the server does not start.
+fn load_tokens(file: Option<&Path>, env: Option<String>) -> Result<Vec<Token>, String> {
+    let mut tokens = Vec::new();
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        for (number, line) in
+            text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        {
+            let wrong = || {
+                format!(
+                    "{}:{}: expected `user:token` or `user:token:admin` (a token of {} characters or more, no `:`)",
+                    path.display(),
+                    number + 1,
+                    serve::MIN_TOKEN_LEN
+                )
+            };
+            let fields: Vec<&str> = line.split(':').map(str::trim).collect();
+            let (user, secret, admin) = match fields.as_slice() {
+                [user, secret] => (*user, *secret, false),
+                [user, secret, "admin"] => (*user, *secret, true),
+                _ => return Err(wrong()),
+            };
+            if user.is_empty() || secret.chars().count() < serve::MIN_TOKEN_LEN {
+                return Err(wrong());
+            }
+            tokens.push(Token { user: user.to_owned(), secret: secret.to_owned(), admin });
+        }
+    }
+    if let Some(token) = env.filter(|t| !t.is_empty()) {
+        if token.chars().count() < serve::MIN_TOKEN_LEN {
+            return Err(format!(
+                "SEKISHO_TOKEN has {} characters: a token needs {} or more",
+                token.chars().count(),
+                serve::MIN_TOKEN_LEN
+            ));
+        }
+        tokens.push(Token { user: "token".into(), secret: token, admin: false });
+    }
+    Ok(tokens)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names_resolve() {
+        assert!(resolve("--listen", "localhost:0").unwrap().ip().is_loopback());
+        assert!(resolve("--listen", "127.0.0.1:8080").is_ok());
+        assert!(resolve("--listen", "no-port").unwrap_err().contains("HOST:PORT"));
+    }
+    #[test]
+    fn token_files_name_users_and_admins_and_refuse_short_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tokens");
+        std::fs::write(&file, "# comment\nalice: 0123456789abcdef\nroot:fedcba9876543210:admin\n").unwrap();
+        let tokens = load_tokens(Some(&file), Some("0123456789ABCDEF".into())).unwrap();
+        let summary: Vec<(&str, &str, bool)> = tokens.iter().map(|t| (&*t.user, &*t.secret, t.admin)).collect();
+        assert_eq!(
+            summary,
+            [
+                ("alice", "0123456789abcdef", false),
+                ("root", "fedcba9876543210", true),
+                ("token", "0123456789ABCDEF", false)
+            ]
+        );
+        for bad in ["alice:short", "alice:0123456789abcdef:root", ":0123456789abcdef", "a:b:c:d", "nocolon"] {
+            std::fs::write(&file, bad).unwrap();
+            assert!(load_tokens(Some(&file), None).is_err(), "{bad}");
+        }
+        let short = load_tokens(None, Some("short".into())).unwrap_err();
+        assert!(short.contains("SEKISHO_TOKEN") && short.contains("16"), "{short}");
+        assert!(load_tokens(None, Some(String::new())).unwrap().is_empty());
+    }
+}
