@@ -76,7 +76,10 @@ fn runnable_names_are_blocked_alone_and_removed_from_archives_and_mail() {
 
     let (code, report, _) = sanitize(dir.path(), "invoice.js", "out.js", &[]);
     assert_eq!(code, Some(1), "{report:#}");
-    assert_eq!((report["outcome"].as_str(), report["reason"]["class"].as_str()), (Some("blocked"), Some("executables")));
+    assert_eq!(
+        (report["outcome"].as_str(), report["reason"]["class"].as_str()),
+        (Some("blocked"), Some("executables"))
+    );
     assert!(!dir.path().join("out.js").exists());
 
     let (code, report, _) = sanitize(dir.path(), "bundle.zip", "out.zip", &[]);
@@ -147,12 +150,17 @@ fn markup_is_detected_as_a_browser_detects_it() {
 fn html_text_and_attributes_lose_control_characters() {
     // ISO-2022-JP escapes in an attribute: a browser told another charset
     // would decode them into markup. The rebuilt page carries none.
-    let page = b"<html><head><meta charset=\"utf-8\"></head><body><p title=\"a\x1b$B\x1b(Bb\">x\x1b$@y\x07</p></body></html>";
+    let page =
+        b"<html><head><meta charset=\"utf-8\"></head><body><p title=\"a\x1b$B\x1b(Bb\">x\x1b$@y\x07</p></body></html>";
     let dir = folder(&[("p.html", page)]);
     let (code, report, _) = sanitize(dir.path(), "p.html", "out.html", &[]);
     assert_eq!(code, Some(0), "{report:#}");
     let out = std::fs::read(dir.path().join("out.html")).unwrap();
-    assert!(out.iter().all(|&b| b >= 0x20 || b == b'\n' || b == b'\t' || b == b'\r'), "{:?}", String::from_utf8_lossy(&out));
+    assert!(
+        out.iter().all(|&b| b >= 0x20 || b == b'\n' || b == b'\t' || b == b'\r'),
+        "{:?}",
+        String::from_utf8_lossy(&out)
+    );
 }
 
 // 4. A limit hit by a child, and a busy pool.
@@ -178,11 +186,8 @@ fn a_child_over_a_limit_refuses_its_parent_whatever_unknown_parts_says() {
     let archive = fixtures::zip(&[("report.docm", &docm), ("notes.txt", b"hello\n")]);
     assert!(archive.len() < 200 << 10, "the archive itself is under the limit");
     let dir = folder(&[("bundle.zip", &archive)]);
-    let policy = policy_file(
-        dir.path(),
-        "p.toml",
-        "[classes]\nunknown-parts = \"allow\"\n[limits]\nmax-input-bytes = 204800\n",
-    );
+    let policy =
+        policy_file(dir.path(), "p.toml", "[classes]\nunknown-parts = \"allow\"\n[limits]\nmax-input-bytes = 204800\n");
     let (code, report, _) = sanitize(dir.path(), "bundle.zip", "out.zip", &["--policy", &policy]);
     assert_eq!(code, Some(1), "{report:#}");
     assert_eq!(report["outcome"], "failed", "{report:#}");
@@ -267,7 +272,10 @@ fn fuel_is_one_budget_for_the_whole_tree() {
     assert!(one * 8 > 1_500_000_000 && one < 1_500_000_000, "a spin costs {one}: adjust the fixture");
     let (code, report, _) = sanitize(dir.path(), "tree.bad", "tree.out", &args);
     assert_eq!(code, Some(1), "{report:#}");
-    assert_eq!((report["reason"]["kind"].as_str(), report["reason"]["limit"].as_str()), (Some("limit-exceeded"), Some("fuel")));
+    assert_eq!(
+        (report["reason"]["kind"].as_str(), report["reason"]["limit"].as_str()),
+        (Some("limit-exceeded"), Some("fuel"))
+    );
 }
 
 #[test]
@@ -358,7 +366,8 @@ fn a_cache_folder_of_another_user_is_not_used() {
     let theirs = dir.path().join("theirs");
     std::fs::create_dir(&theirs).unwrap();
     std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
-    let out = run(dir.path(), &["sanitize", "t.csv", "-o", "o.csv"], &[("SEKISHO_CACHE_DIR", theirs.to_str().unwrap())]);
+    let out =
+        run(dir.path(), &["sanitize", "t.csv", "-o", "o.csv"], &[("SEKISHO_CACHE_DIR", theirs.to_str().unwrap())]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("belongs to user 65534"), "{}", stderr(&out));
     assert!(artifacts(&theirs).is_empty(), "nothing was written into another user's folder");

@@ -885,7 +885,12 @@ fn route14_abandoned_requests_leave_the_queue_and_readyz_tells_the_truth() {
     assert_eq!(answer.status, 200, "an idle server refused a file: {}", answer.text());
     let queued = server.metric("sekisho_abandoned_total{stage=\"queued\"}");
     let running = server.metric("sekisho_abandoned_total{stage=\"running\"}");
-    assert_eq!((queued, running), (Some(4.0), Some(1.0)), "abandoned requests, queued and running");
+    // Every one of the five is counted once. Where each is seen abandoned
+    // depends on timing: a waiting request whose client left may take the
+    // slot the moment the running one frees it, and be counted as running.
+    let (queued, running) = (queued.unwrap_or(0.0), running.unwrap_or(0.0));
+    assert_eq!(queued + running, 5.0, "abandoned requests, queued {queued} and running {running}");
+    assert!(running >= 1.0, "the request that was running when its client left: {running}");
     let ready_after = http(server.http, &get_request("/readyz", &[])).status;
     assert_eq!((ready_idle, ready_busy, ready_after), (200, 503, 200), "/readyz: idle, busy, idle again");
 }

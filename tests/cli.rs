@@ -132,14 +132,15 @@ fn out_dir_keeps_relative_paths_and_corrects_extensions() {
         "--report",
         reports.to_str().unwrap(),
     ]);
-    assert_eq!(output.status.code(), Some(1), "tool.exe is unsupported: {}", stderr(&output));
+    assert_eq!(output.status.code(), Some(1), "tool.exe is refused: {}", stderr(&output));
     assert_eq!(std::fs::read_to_string(out.join("inbox/sub/table.csv")).unwrap(), "a,'=1+1\n");
     assert!(out.join("inbox/fake.txt").exists(), "the lying extension is corrected");
     assert!(!out.join("inbox/fake.pdf").exists());
     assert!(!out.join("inbox/tool.exe").exists());
     let reports: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&reports).unwrap()).unwrap();
     let outcomes: Vec<&str> = reports.as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
-    assert_eq!(outcomes, vec!["sanitized", "sanitized", "unsupported"]);
+    // tool.exe is blocked by its name (the executables class).
+    assert_eq!(outcomes, vec!["sanitized", "sanitized", "blocked"]);
 }
 
 #[test]

@@ -78,7 +78,10 @@ fn a_declared_class_follows_its_fallback_unless_the_policy_names_it() {
 #[test]
 fn the_text_channel_carries_the_text_of_every_file_of_the_tree() {
     let page = "<html><body><p>山田太郎</p><script>secret()</script></body></html>";
-    let archive = make_zip(&[("docs/page.html", page.as_bytes()), ("docs/list.csv", "名前,メール\n山田,a@example.jp\n".as_bytes())]);
+    let archive = make_zip(&[
+        ("docs/page.html", page.as_bytes()),
+        ("docs/list.csv", "名前,メール\n山田,a@example.jp\n".as_bytes()),
+    ]);
     let result = engine().extract(sekisho::source::Source::bytes(archive), "bundle.zip", &Policy::default());
     assert!(result.report.outcome.passed(), "{:#?}", result.report);
     let pieces: Vec<(String, String, String)> =
@@ -89,4 +92,10 @@ fn the_text_channel_carries_the_text_of_every_file_of_the_tree() {
     // Plain sanitizing keeps no text.
     let plain = sanitize_bytes(engine(), "p.html", page.as_bytes(), &Policy::default());
     assert!(plain.text.is_empty());
+    // A tree that does not pass hands over no text: nothing of it is kept.
+    let blocked = Policy::from_toml("[classes]\ndde = \"block\"\n", "t").unwrap();
+    let dde = make_zip(&[("notes.txt", "山田太郎".as_bytes()), ("x.csv", b"a,=cmd|' /C calc'!A0\n")]);
+    let refused = engine().extract(sekisho::source::Source::bytes(dde), "dde.zip", &blocked);
+    assert_eq!(refused.report.outcome, Outcome::Blocked);
+    assert!(refused.text.is_empty(), "{:?}", refused.text);
 }

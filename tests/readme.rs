@@ -74,6 +74,45 @@ fn the_readme_stdin_line_neutralizes_the_dde_payload() {
     assert!(!dir.path().join("out.csv").exists());
 }
 
+/// The first line of the README's code blocks that contains `needle`,
+/// with its `\`-continued lines joined and any `# comment` cut off: the
+/// commands are tested as the README writes them.
+fn readme_line(needle: &str) -> String {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let lines: Vec<&str> = readme.lines().collect();
+    let start = lines.iter().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("README has no {needle:?}"));
+    let mut command = String::new();
+    for line in &lines[start..] {
+        let line = line.split(" # ").next().unwrap_or(line).trim();
+        match line.strip_suffix('\\') {
+            Some(part) => command.push_str(part),
+            None => {
+                command.push_str(line);
+                break;
+            }
+        }
+    }
+    command
+}
+
+#[test]
+fn the_readme_lines_run_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(sample(), dir.path().join("in.csv")).unwrap();
+    let line = readme_line("sanitize - --name in.csv");
+    let output = shell(dir.path(), &line);
+    assert_eq!(output.status.code(), Some(0), "{line}: {}", stderr(&output));
+    let clean = std::fs::read_to_string(dir.path().join("clean.csv")).unwrap();
+    assert!(clean.contains("'=cmd|") && clean.contains("'@SUM"), "{line}: {clean}");
+    // The first command, run from the repository as the README says.
+    let first = readme_line("cargo run --release -- sanitize");
+    let first =
+        first.replace("cargo run --release --", "sekisho").replace("target/", &format!("{}/", dir.path().display()));
+    let output = shell(&root(), &first);
+    assert_eq!(output.status.code(), Some(0), "{first}: {}", stderr(&output));
+    assert!(dir.path().join("invoice.clean.csv").exists(), "{first}");
+}
+
 #[test]
 fn the_readme_first_command_runs_on_the_sample() {
     let dir = tempfile::tempdir().unwrap();
@@ -279,12 +318,15 @@ fn the_readme_curl_recipe_tells_refusals_apart() {
     let gateway = Gateway::start(dir.path());
     std::fs::copy(sample(), dir.path().join("invoice.csv")).unwrap();
     std::fs::create_dir(dir.path().join("clean")).unwrap();
-    let url = |name: &str| format!("http://{}/v1/sanitize?name={name}", gateway.http);
+    // The README's recipe, with this server's address and the file's name.
+    let written = readme_line("curl -sS --fail-with-body");
+    assert!(written.contains("-OJ --output-dir clean/"), "{written}");
     let recipe = |name: &str, extra: &str| {
-        shell(
-            dir.path(),
-            &format!("curl -sS --fail-with-body --data-binary @{name} -OJ --output-dir clean {extra} '{}'", url(name)),
-        )
+        let line = written
+            .replace("127.0.0.1:8080", &gateway.http.to_string())
+            .replace("in.docm", name)
+            .replace("--output-dir clean/", &format!("--output-dir clean/ {extra}"));
+        shell(dir.path(), &line)
     };
     let passed = recipe("invoice.csv", "");
     assert_eq!(passed.status.code(), Some(0), "{}", stderr(&passed));

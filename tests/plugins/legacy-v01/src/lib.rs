@@ -34,7 +34,8 @@ impl Guest for Legacy {
     fn sanitize(_format: String, input: &Input, output: &Output, policy: Policy) -> Result<Rebuilt, Failure> {
         let data = input.read(0, 1 << 20);
         let text = String::from_utf8_lossy(&data);
-        let action = policy.rules.iter().find(|r| r.class == ContentClass::Macros).map_or(Action::Sanitize, |r| r.action);
+        let action =
+            policy.rules.iter().find(|r| r.class == ContentClass::Macros).map_or(Action::Sanitize, |r| r.action);
         let mut kept = String::new();
         let mut findings = Vec::new();
         for (number, line) in text.split_inclusive('\n').enumerate() {
@@ -66,7 +67,11 @@ impl Guest for Legacy {
                 kept.push_str(line);
             }
         }
-        output.write(kept.as_bytes()).map_err(|e| Failure { kind: FailureKind::TooLarge, detail: e, findings: vec![] })?;
+        output.write(kept.as_bytes()).map_err(|e| Failure {
+            kind: FailureKind::TooLarge,
+            detail: e,
+            findings: vec![],
+        })?;
         Ok(Rebuilt { format: "legacy".into(), findings })
     }
 }
