@@ -24,10 +24,9 @@ fn transfer(inbox: &Path, outbox: &Path, quarantine: &Path) -> Result<usize, Box
                 std::fs::write(outbox.join(name).with_extension(extension.unwrap_or_default()), clean)?;
                 passed += 1;
             }
-            None => std::fs::write(
-                quarantine.join(format!("{name}.json")),
-                serde_json::to_vec_pretty(&result.report)?,
-            )?,
+            None => {
+                std::fs::write(quarantine.join(format!("{name}.json")), serde_json::to_vec_pretty(&result.report)?)?
+            }
         }
         println!("{}", result.report.summary());
     }

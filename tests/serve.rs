@@ -357,3 +357,29 @@ fn a_trickled_upload_times_out() {
     assert_eq!(reply.status, 408);
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+/// With the outbound profile, a file the audit holds is not delivered: 403,
+/// `X-Sekisho-Outcome: held`, the report (masked values only) as the body;
+/// the audit log carries no full value either.
+#[test]
+fn a_held_file_is_not_delivered() {
+    if !curl_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let server = Server::start(&["--profile", "outbound", "--audit", audit.to_str().unwrap()]);
+    let contacts = dir.path().join("contacts.csv");
+    std::fs::write(&contacts, "tanaka@example.jp\nsuzuki@example.jp\nsato@example.jp\n").unwrap();
+    let reply = post(&server, "/v1/sanitize?name=contacts.csv", &contacts, &[]);
+    assert_eq!(reply.status, 403, "{}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(reply.header("x-sekisho-outcome"), Some("held"));
+    let report = reply.json();
+    assert_eq!(report["reason"]["kind"], "personal-information", "{report:#}");
+    drop(server);
+    let written = format!("{}{}", String::from_utf8_lossy(&reply.body), std::fs::read_to_string(&audit).unwrap());
+    for value in ["tanaka@", "suzuki@", "sato@"] {
+        assert!(!written.contains(value), "{value} in {written}");
+    }
+    assert!(written.contains("t***@example.jp"), "{written}");
+}

@@ -19,7 +19,7 @@ fn root() -> PathBuf {
 
 /// A plugin's wasm file (built-in and test plugins).
 fn wasm(file: &str) -> PathBuf {
-    sekisho_testkit::plugin_wasm(file)
+    sekisho_test_plugins::plugin_wasm(file)
 }
 
 /// Compiled plugins are cached here, shared by every test binary.

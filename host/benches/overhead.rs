@@ -28,7 +28,7 @@ fn cache_dir() -> PathBuf {
 fn engine(allocator: Allocator) -> Sekisho {
     let echo_dir = std::env::temp_dir().join("sekisho-bench-plugins");
     std::fs::create_dir_all(&echo_dir).unwrap();
-    let echo = sekisho_testkit::plugin_wasm("sekisho_test_misbehave.wasm");
+    let echo = sekisho_test_plugins::plugin_wasm("sekisho_test_misbehave.wasm");
     std::fs::copy(echo, echo_dir.join("misbehave.wasm")).unwrap();
     let sandbox = SandboxConfig { allocator, cache_dir: Some(cache_dir()), ..SandboxConfig::default() };
     Sekisho::new(Options { sandbox, plugin_dirs: vec![echo_dir], notice: None, trusted_keys: None }).expect("engine")
@@ -254,6 +254,43 @@ fn main() {
     });
     row("`sekisho sanitize invoice.csv -o out.csv` (process start to exit)", ms(cli), "cached plugins");
     let _ = std::fs::remove_file(out);
+
+    // 5b. The outbound personal-information audit: the same files with and
+    // without it (text handed over, scanned, rules applied).
+    let outbound = sekisho.admit(Policy::profile("outbound").unwrap()).unwrap();
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("contacts.csv".into(), "氏名,電話,メール\n山田,090-1234-5678,yamada@example.jp\n".repeat(200).into_bytes()),
+        (
+            "letter.docx".into(),
+            sekisho_testkit::office::docx(
+                &sekisho_testkit::office::paragraph(&"ご連絡ください。".repeat(400)),
+                &[],
+                &[],
+                &[],
+            ),
+        ),
+        ("book.xlsx".into(), sekisho_testkit::office::workbook(&["a@example.jp", "03-1234-5678", "本文"], false)),
+    ];
+    if let Some(shared) = sekisho_testkit::corpus_for("the corpus rows of the outbound audit") {
+        for folder in ["pdf", "ooxml", "eml", "text"] {
+            files.extend(
+                shared.files(folder).into_iter().map(|f| (f.display().to_string(), std::fs::read(&f).unwrap())),
+            );
+        }
+    }
+    let run_all = |policy: &Policy| {
+        for (name, data) in &files {
+            black_box(sekisho.sanitize(Source::bytes(data.clone()), name, policy));
+        }
+    };
+    let inbound = median(5, || run_all(&policy));
+    let audited = median(5, || run_all(&outbound));
+    row(&format!("{} files, strict (no audit)", files.len()), ms(inbound), "");
+    row(
+        &format!("{} files, outbound (personal-information audit)", files.len()),
+        ms(audited),
+        &format!("outbound / strict = {:.2}", audited.as_secs_f64() / inbound.as_secs_f64()),
+    );
 
     // 6. Plugin loading: lazily (descriptions from the cache, code only
     // for the plugin a file routes to) against every plugin's code at start.

@@ -40,6 +40,7 @@ pub mod detect;
 #[cfg(feature = "serve")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod pii;
 pub mod pipeline;
 pub mod policy;
 pub mod registry;

@@ -129,7 +129,7 @@ impl Sekisho {
             policy_ref: PolicyRef { name: policy.name.clone(), sha256: policy.sha256() },
             expanded: AtomicU64::new(0),
             deadline: Instant::now() + Duration::from_millis(policy.limits.time_limit_ms),
-            text: collect_text.then(|| Mutex::new(Texts::default())),
+            text: (collect_text || policy.pii.enabled()).then(|| Mutex::new(Texts::default())),
         });
         if source.is_empty() {
             let report = new_report(&tree, name, &source);
@@ -143,7 +143,13 @@ impl Sekisho {
         if let Some(text) = &tree.text
             && result.report.outcome.passed()
         {
-            result.text = std::mem::take(&mut text.lock().unwrap_or_else(|e| e.into_inner()).pieces);
+            let texts = std::mem::take(&mut *text.lock().unwrap_or_else(|e| e.into_inner()));
+            if policy.pii.enabled() {
+                audit(&mut result, &policy.pii, &texts);
+            }
+            if collect_text {
+                result.text = texts.pieces;
+            }
         }
         log_decision(result)
     }
@@ -220,6 +226,37 @@ struct Tree {
 struct Texts {
     pieces: Vec<TextPiece>,
     bytes: usize,
+    /// Text was dropped at the bound.
+    truncated: bool,
+    /// Files whose plugin hands over no text (contract 0.1).
+    silent: Vec<String>,
+}
+
+/// The personal-information audit of a tree that passed: findings into the
+/// report; a rule's `block` refuses the file and `hold` holds it (rebuilt,
+/// output kept for whoever approves it). Text the audit could not see (over
+/// the bound, or from a plugin without a text channel) holds the file: it
+/// cannot be shown free of personal information.
+fn audit(result: &mut Sanitized, pii: &crate::pii::PiiPolicy, texts: &Texts) {
+    use crate::pii::RuleAction;
+    let audit = pii.audit(&texts.pieces);
+    result.report.pii = audit.findings;
+    let unseen = if texts.truncated {
+        Some(format!("text beyond {MAX_TEXT_BYTES} bytes could not be audited"))
+    } else {
+        texts.silent.first().map(|file| format!("{file}: its plugin hands over no text to audit (contract 0.1)"))
+    };
+    let (outcome, detail) = match (audit.decision, unseen) {
+        (Some(decision), _) if decision.action == RuleAction::Block => (Outcome::Blocked, decision.detail),
+        (Some(decision), _) if decision.action == RuleAction::Hold => (Outcome::Held, decision.detail),
+        (_, Some(unseen)) => (Outcome::Held, unseen),
+        _ => return,
+    };
+    result.report.outcome = outcome;
+    result.report.reason = Some(Reason::new(ReasonKind::PersonalInformation, detail));
+    if outcome == Outcome::Blocked {
+        result.output = None;
+    }
 }
 
 impl Tree {
@@ -262,6 +299,7 @@ fn new_report(tree: &Tree, name: &str, source: &Source) -> Report {
         items: Vec::new(),
         children: Vec::new(),
         metrics: Metrics::default(),
+        pii: Vec::new(),
     }
 }
 
@@ -411,6 +449,11 @@ fn process(
         Ok(rebuilt) => rebuilt,
         Err(failure) => return failed_run(report, failure, policy),
     };
+    if compiled.contract == crate::sandbox::CONTRACT_WITHOUT_TEXT
+        && let Some(texts) = &tree.text
+    {
+        texts.lock().unwrap_or_else(|e| e.into_inner()).silent.push(path.to_owned());
+    }
     report.items.extend(rebuilt.findings.iter().map(Item::from));
     if let Some((outcome, reason)) = refusing_child(&report, &tree.policy) {
         return refuse(report, outcome, reason);
@@ -603,6 +646,7 @@ impl FileHost for ChildRunner {
             let inside = format!("{path}/");
             let mut texts = texts.lock().unwrap_or_else(|e| e.into_inner());
             texts.pieces.retain(|p| p.file != path && !p.file.starts_with(&inside));
+            texts.silent.retain(|file| *file != path && !file.starts_with(&inside));
         }
         let report = child.report;
         let used = report.metrics.fuel_used;
@@ -650,6 +694,7 @@ impl FileHost for ChildRunner {
         let mut texts = texts.lock().unwrap_or_else(|e| e.into_inner());
         let size = location.len() + text.len();
         if texts.bytes + size > MAX_TEXT_BYTES {
+            texts.truncated = true;
             return;
         }
         texts.bytes += size;

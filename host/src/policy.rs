@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 
 pub use crate::contract::{Action, HyperlinkMode};
 use crate::contract::{ClassDecl, OptionDecl, PolicyView};
+use crate::pii::{PiiFile, PiiPolicy};
 
 /// Declares the content classes once: the enum, its kebab-case names (the
 /// same as serde's), the full list, and the conversions to and from the
@@ -219,6 +220,9 @@ pub struct Policy {
     /// Plugin options the policy sets (`image-mode`, `html-mode`…); the
     /// others take the plugin's default.
     pub options: BTreeMap<String, String>,
+    /// The personal-information audit (`[pii]`): off unless `outbound`.
+    #[serde(skip_serializing_if = "PiiPolicy::is_off")]
+    pub pii: PiiPolicy,
     /// Where the policy came from, for errors found after parsing.
     #[serde(skip)]
     pub origin: String,
@@ -262,6 +266,7 @@ struct PolicyFile {
     limits: LimitsFile,
     #[serde(default)]
     options: BTreeMap<toml::Spanned<String>, String>,
+    pii: Option<PiiFile>,
 }
 
 /// Errors reading a policy.
@@ -299,19 +304,31 @@ pub enum Profile {
     KeepLinks,
     /// Strict, but macros stay and are reported (offices that depend on them).
     KeepMacros,
+    /// Strict, for files coming in (the personal-information audit is off).
+    Inbound,
+    /// Strict, and files going out are audited for personal information:
+    /// My Numbers and card numbers block, lists of contacts and identity
+    /// documents are held for approval.
+    Outbound,
 }
 
 impl Profile {
     /// The names of the profiles, as policies and the command line write them.
-    pub const NAMES: [&'static str; 3] = ["strict", "keep-links", "keep-macros"];
+    pub const NAMES: [&'static str; 5] = ["strict", "keep-links", "keep-macros", "inbound", "outbound"];
 
     /// The effective policy of this profile.
     pub fn policy(self) -> Policy {
         let mut classes: BTreeMap<String, Action> =
             Class::ALL.iter().map(|&c| (c.name().to_owned(), Action::Sanitize)).collect();
         let mut hyperlinks_mode = HyperlinkMode::KeepAsText;
+        let mut pii = PiiPolicy::default();
         let name = match self {
             Profile::Strict => "strict",
+            Profile::Inbound => "inbound",
+            Profile::Outbound => {
+                pii = PiiPolicy::outbound();
+                "outbound"
+            }
             Profile::KeepLinks => {
                 classes.insert(Class::Hyperlinks.name().into(), Action::Allow);
                 classes.insert(Class::Comments.name().into(), Action::Allow);
@@ -330,6 +347,7 @@ impl Profile {
             executables_mode: ExecutablesMode::default(),
             limits: Limits::default(),
             options: BTreeMap::new(),
+            pii,
             origin: name.into(),
             positions: BTreeMap::new(),
         }
@@ -343,6 +361,8 @@ impl FromStr for Profile {
             "strict" => Ok(Profile::Strict),
             "keep-links" => Ok(Profile::KeepLinks),
             "keep-macros" => Ok(Profile::KeepMacros),
+            "inbound" => Ok(Profile::Inbound),
+            "outbound" => Ok(Profile::Outbound),
             other => Err(PolicyError::UnknownProfile(other.into())),
         }
     }
@@ -400,6 +420,10 @@ impl Policy {
             policy.executables_mode = mode;
         }
         file.limits.apply(&mut policy.limits);
+        if let Some(pii) = file.pii {
+            let base = Path::new(origin).parent();
+            policy.pii.apply(pii, base).map_err(invalid)?;
+        }
         for (name, value) in file.options {
             let position = line_and_column(text, name.span().start);
             let name = name.into_inner();
@@ -543,6 +567,7 @@ impl Policy {
         }
         let mut tightened = self.clone();
         tightened.name = format!("{}+{}", self.name, other.name);
+        tightened.pii = self.pii.tightened_by(&other.pii);
         for (class, &theirs) in &other.classes {
             let mine = self.classes.get(class).copied().unwrap_or(Action::Sanitize);
             tightened.classes.insert(class.clone(), if rank(theirs) > rank(mine) { theirs } else { mine });

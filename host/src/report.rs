@@ -24,6 +24,8 @@ pub enum Outcome {
     Unsupported,
     /// The file could not be proven clean.
     Failed,
+    /// Rebuilt, but the personal-information audit holds it until someone approves it.
+    Held,
 }
 
 impl Outcome {
@@ -35,6 +37,7 @@ impl Outcome {
             Outcome::Blocked => "blocked",
             Outcome::Unsupported => "unsupported",
             Outcome::Failed => "failed",
+            Outcome::Held => "held",
         }
     }
 
@@ -63,6 +66,9 @@ pub enum ReasonKind {
     LimitExceeded,
     /// The plugin crashed, could not be loaded, or produced an output that failed verification.
     PluginFault,
+    /// Outcome `held` or `blocked`: a `[[pii.rule]]` of the policy applies to the personal
+    /// information found (listed in `pii`).
+    PersonalInformation,
 }
 
 /// Which limit was exceeded.
@@ -247,6 +253,11 @@ pub struct Report {
     pub children: Vec<Report>,
     /// Resources used.
     pub metrics: Metrics,
+    /// Personal information the outbound audit found in this file and every embedded file
+    /// (top-level report only; values masked, never whole). Absent when the audit is off or
+    /// found nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pii: Vec<crate::pii::Finding>,
 }
 
 impl Report {

@@ -28,9 +28,9 @@ pub fn cache_dir() -> PathBuf {
     root().join("target").join("sekisho-test-cache")
 }
 
-/// The wasm files of the test plugins, built by the test kit's build script.
+/// The wasm files of the test plugins (and of the built-in ones).
 pub fn test_plugin(file: &str) -> PathBuf {
-    kit::plugin_wasm(file)
+    sekisho_test_plugins::plugin_wasm(file)
 }
 
 pub fn options(allocator: Allocator, plugin_dirs: Vec<PathBuf>) -> Options {

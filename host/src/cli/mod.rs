@@ -17,7 +17,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 use crate::audit::{AuditLog, Entry as AuditEntry, Origin};
 use crate::batch;
 use crate::policy::Policy;
-use crate::report::Report;
+use crate::report::{Outcome, Report};
 use crate::sandbox::SandboxConfig;
 use crate::vendor::check::{self, CheckOptions};
 use crate::vendor::signature::TrustedKeys;
@@ -34,6 +34,9 @@ const EXIT_PASSED: u8 = 0;
 const EXIT_REFUSED: u8 = 1;
 /// Exit status for usage and internal errors, and inputs that cannot be read.
 const EXIT_ERROR: u8 = 2;
+/// Exit status when no file was refused but one or more were held by the
+/// personal-information audit (rebuilt, not written: approval is needed).
+const EXIT_HELD: u8 = 3;
 
 /// Native stack for the thread that runs sandboxes: nested documents run in
 /// nested sandboxes on the same stack.
@@ -62,7 +65,9 @@ const VERSION: &str =
                   metadata) is removed or the file is refused, and every decision goes into a JSON report.\n\n\
                   Exit status: 0 when every file came out clean or sanitized; 1 when any was blocked, \
                   unsupported or failed; 2 for usage or internal errors, or when an input could not be read \
-                  (the other inputs are still processed)."
+                  (the other inputs are still processed); 3 when none was refused but one or more were held \
+                  by the personal-information audit (`--profile outbound`, `scan --pii`): rebuilt, not \
+                  written, waiting for approval."
 )]
 struct Cli {
     #[command(flatten)]
@@ -115,7 +120,8 @@ impl EngineArgs {
 
 #[derive(Args)]
 struct PolicyArgs {
-    /// Built-in profile: strict (default), keep-links, keep-macros.
+    /// Built-in profile: strict (default), keep-links, keep-macros, inbound (strict), outbound
+    /// (strict, and the personal-information audit).
     #[arg(long, conflicts_with = "policy")]
     profile: Option<String>,
     /// TOML policy file (see `sekisho policy show` for the format).
@@ -213,6 +219,10 @@ enum Command {
         /// Write the JSON report here instead of standard output.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Audit for personal information too (My Number, e-mail, phone, card…), with the
+        /// policy's `[pii]` rules, or the `outbound` profile's when it has none.
+        #[arg(long)]
+        pii: bool,
         #[command(flatten)]
         batch: BatchArgs,
         #[command(flatten)]
@@ -440,8 +450,12 @@ fn run(cli: Cli) -> Result<u8, String> {
             print_plugins(&sekisho, json)?;
             Ok(EXIT_PASSED)
         }
-        Command::Scan { inputs, report, batch, policy } => {
-            let policy = policy.load()?;
+        Command::Scan { inputs, report, pii, batch, policy } => {
+            let mut policy = policy.load()?;
+            if pii && !policy.pii.enabled() {
+                policy.pii = policy.pii.turned_on();
+                policy.name = format!("{}+pii", policy.name);
+            }
             let jobs = collect_inputs(&inputs, batch.stdin_name(), None);
             let (sekisho, policy) = engine(&cli.engine, batch.threads(), &policy)?;
             let audit = batch.audit()?;
@@ -602,7 +616,8 @@ fn sanitize_one(
 ) -> Result<Report, String> {
     let source = job.open()?;
     let result = sekisho.sanitize(source, &job.name, policy);
-    if let Some(bytes) = &result.output {
+    // A held file waits for approval, which only the gateway gives: not written.
+    if let Some(bytes) = result.output.as_ref().filter(|_| result.report.outcome.passed()) {
         let extension = result.report.output.as_ref().map(|o| o.extension.as_str());
         let destination = target.destination(job, extension);
         job.check_not_input(&destination)?;
@@ -646,6 +661,8 @@ fn exit_code(reports: &[Report], errors: usize) -> u8 {
         EXIT_ERROR
     } else if reports.iter().all(|r| r.outcome.passed()) {
         EXIT_PASSED
+    } else if reports.iter().all(|r| r.outcome.passed() || r.outcome == Outcome::Held) {
+        EXIT_HELD
     } else {
         EXIT_REFUSED
     }

@@ -27,6 +27,9 @@ use crate::source::Source;
 pub(crate) mod v0_1;
 pub(crate) mod v0_2;
 
+/// The contract version whose plugins hand over no text (0.1 has no text channel).
+pub const CONTRACT_WITHOUT_TEXT: &str = v0_1::VERSION;
+
 /// Interfaces a plugin may import. Everything else (wasi:filesystem,
 /// wasi:sockets, wasi:http, unknown packages) is refused at load time.
 const ALLOWED_IMPORTS: &[&str] = &["wasi:io/", "wasi:cli/", "wasi:random/", "wasi:clocks/", "sekisho:plugin/"];

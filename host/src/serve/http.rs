@@ -375,7 +375,8 @@ async fn sanitize(
         Ok(decided) => decided,
         Err(response) => return response,
     };
-    let output = result.output.take();
+    // A held file is rebuilt but not delivered: it waits for approval.
+    let output = result.output.take().filter(|_| result.report.outcome.passed());
     let report = &result.report;
     let mut response = match (output, &report.output) {
         (Some(bytes), Some(info)) => {
@@ -531,11 +532,11 @@ async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
     response
 }
 
-/// The status of a refused file: blocked 403, unsupported 415, too large
-/// 413, other failures 422.
+/// The status of a refused file: blocked or held 403, unsupported 415, too
+/// large 413, other failures 422.
 fn refusal_status(report: &Report) -> StatusCode {
     match (report.outcome, report.reason.as_ref().map(|r| r.kind)) {
-        (Outcome::Blocked, _) => StatusCode::FORBIDDEN,
+        (Outcome::Blocked | Outcome::Held, _) => StatusCode::FORBIDDEN,
         (Outcome::Unsupported, _) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         (_, Some(ReasonKind::TooLarge)) => StatusCode::PAYLOAD_TOO_LARGE,
         _ => StatusCode::UNPROCESSABLE_ENTITY,

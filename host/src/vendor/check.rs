@@ -790,7 +790,9 @@ fn check_sample(
                 format!("{pieces} piece{} of text, first at {}: {preview:?}", plural(pieces), piece.location),
             )
         }
-        None if plugin.contract == "0.1.0" => rows.skip(label("text"), "none: contract 0.1 has no text channel"),
+        None if plugin.contract == crate::sandbox::CONTRACT_WITHOUT_TEXT => {
+            rows.skip(label("text"), "none: contract 0.1 has no text channel")
+        }
         None => rows.skip(label("text"), "none handed to the host (Host::emit_text)"),
     }
 

@@ -28,14 +28,6 @@ pub fn text_pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
     expected.iter().map(|(location, text)| (location.to_string(), text.to_string())).collect()
 }
 
-/// A plugin's wasm file by name (`sekisho_text.wasm`,
-/// `sekisho_test_misbehave.wasm`): the built-in plugins as the host's build
-/// script built them, and the test-only plugins this kit's build script
-/// builds beside them.
-pub fn plugin_wasm(file: &str) -> PathBuf {
-    Path::new(env!("SEKISHO_PLUGIN_WASM_DIR")).join(file)
-}
-
 /// The workspace root, from this crate's own location (`tests/kit`).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the workspace root exists")

@@ -194,7 +194,13 @@ pub fn ppsm_without_macros() -> Vec<u8> {
 /// A Word document with a workbook embedded as a package
 /// (`word/embeddings/Microsoft_Excel_Worksheet.xlsx`), shown by a picture.
 pub fn docx_with_embedded_workbook() -> Vec<u8> {
-    let workbook = workbook(&["embedded", "42"], false);
+    docx_embedding_workbook(&["embedded", "42"])
+}
+
+/// A Word document with a workbook embedded as a package, whose one row
+/// holds `cells`.
+pub fn docx_embedding_workbook(cells: &[&str]) -> Vec<u8> {
+    let workbook = workbook(cells, false);
     let body = r#"<w:p><w:r><w:object><v:shape xmlns:v="urn:schemas-microsoft-com:vml" id="_x0000_i1025" style="width:200pt;height:50pt"><v:imagedata r:id="rId5"/></v:shape><o:OLEObject xmlns:o="urn:schemas-microsoft-com:office:office" Type="Embed" ProgID="Excel.Sheet.12" ShapeID="_x0000_i1025" DrawAspect="Content" ObjectID="_1" r:id="rId6"/></w:object></w:r></w:p>"#;
     let picture = crate::fixtures::png(8, 8);
     docx(

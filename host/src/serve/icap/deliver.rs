@@ -22,7 +22,8 @@ pub(super) enum Verdict {
 pub(super) fn verdict(id: String, result: crate::Sanitized) -> Verdict {
     let report = result.report;
     let outcome = report.outcome.name().to_owned();
-    match (result.output, report.output) {
+    // A held file is rebuilt but not delivered: it waits for approval.
+    match (result.output.filter(|_| report.outcome.passed()), report.output) {
         (Some(bytes), Some(info)) => Verdict::Pass {
             unchanged: report.outcome == Outcome::Clean && info.sha256 == report.input.sha256,
             bytes,

@@ -1,7 +1,7 @@
 //! Builds the test-only plugins (misbehaving, lying and legacy ones that the
 //! host's tests load) for wasm32-wasip2, into the folder where the host's
-//! build script puts the built-in plugins. Only test builds depend on the
-//! test kit, so only they pay for these.
+//! build script puts the built-in plugins. Only the host's tests and benches
+//! depend on this crate, so only they pay for these.
 
 #[path = "../../host/build/wasm_plugins.rs"]
 mod wasm_plugins;
@@ -17,8 +17,8 @@ const TEST_ONLY: &[(&str, &str)] = &[
 ];
 
 fn main() {
-    let kit = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = kit.join("../..").canonicalize().expect("the workspace root exists");
+    let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = crate_dir.join("../..").canonicalize().expect("the workspace root exists");
     for dir in TEST_ONLY.iter().map(|(_, dir)| *dir).chain(["plugins/sdk"]) {
         wasm_plugins::watch_crate(&root.join(dir));
     }

@@ -1,0 +1,180 @@
+//! The outbound personal-information audit (#15): findings from every level
+//! of a tree, rules that hold or block, and values that never appear whole
+//! in anything a run writes.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use sekisho::policy::Policy;
+use sekisho::report::{Outcome, ReasonKind};
+use sekisho_testkit::{fixtures, office};
+
+/// A valid My Number (check digit 8) and the same with a wrong check digit.
+const MY_NUMBER: &str = "123456789018";
+const WRONG_CHECK_DIGIT: &str = "123456789017";
+
+const POLICY: &str = r#"
+name = "outbound-test"
+[pii]
+direction = "outbound"
+[[pii.rule]]
+detector = "email"
+at-least = 3
+action = "hold"
+[[pii.rule]]
+detector = "my-number"
+at-least = 1
+action = "block"
+"#;
+
+fn policy() -> Policy {
+    engine().admit(Policy::from_toml(POLICY, "outbound-test.toml").unwrap()).unwrap()
+}
+
+#[test]
+fn three_addresses_in_a_workbook_inside_a_document_inside_a_zip_hold_it() {
+    let document = office::docx_embedding_workbook(&["tanaka@example.jp", "suzuki@example.co.jp", "sato@example.org"]);
+    let archive = make_zip(&[("report.docx", &document)]);
+    let result = sanitize_bytes(engine(), "outbox.zip", &archive, &policy());
+    let report = &result.report;
+    assert_eq!(report.outcome, Outcome::Held, "{report:#?}");
+    assert_eq!(report.reason.as_ref().unwrap().kind, ReasonKind::PersonalInformation);
+    assert!(result.output.is_some(), "a held file is rebuilt, for whoever approves it");
+    let emails: Vec<_> = report.pii.iter().filter(|f| f.detector == "email").collect();
+    assert_eq!(emails.iter().map(|f| f.count).sum::<u32>(), 3, "{:#?}", report.pii);
+    for finding in &emails {
+        assert!(finding.file.starts_with("outbox.zip/report.docx/") && finding.file.ends_with(".xlsx"), "{finding:?}");
+        assert!(finding.location.contains('!'), "a cell address: {finding:?}");
+    }
+    let masked: Vec<&str> = emails.iter().flat_map(|f| f.masked.iter().map(String::as_str)).collect();
+    assert!(masked.contains(&"t***@example.jp"), "{masked:?}");
+    let json = serde_json::to_string(report).unwrap();
+    assert!(!json.contains("tanaka@") && !json.contains("suzuki@"), "{json}");
+
+    // Two addresses stay under the rule: the file passes, findings reported.
+    let two = make_zip(&[("report.docx", &office::docx_embedding_workbook(&["a1@example.jp", "b2@example.jp"]))]);
+    let result = sanitize_bytes(engine(), "outbox.zip", &two, &policy());
+    assert!(result.report.outcome.passed(), "{:#?}", result.report);
+    assert_eq!(result.report.pii.iter().map(|f| f.count).sum::<u32>(), 2);
+}
+
+#[test]
+fn one_valid_my_number_blocks_a_csv_and_a_wrong_check_digit_does_not() {
+    let csv = format!("氏名,個人番号\n山田太郎,{MY_NUMBER}\n");
+    let result = sanitize_bytes(engine(), "list.csv", csv.as_bytes(), &policy());
+    assert_eq!(result.report.outcome, Outcome::Blocked, "{:#?}", result.report);
+    assert_eq!(result.report.reason.as_ref().unwrap().kind, ReasonKind::PersonalInformation);
+    assert!(result.output.is_none());
+    let finding = result.report.pii.iter().find(|f| f.detector == "my-number").expect("a my-number finding");
+    assert_eq!(finding.masked, ["****-****-9018"]);
+
+    let decoy = format!("氏名,個人番号\n山田太郎,{WRONG_CHECK_DIGIT}\n");
+    let result = sanitize_bytes(engine(), "list.csv", decoy.as_bytes(), &policy());
+    assert_eq!(result.report.outcome, Outcome::Clean, "{:#?}", result.report);
+    assert!(result.report.pii.iter().all(|f| f.detector != "my-number"), "{:#?}", result.report.pii);
+}
+
+#[test]
+fn inbound_policies_do_not_audit() {
+    let csv = format!("a,{MY_NUMBER}\n");
+    let result = sanitize_bytes(engine(), "list.csv", csv.as_bytes(), &Policy::default());
+    assert_eq!(result.report.outcome, Outcome::Clean);
+    assert!(result.report.pii.is_empty());
+}
+
+#[test]
+fn a_rule_naming_no_detector_is_refused_with_the_known_ones() {
+    let error = Policy::from_toml(
+        "[pii]\ndirection = \"outbound\"\n[[pii.rule]]\ndetector = \"e-mail\"\naction = \"hold\"\n",
+        "p.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("\"e-mail\"") && error.contains("email") && error.contains("my-number"), "{error}");
+    let custom = Policy::from_toml(
+        "[pii]\ndirection = \"outbound\"\n[[pii.detector]]\nname = \"staff-id\"\npattern = \"EMP-[0-9]{6}\"\n\
+         [[pii.rule]]\ndetector = \"staff-id\"\naction = \"block\"\n",
+        "p.toml",
+    )
+    .unwrap();
+    let result = sanitize_bytes(engine(), "n.txt", b"owner EMP-123456\n", &engine().admit(custom).unwrap());
+    assert_eq!(result.report.outcome, Outcome::Blocked, "{:#?}", result.report);
+    let bad = Policy::from_toml("[pii]\n[[pii.detector]]\nname = \"x\"\npattern = \"(unclosed\"\n", "p.toml");
+    assert!(bad.unwrap_err().to_string().contains("\"x\""));
+}
+
+/// Everything one CLI run writes (output, report, audit log, stdout, the
+/// most verbose log) is free of every full value the audit found.
+#[test]
+fn no_full_value_appears_in_anything_a_run_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (card, phone) = ("4111 1111 1111 1111", "090-1234-5678");
+    let mail = fixtures::eml_with_attachment(
+        "名簿",
+        &format!("番号 {MY_NUMBER}\r\nカード {card}\r\n電話 {phone}\r\n"),
+        "list.csv",
+        "text/csv",
+        format!("tanaka@example.jp,{MY_NUMBER}\n").as_bytes(),
+    );
+    let input = dir.path().join("out.eml");
+    std::fs::write(&input, &mail).unwrap();
+    let (report, audit, output) = (dir.path().join("r.json"), dir.path().join("audit.jsonl"), dir.path().join("o.eml"));
+    let run = Command::new(env!("CARGO_BIN_EXE_sekisho"))
+        .args(["-vvv", "sanitize", "--profile", "outbound", "--report"])
+        .arg(&report)
+        .arg("--audit")
+        .arg(&audit)
+        .arg("-o")
+        .arg(&output)
+        .arg(&input)
+        .env("SEKISHO_CACHE_DIR", cache_dir())
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1), "blocked: {}", String::from_utf8_lossy(&run.stderr));
+    let report_text = std::fs::read_to_string(&report).unwrap();
+    assert!(report_text.contains("\"my-number\"") && report_text.contains("****-****-9018"), "{report_text}");
+    let mut written = vec![report_text, std::fs::read_to_string(&audit).unwrap()];
+    written.push(String::from_utf8_lossy(&run.stdout).into_owned());
+    written.push(String::from_utf8_lossy(&run.stderr).into_owned());
+    assert!(!output.exists(), "a blocked file leaves no output");
+    for text in &written {
+        for value in
+            [MY_NUMBER, "1234 5678 9018", "1234-5678-9018", card, "4111111111111111", phone, "tanaka@example.jp"]
+        {
+            assert!(!text.contains(value), "{value} appears in:\n{text}");
+        }
+    }
+
+    // Held (addresses only): exit status 3, nothing written.
+    let held_input = dir.path().join("contacts.csv");
+    std::fs::write(&held_input, "a@example.jp\nb@example.jp\nc@example.jp\n").unwrap();
+    let held_output = dir.path().join("contacts.clean.csv");
+    let run = Command::new(env!("CARGO_BIN_EXE_sekisho"))
+        .args(["sanitize", "--profile", "outbound", "-o"])
+        .arg(&held_output)
+        .arg(&held_input)
+        .env("SEKISHO_CACHE_DIR", cache_dir())
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(3), "held: {}", String::from_utf8_lossy(&run.stderr));
+    assert!(!held_output.exists(), "a held file is not written by the CLI");
+}
+
+#[test]
+fn scan_pii_reports_findings_without_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("n.csv");
+    std::fs::write(&input, format!("x,{MY_NUMBER}\n")).unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_sekisho"))
+        .args(["scan", "--pii"])
+        .arg(&input)
+        .env("SEKISHO_CACHE_DIR", cache_dir())
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["outcome"], "blocked", "{report:#}");
+    assert_eq!(report["pii"][0]["detector"], "my-number");
+    assert_eq!(run.status.code(), Some(1));
+}
