@@ -178,3 +178,39 @@ fn scan_pii_reports_findings_without_writing() {
     assert_eq!(report["pii"][0]["detector"], "my-number");
     assert_eq!(run.status.code(), Some(1));
 }
+
+/// The benign files of the shared corpus (`active` = `none` in its
+/// MANIFEST.tsv), audited with the outbound rules: every hit is listed, and
+/// none comes from a number detector. The e-mail hits are real addresses
+/// (mail headers, a paper's authors), not false positives.
+#[test]
+fn benign_corpus_files_raise_no_number_detector() {
+    let Some(corpus) = kit::corpus_for("the personal-information audit of the benign corpus files") else { return };
+    let manifest = std::fs::read_to_string(corpus.root().join("MANIFEST.tsv")).unwrap();
+    let benign: Vec<&str> = manifest
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split('\t').collect::<Vec<_>>().get(..9).map(|f| (f[0], f[8])))
+        .filter(|(_, active)| *active == "none")
+        .map(|(path, _)| path)
+        .collect();
+    assert!(benign.len() >= 50, "the manifest lists {} benign files", benign.len());
+    let outbound = engine().admit(Policy::profile("outbound").unwrap()).unwrap();
+    let mut hits = Vec::new();
+    for path in &benign {
+        let result = sanitize_file(engine(), &corpus.root().join(path), &outbound);
+        for finding in &result.report.pii {
+            eprintln!(
+                "{path}\t{}\t{}\t{}\t{}\t{:?}",
+                result.report.outcome.name(),
+                finding.detector,
+                finding.count,
+                finding.location,
+                finding.masked
+            );
+            hits.push(finding.detector.clone());
+        }
+    }
+    eprintln!("{} benign files, {} findings", benign.len(), hits.len());
+    assert!(hits.iter().all(|d| d == "email"), "a number detector fired on a benign file: {hits:?}");
+}

@@ -280,10 +280,11 @@ fn a_misbehaving_plugin_fails_with_the_reason() {
 #[test]
 fn refused_plugins_and_impostors_fail_with_the_reason() {
     let sample = [("a.imp", b"IMPOSTOR a\n".to_vec())];
-    let liar = run_check(&wasm("sekisho_test_liar.wasm"), &sample, 0);
+    let liar_path = wasm("sekisho_test_liar.wasm");
+    let liar = run_check(&liar_path, &sample, 0);
     let detail = failed(&liar, "load");
-    assert!(detail.contains("text/html") && detail.contains("sekisho_test_liar.wasm"), "{detail}");
-    assert!(!detail.contains("/tmp/"), "the plugin's own path is named: {detail}");
+    assert!(detail.contains("text/html"), "{detail}");
+    assert!(detail.contains(&liar_path.display().to_string()), "the plugin's own path is named: {detail}");
 
     let snoop = run_check(&wasm("sekisho_test_fs_import.wasm"), &sample, 0);
     assert!(failed(&snoop, "load").contains("imports wasi:filesystem"));
