@@ -39,6 +39,7 @@ fn check_folder(corpus: &Corpus, folder: &str) -> usize {
                 let reason = report.reason.as_ref().expect("a refused file has a reason");
                 assert!(!reason.detail.is_empty(), "{}", path.display());
             }
+            Outcome::Held => panic!("{}: held under a policy without the audit", path.display()),
         }
         // Reports serialize and parse back.
         let json = serde_json::to_string(report).unwrap();
