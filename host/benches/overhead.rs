@@ -144,12 +144,17 @@ fn main() {
             );
         });
         let sandboxed = median(2001, || {
-            black_box(sandbox.run(text.compiled(), sandbox_job(&policy, "csv", &tiny)).result.unwrap());
+            black_box(sandbox.run(text.compiled(sandbox).unwrap(), sandbox_job(&policy, "csv", &tiny)).result.unwrap());
         });
         let echo = sekisho.registry().plugin_for("misbehave").unwrap().clone();
         let echo_input = b"MISBEHAVE:ok\n".to_vec();
         let bare = median(2001, || {
-            black_box(sandbox.run(echo.compiled(), sandbox_job(&policy, "misbehave", &echo_input)).result.unwrap());
+            black_box(
+                sandbox
+                    .run(echo.compiled(sandbox).unwrap(), sandbox_job(&policy, "misbehave", &echo_input))
+                    .result
+                    .unwrap(),
+            );
         });
         row(&format!("copy plugin: fresh store+instance+sanitize, 13 bytes ({label})"), us(bare), "sandbox cost alone");
         let pipeline = median(2001, || {
@@ -189,7 +194,13 @@ fn main() {
     });
     let text = sekisho.registry().plugin_for("csv").unwrap().clone();
     let wasm_run = median(5, || {
-        black_box(sekisho.sandbox().run(text.compiled(), sandbox_job(&policy, "csv", &csv)).result.unwrap());
+        black_box(
+            sekisho
+                .sandbox()
+                .run(text.compiled(sekisho.sandbox()).unwrap(), sandbox_job(&policy, "csv", &csv))
+                .result
+                .unwrap(),
+        );
     });
     let wasm_pipeline = median(5, || {
         black_box(sekisho.sanitize(Source::bytes(csv.clone()), "big.csv", &policy));
