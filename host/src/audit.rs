@@ -96,6 +96,47 @@ impl<'a> Entry<'a> {
     }
 }
 
+/// One step of the approval workflow of a held file: `hold` (with the
+/// masked findings), `approve`, `reject` (who, when, comment), `download`,
+/// `expire`, or `spool-full` (a held file the spool had no room for).
+#[derive(Debug, Serialize)]
+pub struct HoldEvent<'a> {
+    /// When: RFC 3339, UTC, with milliseconds.
+    pub time: String,
+    /// The step.
+    pub event: &'a str,
+    /// The hold's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold: Option<&'a str>,
+    /// Who acted, and from where (none for the expiry).
+    #[serde(flatten)]
+    pub origin: Option<&'a Origin>,
+    /// The user who sent the file.
+    pub submitter: &'a str,
+    /// To whom it is going, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<&'a str>,
+    /// The file's name.
+    pub name: &'a str,
+    /// SHA-256 of the rebuilt file, hex.
+    pub sha256_out: &'a str,
+    /// The status after this step.
+    pub status: &'a str,
+    /// The personal information found (masked values only; on `hold`).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub findings: &'a [crate::pii::Finding],
+    /// The decider's comment (approve/reject).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<&'a str>,
+}
+
+impl HoldEvent<'_> {
+    /// The time stamp for a new line.
+    pub fn now() -> String {
+        humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+    }
+}
+
 fn count_items(report: &Report, counts: &mut BTreeMap<String, u32>) {
     for item in &report.items {
         *counts.entry(item.class.clone()).or_default() += item.count;
@@ -138,6 +179,11 @@ impl AuditLog {
 
     /// Appends one line.
     pub fn record(&self, entry: &Entry<'_>) -> std::io::Result<()> {
+        self.record_line(entry)
+    }
+
+    /// Appends one line of any shape (an approval step: [`HoldEvent`]).
+    pub fn record_line<T: Serialize + ?Sized>(&self, entry: &T) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
         line.push(b'\n');
         let mut file = self.inner.file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

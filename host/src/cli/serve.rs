@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::{EXIT_PASSED, EngineArgs, PolicyArgs, cores, engine};
-use crate::serve::{self, Config as ServeConfig, IcapRefusal, Token};
+use crate::serve::holds::{self, SpoolConfig};
+use crate::serve::{self, Config as ServeConfig, IcapRefusal, Role, Token};
 
 /// The options of `sekisho serve`.
 #[derive(Args)]
@@ -16,10 +17,13 @@ pub(super) struct ServeArgs {
     /// Address of the ICAP service (RFC 3507), e.g. 127.0.0.1:1344.
     #[arg(long)]
     icap: Option<String>,
-    /// File of `user:token` lines (`user:token:admin` for an admin, who
-    /// reads every report; a user reads only their own); requests need
-    /// `Authorization: Bearer TOKEN`. Tokens have 16 characters or more.
-    /// Required when listening on a non-loopback address.
+    /// File of `user:token[:ROLE[:GROUP,GROUP…]]` lines; ROLE is
+    /// `submitter` (the default), `approver` (decides the held files of
+    /// submitters sharing a group, or of all without groups) or `admin`
+    /// (reads every report, decides every held file); a submitter reads
+    /// only their own reports. Requests need `Authorization: Bearer
+    /// TOKEN`. Tokens have 16 characters or more. Required when listening
+    /// on a non-loopback address.
     #[arg(long)]
     token_file: Option<PathBuf>,
     /// A built-in profile a client may name with `?profile=` (repeat for
@@ -82,6 +86,23 @@ pub(super) struct ServeArgs {
     /// What ICAP clients get instead of a refused file.
     #[arg(long, value_enum, default_value = "page")]
     icap_refusal: IcapRefusal,
+    /// Keep the files the personal-information audit holds in this folder
+    /// (created mode 0700; refused when open to others or owned by another
+    /// user) until an approver decides: `POST /v1/sanitize` answers 202
+    /// with the hold's id. Without it a held file gets 403.
+    #[arg(long, value_name = "DIR")]
+    spool: Option<PathBuf>,
+    /// Megabytes of held files the spool keeps at once; a held file that
+    /// does not fit gets 507.
+    #[arg(long, default_value_t = holds::defaults::SPOOL_MAX_MB, value_parser = clap::value_parser!(u64).range(1..))]
+    spool_max_mb: u64,
+    /// Hours a held file is kept from its submission; then it is deleted
+    /// (an audit line says so), decided or not.
+    #[arg(long, default_value_t = holds::defaults::HOLD_RETENTION_H)]
+    hold_retention_h: u64,
+    /// The retention in seconds, overriding --hold-retention-h (tests).
+    #[arg(long, hide = true)]
+    hold_retention_s: Option<u64>,
     #[command(flatten)]
     policy: PolicyArgs,
 }
@@ -106,6 +127,10 @@ pub(super) fn run(engine_args: &EngineArgs, args: ServeArgs) -> Result<u8, Strin
         upload_budget_mb,
         audit,
         icap_refusal,
+        spool,
+        spool_max_mb,
+        hold_retention_h,
+        hold_retention_s,
         policy,
     } = args;
     let tokens = load_tokens(token_file.as_deref(), std::env::var("SEKISHO_TOKEN").ok())?;
@@ -129,6 +154,11 @@ pub(super) fn run(engine_args: &EngineArgs, args: ServeArgs) -> Result<u8, Strin
         idle_timeout: seconds(idle_timeout_s),
         max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
         max_connections_per_client: usize::try_from(max_connections_per_client).unwrap_or(usize::MAX),
+        spool: spool.map(|dir| SpoolConfig {
+            dir,
+            max_bytes: spool_max_mb.saturating_mul(1 << 20),
+            retention: seconds(hold_retention_s.unwrap_or(hold_retention_h.saturating_mul(3600))),
+        }),
     };
     let (sekisho, policy) = engine(engine_args, config.workers, &config.policy)?;
     serve::run(sekisho, ServeConfig { policy, ..config })?;
@@ -144,8 +174,9 @@ fn resolve(flag: &str, address: &str) -> Result<std::net::SocketAddr, String> {
     addresses.next().ok_or_else(|| format!("{flag} {address}: the host name has no address"))
 }
 
-/// Tokens from a file of `user:token` or `user:token:admin` lines, and
-/// `SEKISHO_TOKEN` (user `token`, not an admin). Every token has at least
+/// Tokens from a file of `user:token[:ROLE[:GROUP,GROUP…]]` lines (a plain
+/// line is a submitter without groups; `user:token:admin` an admin), and
+/// `SEKISHO_TOKEN` (user `token`, a submitter). Every token has at least
 /// [`serve::MIN_TOKEN_LEN`] characters, else the server does not start.
 fn load_tokens(file: Option<&Path>, env: Option<String>) -> Result<Vec<Token>, String> {
     let mut tokens = Vec::new();
@@ -156,22 +187,26 @@ fn load_tokens(file: Option<&Path>, env: Option<String>) -> Result<Vec<Token>, S
         {
             let wrong = || {
                 format!(
-                    "{}:{}: expected `user:token` or `user:token:admin` (a token of {} characters or more, no `:`)",
+                    "{}:{}: expected `user:token`, `user:token:ROLE` or `user:token:ROLE:GROUP,GROUP` with ROLE \
+                     submitter, approver or admin (a token of {} characters or more, no `:`)",
                     path.display(),
                     number + 1,
                     serve::MIN_TOKEN_LEN
                 )
             };
             let fields: Vec<&str> = line.split(':').map(str::trim).collect();
-            let (user, secret, admin) = match fields.as_slice() {
-                [user, secret] => (*user, *secret, false),
-                [user, secret, "admin"] => (*user, *secret, true),
+            let (user, secret, role, groups) = match fields.as_slice() {
+                [user, secret] => (*user, *secret, Role::Submitter, ""),
+                [user, secret, role] => (*user, *secret, Role::parse(role).ok_or_else(wrong)?, ""),
+                [user, secret, role, groups] => (*user, *secret, Role::parse(role).ok_or_else(wrong)?, *groups),
                 _ => return Err(wrong()),
             };
+            let groups: Vec<String> =
+                groups.split(',').map(str::trim).filter(|g| !g.is_empty()).map(str::to_owned).collect();
             if user.is_empty() || secret.chars().count() < serve::MIN_TOKEN_LEN {
                 return Err(wrong());
             }
-            tokens.push(Token { user: user.to_owned(), secret: secret.to_owned(), admin });
+            tokens.push(Token { user: user.to_owned(), secret: secret.to_owned(), role, groups });
         }
     }
     if let Some(token) = env.filter(|t| !t.is_empty()) {
@@ -182,7 +217,7 @@ fn load_tokens(file: Option<&Path>, env: Option<String>) -> Result<Vec<Token>, S
                 serve::MIN_TOKEN_LEN
             ));
         }
-        tokens.push(Token { user: "token".into(), secret: token, admin: false });
+        tokens.push(Token { user: "token".into(), secret: token, role: Role::Submitter, groups: Vec::new() });
     }
     Ok(tokens)
 }
@@ -201,18 +236,33 @@ mod tests {
     fn token_files_name_users_and_admins_and_refuse_short_tokens() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("tokens");
-        std::fs::write(&file, "# comment\nalice: 0123456789abcdef\nroot:fedcba9876543210:admin\n").unwrap();
+        std::fs::write(
+            &file,
+            "# comment\nalice: 0123456789abcdef\nroot:fedcba9876543210:admin\n\
+             bob:0123456789abcdeF:approver:finance, hr\ncarol:0123456789abcdEF:submitter:finance\n",
+        )
+        .unwrap();
         let tokens = load_tokens(Some(&file), Some("0123456789ABCDEF".into())).unwrap();
-        let summary: Vec<(&str, &str, bool)> = tokens.iter().map(|t| (&*t.user, &*t.secret, t.admin)).collect();
+        let summary: Vec<(&str, &str, Role, String)> =
+            tokens.iter().map(|t| (&*t.user, &*t.secret, t.role, t.groups.join("+"))).collect();
         assert_eq!(
             summary,
             [
-                ("alice", "0123456789abcdef", false),
-                ("root", "fedcba9876543210", true),
-                ("token", "0123456789ABCDEF", false)
+                ("alice", "0123456789abcdef", Role::Submitter, String::new()),
+                ("root", "fedcba9876543210", Role::Admin, String::new()),
+                ("bob", "0123456789abcdeF", Role::Approver, "finance+hr".into()),
+                ("carol", "0123456789abcdEF", Role::Submitter, "finance".into()),
+                ("token", "0123456789ABCDEF", Role::Submitter, String::new())
             ]
         );
-        for bad in ["alice:short", "alice:0123456789abcdef:root", ":0123456789abcdef", "a:b:c:d", "nocolon"] {
+        for bad in [
+            "alice:short",
+            "alice:0123456789abcdef:root",
+            ":0123456789abcdef",
+            "a:b:c:d",
+            "a:0123456789abcdef:approver:g:h",
+            "nocolon",
+        ] {
             std::fs::write(&file, bad).unwrap();
             assert!(load_tokens(Some(&file), None).is_err(), "{bad}");
         }

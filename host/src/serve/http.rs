@@ -28,6 +28,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::holds::{Hold, SpoolError};
 use super::limits::{self, Busy};
 use super::media::content_type;
 use super::naming::{base_name, content_disposition, download_name};
@@ -37,8 +38,16 @@ use crate::audit::Origin;
 use crate::report::{Outcome, ReasonKind, Report};
 
 /// Every route, as documented in `docs/openapi.json` (a test compares them).
-pub const ROUTES: [(&str, &str); 8] = [
+pub const ROUTES: [(&str, &str); 16] = [
     ("post", "/v1/sanitize"),
+    ("get", "/v1/holds"),
+    ("get", "/v1/holds/{id}"),
+    ("post", "/v1/holds/{id}/approve"),
+    ("post", "/v1/holds/{id}/reject"),
+    ("get", "/v1/holds/{id}/file"),
+    ("get", "/holds"),
+    ("post", "/holds/login"),
+    ("post", "/holds/{id}/{action}"),
     ("post", "/v1/scan"),
     ("get", "/v1/reports/{id}"),
     ("get", "/v1/plugins"),
@@ -54,6 +63,11 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/v1/sanitize", post(sanitize))
         .route("/v1/scan", post(scan))
         .route("/v1/reports/{id}", get(report))
+        .route("/v1/holds", get(list_holds))
+        .route("/v1/holds/{id}", get(show_hold))
+        .route("/v1/holds/{id}/approve", post(approve_hold))
+        .route("/v1/holds/{id}/reject", post(reject_hold))
+        .route("/v1/holds/{id}/file", get(hold_file))
         .route("/v1/plugins", get(plugins))
         .route("/v1/policy", get(policy))
         .route("/metrics", get(metrics))
@@ -61,6 +75,10 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
     Router::new()
         .merge(api)
         .route("/healthz", get(|| async { "ok\n" }))
+        // The approval page signs in with its own session cookie.
+        .route("/holds", get(super::page::show))
+        .route("/holds/login", post(super::page::login))
+        .route("/holds/{id}/{action}", post(super::page::decide))
         .route("/readyz", get(readyz))
         .layer(middleware::from_fn(log_request))
         .with_state(gateway)
@@ -363,6 +381,8 @@ async fn readyz(State(gateway): State<Arc<Gateway>>) -> Response {
 struct FileQuery {
     name: Option<String>,
     profile: Option<String>,
+    /// The recipient of a file that may be held (kept with the hold).
+    to: Option<String>,
 }
 
 async fn sanitize(
@@ -371,24 +391,43 @@ async fn sanitize(
     Query(query): Query<FileQuery>,
     request: Request,
 ) -> Response {
+    let user = request.extensions().get::<User>().cloned();
+    let recipient = query.to.clone().filter(|to| !to.trim().is_empty());
     let (id, mut result) = match decide(&gateway, client, query, request).await {
         Ok(decided) => decided,
         Err(response) => return response,
     };
-    // A held file is rebuilt but not delivered: it waits for approval.
+    // A held file is rebuilt but not delivered: it waits for approval, in
+    // the spool when there is one.
+    if result.report.outcome == Outcome::Held
+        && let (Some(spool), Some(user), Some(output)) = (&gateway.spool, &user, &result.output)
+    {
+        let mut response = match spool.hold(user, recipient, &result.report, output) {
+            Ok(hold) => {
+                let origin = origin(client, user);
+                gateway.audit_hold("hold", &hold, Some(&origin));
+                let body = serde_json::json!({ "hold": hold.id, "status": hold.status, "report": result.report });
+                let mut response = json(&body);
+                *response.status_mut() = StatusCode::ACCEPTED;
+                response.headers_mut().insert(header::LOCATION, value(&format!("/v1/holds/{}", hold.id)));
+                response
+            }
+            Err(SpoolError::Full) => {
+                tracing::warn!("the approval spool is full: a held file was refused");
+                error(StatusCode::INSUFFICIENT_STORAGE, "the approval spool is full; retry later")
+            }
+            Err(e) => {
+                tracing::error!("spool: {e:?}");
+                error(StatusCode::INTERNAL_SERVER_ERROR, "the held file could not be stored for approval")
+            }
+        };
+        outcome_headers(response.headers_mut(), &result.report, &id);
+        return response;
+    }
     let output = result.output.take().filter(|_| result.report.outcome.passed());
     let report = &result.report;
     let mut response = match (output, &report.output) {
-        (Some(bytes), Some(info)) => {
-            let mut response = Response::new(Body::from(bytes));
-            let headers = response.headers_mut();
-            // The rebuilt bytes' type, with their charset for text.
-            headers.insert(header::CONTENT_TYPE, value(&content_type(&info.media_type)));
-            let file = download_name(&report.input.name, &info.extension);
-            headers.insert(header::CONTENT_DISPOSITION, value(&content_disposition("attachment", &file)));
-            headers.insert("x-sekisho-extension", value(&info.extension));
-            response
-        }
+        (Some(bytes), Some(_)) => file_response(bytes, report),
         _ => {
             // Saved with `curl -OJ`, a refusal is a report named after the file.
             let mut response = json(report);
@@ -401,6 +440,166 @@ async fn sanitize(
     };
     outcome_headers(response.headers_mut(), report, &id);
     response
+}
+
+/// The rebuilt bytes as the answer, typed and named as the report says.
+fn file_response(bytes: Vec<u8>, report: &Report) -> Response {
+    let mut response = Response::new(Body::from(bytes));
+    if let Some(info) = &report.output {
+        let headers = response.headers_mut();
+        // The rebuilt bytes' type, with their charset for text.
+        headers.insert(header::CONTENT_TYPE, value(&content_type(&info.media_type)));
+        let file = download_name(&report.input.name, &info.extension);
+        headers.insert(header::CONTENT_DISPOSITION, value(&content_disposition("attachment", &file)));
+        headers.insert("x-sekisho-extension", value(&info.extension));
+    }
+    response
+}
+
+fn origin(client: SocketAddr, user: &User) -> Origin {
+    Origin {
+        interface: "http",
+        client: Some(client.ip().to_string()),
+        user: Some(user.name.clone()).filter(|u| !u.is_empty()),
+    }
+}
+
+/// The spool and the caller of a hold route, or the answer to send instead.
+fn hold_caller<'a>(gateway: &'a Gateway, request: &Request) -> Result<(&'a super::holds::Spool, User), Response> {
+    let Some(spool) = &gateway.spool else {
+        return Err(error(StatusCode::NOT_FOUND, "this server keeps no held files (no --spool)"));
+    };
+    let Some(user) = request.extensions().get::<User>().cloned() else {
+        return Err(error(StatusCode::UNAUTHORIZED, "a valid bearer token is required"));
+    };
+    Ok((spool, user))
+}
+
+fn spool_error(e: SpoolError) -> Response {
+    match e {
+        SpoolError::NotFound => error(StatusCode::NOT_FOUND, "no such held file that you may see"),
+        SpoolError::Forbidden(why) => error(StatusCode::FORBIDDEN, why),
+        SpoolError::Conflict(why) => error(StatusCode::CONFLICT, &why),
+        SpoolError::Gone(why) => error(StatusCode::GONE, &why),
+        SpoolError::Full => error(StatusCode::INSUFFICIENT_STORAGE, "the approval spool is full"),
+        SpoolError::Invalid(why) => error(StatusCode::BAD_REQUEST, &why),
+        SpoolError::Io(why) => {
+            tracing::error!("spool: {why}");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "the spool failed")
+        }
+    }
+}
+
+/// Records as the API shows them.
+fn holds_json(holds: &[Hold]) -> Response {
+    json(holds)
+}
+
+async fn list_holds(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
+    match hold_caller(&gateway, &request) {
+        Ok((spool, user)) => holds_json(&spool.list(&user)),
+        Err(response) => response,
+    }
+}
+
+async fn show_hold(State(gateway): State<Arc<Gateway>>, Path(id): Path<String>, request: Request) -> Response {
+    let (spool, user) = match hold_caller(&gateway, &request) {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    match spool.get(&id, &user) {
+        Ok(hold) => json(&hold),
+        Err(e) => spool_error(e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct Decision {
+    comment: Option<String>,
+}
+
+async fn approve_hold(
+    State(gateway): State<Arc<Gateway>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    decide_hold(gateway, client, id, request, true).await
+}
+
+async fn reject_hold(
+    State(gateway): State<Arc<Gateway>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    decide_hold(gateway, client, id, request, false).await
+}
+
+/// Most bytes of a decision's body (a JSON comment).
+const MAX_DECISION_BYTES: usize = 16 << 10;
+
+async fn decide_hold(
+    gateway: Arc<Gateway>,
+    client: SocketAddr,
+    id: String,
+    request: Request,
+    approve: bool,
+) -> Response {
+    let (_, user) = match hold_caller(&gateway, &request) {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    let body = match axum::body::to_bytes(request.into_body(), MAX_DECISION_BYTES).await {
+        Ok(body) => body,
+        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "the decision's body is too large"),
+    };
+    let decision: Decision = if body.iter().all(u8::is_ascii_whitespace) {
+        Decision::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(decision) => decision,
+            Err(e) => return error(StatusCode::BAD_REQUEST, &format!("expected {{\"comment\": \"…\"}}: {e}")),
+        }
+    };
+    let comment = decision.comment.filter(|c| !c.trim().is_empty()).map(|c| c.chars().take(2000).collect());
+    let gateway2 = Arc::clone(&gateway);
+    let user2 = user.clone();
+    let decided = tokio::task::spawn_blocking(move || {
+        let spool = gateway2.spool.as_ref().expect("checked above");
+        spool.decide(&id, &user2, approve, comment)
+    })
+    .await;
+    match decided {
+        Ok(Ok(hold)) => {
+            let origin = origin(client, &user);
+            gateway.audit_hold(if approve { "approve" } else { "reject" }, &hold, Some(&origin));
+            json(&hold)
+        }
+        Ok(Err(e)) => spool_error(e),
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "the decision failed"),
+    }
+}
+
+async fn hold_file(
+    State(gateway): State<Arc<Gateway>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let (spool, user) = match hold_caller(&gateway, &request) {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    match spool.download(&id, &user) {
+        Ok((hold, bytes)) => {
+            gateway.audit_hold("download", &hold, Some(&origin(client, &user)));
+            let mut response = file_response(bytes, &hold.report);
+            response.headers_mut().insert("x-sekisho-hold", value(&hold.id));
+            response
+        }
+        Err(e) => spool_error(e),
+    }
 }
 
 async fn scan(

@@ -7,12 +7,14 @@
 //! `queue-wait` for a sandbox slot, and at most `queue` requests wait; the
 //! others get 503 (HTTP, with `Retry-After`; ICAP has no such header).
 
+pub mod holds;
 pub mod http;
 pub mod icap;
 pub mod limits;
 mod media;
 mod metrics;
 pub(crate) mod naming;
+mod page;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -76,22 +78,58 @@ pub struct Config {
     pub max_connections: usize,
     /// Connections per client address and listener, likewise.
     pub max_connections_per_client: usize,
+    /// Where held files wait for approval; `None`: held files are refused (403).
+    pub spool: Option<holds::SpoolConfig>,
 }
 
-/// One bearer token of `--token-file` (`user:token`, or `user:token:admin`).
+/// One bearer token of `--token-file` (`user:token`, `user:token:ROLE` or
+/// `user:token:ROLE:GROUP,GROUP`).
 #[derive(Clone)]
 pub struct Token {
     /// The user's name, as the audit log records it.
     pub user: String,
     /// The token the client sends as `Authorization: Bearer`.
     pub secret: String,
-    /// Admins read every report; users only their own.
-    pub admin: bool,
+    /// What the user may do.
+    pub role: Role,
+    /// The user's groups: an approver with groups decides the files of
+    /// submitters sharing one of them.
+    pub groups: Vec<String>,
 }
 
 impl std::fmt::Debug for Token {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Token({}{})", self.user, if self.admin { ", admin" } else { "" })
+        write!(f, "Token({}, {}, {:?})", self.user, self.role.name(), self.groups)
+    }
+}
+
+/// A user's role in the token file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Role {
+    /// Sends files, reads their own reports and downloads their own
+    /// approved files (a plain `user:token` line).
+    #[default]
+    Submitter,
+    /// Also approves or rejects the held files of submitters sharing a
+    /// group (of every submitter when the approver has no groups).
+    Approver,
+    /// Reads every report and decides every held file.
+    Admin,
+}
+
+impl Role {
+    /// The name in the token file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Submitter => "submitter",
+            Role::Approver => "approver",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The role of a name in the token file.
+    pub fn parse(name: &str) -> Option<Role> {
+        [Role::Submitter, Role::Approver, Role::Admin].into_iter().find(|r| r.name() == name)
     }
 }
 
@@ -150,8 +188,17 @@ impl Refusal {
 pub struct User {
     /// Empty when the gateway has no tokens.
     pub name: String,
-    /// Reads every report (every user is, without tokens).
-    pub admin: bool,
+    /// What the user may do (every user is an admin, without tokens).
+    pub role: Role,
+    /// The user's groups.
+    pub groups: Vec<String>,
+}
+
+impl User {
+    /// Whether the user reads every report and decides every held file.
+    pub fn admin(&self) -> bool {
+        self.role == Role::Admin
+    }
 }
 
 /// Reports kept for `GET /v1/reports/{id}`.
@@ -171,6 +218,10 @@ pub struct Gateway {
     pub metrics: Metrics,
     audit: Option<AuditLog>,
     reports: Mutex<VecDeque<Kept>>,
+    /// Where held files wait for approval (`--spool`).
+    pub spool: Option<holds::Spool>,
+    /// Browsers signed in to the approval page.
+    sessions: page::Sessions,
     /// ICAP service tag: changes when plugins or the policy change.
     pub istag: String,
     /// Upload places and bytes, shared by HTTP and ICAP.
@@ -245,6 +296,7 @@ impl Gateway {
             tag.update(policy.sha256().as_bytes());
         }
         let istag = hex::encode(&tag.finalize()[..8]);
+        let spool = config.spool.clone().map(holds::Spool::open).transpose()?;
         let slots = Arc::new(Semaphore::new(config.workers.max(1)));
         let uploads = UploadBudget::new(config.max_uploads, config.upload_budget);
         let connections = || Arc::new(ConnTable::new(config.max_connections, config.max_connections_per_client));
@@ -255,6 +307,8 @@ impl Gateway {
             metrics: Metrics::default(),
             audit,
             reports: Mutex::new(VecDeque::new()),
+            spool,
+            sessions: page::Sessions::default(),
             istag,
             uploads,
             http_connections: connections(),
@@ -309,14 +363,14 @@ impl Gateway {
     /// token is configured.
     pub fn authenticate(&self, bearer: Option<&str>) -> Option<User> {
         if self.config.tokens.is_empty() {
-            return Some(User { name: String::new(), admin: true });
+            return Some(User { name: String::new(), role: Role::Admin, groups: Vec::new() });
         }
         let bearer = bearer?;
         // Every token is compared, so the time taken does not tell which matched.
         let mut found = None;
         for token in &self.config.tokens {
             if constant_time_eq(token.secret.as_bytes(), bearer.as_bytes()) && found.is_none() {
-                found = Some(User { name: token.user.clone(), admin: token.admin });
+                found = Some(User { name: token.user.clone(), role: token.role, groups: token.groups.clone() });
             }
         }
         found
@@ -424,7 +478,7 @@ impl Gateway {
         let reports = self.reports.lock().unwrap_or_else(|p| p.into_inner());
         reports
             .iter()
-            .find(|(i, owner, _)| i == id && (viewer.admin || owner.as_deref() == Some(viewer.name.as_str())))
+            .find(|(i, owner, _)| i == id && (viewer.admin() || owner.as_deref() == Some(viewer.name.as_str())))
             .map(|(_, _, r)| Arc::clone(r))
     }
 
@@ -462,6 +516,35 @@ impl Gateway {
             &[("", self.uploads.free_bytes())],
         );
         out
+    }
+
+    /// Appends one step of the approval workflow to the audit log.
+    pub fn audit_hold(&self, event: &str, hold: &holds::Hold, origin: Option<&Origin>) {
+        let Some(audit) = &self.audit else { return };
+        let line = crate::audit::HoldEvent {
+            time: crate::audit::HoldEvent::now(),
+            event,
+            hold: Some(&hold.id),
+            origin,
+            submitter: &hold.submitter,
+            recipient: hold.recipient.as_deref(),
+            name: &hold.name,
+            sha256_out: &hold.sha256,
+            status: hold.status.name(),
+            findings: if event == "hold" { &hold.findings } else { &[] },
+            comment: if matches!(event, "approve" | "reject") { hold.comment.as_deref() } else { None },
+        };
+        if let Err(e) = audit.record_line(&line) {
+            tracing::error!("audit log: {e}");
+        }
+    }
+
+    /// Deletes the spool's expired files, one audit line each.
+    pub fn expire_holds(&self) {
+        let Some(spool) = &self.spool else { return };
+        for hold in spool.expire() {
+            self.audit_hold("expire", &hold, None);
+        }
     }
 
     /// Forces the audit log to disk (at shutdown).
@@ -532,6 +615,21 @@ pub fn run(sekisho: Sekisho, config: Config) -> Result<(), String> {
             None => None,
         };
         let api = tokio::spawn(http::serve(http, Arc::clone(&gateway), stopped.clone()));
+        if let Some(spool) = &gateway.spool {
+            let every = spool.sweep_interval();
+            let sweeper = Arc::clone(&gateway);
+            let mut stopping = stopped.clone();
+            tokio::spawn(async move {
+                loop {
+                    let gateway = Arc::clone(&sweeper);
+                    let _ = tokio::task::spawn_blocking(move || gateway.expire_holds()).await;
+                    tokio::select! {
+                        () = tokio::time::sleep(every) => {}
+                        _ = stopping.wait_for(|stop| *stop) => break,
+                    }
+                }
+            });
+        }
         signals.received().await;
         eprintln!("sekisho: shutting down, finishing files in flight");
         let _ = stop.send(true);
