@@ -84,3 +84,20 @@ mod tests {
         assert!(!declares("text/html; charset=utf-8", "text/plain"));
     }
 }
+
+/// Escapes text for HTML content and quoted attribute values (the ICAP
+/// refusal page, the approval page).
+pub(super) fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

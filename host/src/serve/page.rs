@@ -19,6 +19,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
 use super::holds::{Hold, Status};
+use super::media::escape_html;
 use super::{Gateway, User};
 
 /// How long a page session lasts.
@@ -57,22 +58,6 @@ fn random() -> Option<String> {
     Some(hex::encode(bytes))
 }
 
-/// HTML-escapes a text.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn page(body: &str) -> Response {
     let html = format!(
         "<!DOCTYPE html>\n<html lang=\"ja\"><head><meta charset=\"utf-8\">\
@@ -99,7 +84,7 @@ fn login_form(message: &str) -> Response {
         "<p>{}</p><form method=\"post\" action=\"/holds/login\">\
          <label>トークン / Token <input type=\"password\" name=\"token\" autocomplete=\"off\"></label> \
          <button type=\"submit\">ログイン / Sign in</button></form>",
-        esc(message)
+        escape_html(message)
     ))
 }
 
@@ -122,8 +107,8 @@ fn row(hold: &Hold, user: &User, csrf: &str) -> String {
                  <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
                  <input type=\"text\" name=\"comment\" placeholder=\"コメント / comment\"> \
                  <button type=\"submit\" name=\"verb\" value=\"{verb}\">{label}</button></form>",
-                id = esc(&hold.id),
-                csrf = esc(csrf),
+                id = escape_html(&hold.id),
+                csrf = escape_html(csrf),
             )
         };
         format!("{}{}", form("approve", "承認 / Approve"), form("reject", "却下 / Reject"))
@@ -134,12 +119,12 @@ fn row(hold: &Hold, user: &User, csrf: &str) -> String {
     };
     format!(
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-        esc(&hold.name),
-        esc(&hold.submitter),
-        esc(hold.recipient.as_deref().unwrap_or("-")),
-        esc(&findings.join("; ")),
-        esc(&age(hold)),
-        esc(hold.status.name()),
+        escape_html(&hold.name),
+        escape_html(&hold.submitter),
+        escape_html(hold.recipient.as_deref().unwrap_or("-")),
+        escape_html(&findings.join("; ")),
+        escape_html(&age(hold)),
+        escape_html(hold.status.name()),
         actions
     )
 }
@@ -157,7 +142,7 @@ pub async fn show(State(gateway): State<Arc<Gateway>>, headers: HeaderMap) -> Re
         "<p>{} ({})</p><table><tr><th>ファイル / File</th><th>送信者 / Sender</th><th>宛先 / Recipient</th>\
          <th>検出 / Findings (masked)</th><th>経過 / Age</th><th>状態 / Status</th><th>操作 / Action</th></tr>\
          {rows}</table>",
-        esc(&user.name),
+        escape_html(&user.name),
         user.role.name()
     ))
 }
@@ -236,7 +221,8 @@ pub async fn decide(
                 super::holds::SpoolError::Invalid(why) => (StatusCode::BAD_REQUEST, why),
                 other => (StatusCode::INTERNAL_SERVER_ERROR, format!("{other:?}")),
             };
-            let mut response = page(&format!("<p>{}</p><p><a href=\"/holds\">戻る / Back</a></p>", esc(&message)));
+            let mut response =
+                page(&format!("<p>{}</p><p><a href=\"/holds\">戻る / Back</a></p>", escape_html(&message)));
             *response.status_mut() = status;
             response
         }

@@ -8,7 +8,7 @@ use super::framing::Body;
 use super::head::HttpHead;
 use crate::report::Outcome;
 use crate::serve::IcapRefusal;
-use crate::serve::media::{content_type, declares, is_textual};
+use crate::serve::media::{content_type, declares, escape_html, is_textual};
 use crate::serve::naming::{content_disposition, disposition_filename, url_file_name};
 
 /// What becomes of a file.
@@ -176,21 +176,6 @@ pub(super) fn replacement(
         head.set("X-Sekisho-Report-Id", id);
     }
     (head, body.into_bytes())
-}
-
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
