@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -52,31 +52,18 @@ impl Server {
         let work = tempfile::tempdir().unwrap();
         let tokens = work.path().join("tokens");
         std::fs::write(&tokens, TOKENS).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sekisho"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--profile", "outbound", "--token-file"])
-            .arg(&tokens)
-            .arg("--spool")
-            .arg(work.path().join("spool"))
-            .arg("--audit")
-            .arg(work.path().join("audit.jsonl"))
-            .env("SEKISHO_CACHE_DIR", cache_dir())
-            .env_remove("SEKISHO_TOKEN")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start sekisho serve");
-        let stderr = child.stderr.take().unwrap();
-        let child = Killed(child);
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(address) = line.strip_prefix("sekisho: HTTP API on http://") {
-                    let _ = sender.send(address.parse::<SocketAddr>().unwrap());
-                }
-            }
-        });
-        // The first start may compile the plugins; later ones hit the cache.
-        let http = receiver.recv_timeout(Duration::from_secs(120)).expect("the server did not start");
-        Server { _child: child, http, work }
+        let (child, http) = spawn_server(
+            Command::new(env!("CARGO_BIN_EXE_sekisho"))
+                .args(["serve", "--listen", "127.0.0.1:0", "--profile", "outbound", "--token-file"])
+                .arg(&tokens)
+                .arg("--spool")
+                .arg(work.path().join("spool"))
+                .arg("--audit")
+                .arg(work.path().join("audit.jsonl"))
+                .env("SEKISHO_CACHE_DIR", cache_dir())
+                .env_remove("SEKISHO_TOKEN"),
+        );
+        Server { _child: Killed(child), http, work }
     }
 
     fn url(&self, path: &str) -> String {

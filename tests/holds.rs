@@ -6,11 +6,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -47,29 +46,18 @@ impl Server {
         std::fs::write(&tokens, TOKENS).unwrap();
         let spool = work.path().join("spool");
         let audit = work.path().join("audit.jsonl");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sekisho"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--profile", "outbound", "--token-file"])
-            .arg(&tokens)
-            .arg("--spool")
-            .arg(&spool)
-            .arg("--audit")
-            .arg(&audit)
-            .args(extra)
-            .env("SEKISHO_CACHE_DIR", cache_dir())
-            .env_remove("SEKISHO_TOKEN")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start sekisho serve");
-        let stderr = child.stderr.take().unwrap();
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(address) = line.strip_prefix("sekisho: HTTP API on http://") {
-                    let _ = sender.send(address.parse::<SocketAddr>().unwrap());
-                }
-            }
-        });
-        let http = receiver.recv_timeout(Duration::from_secs(120)).expect("the server did not start");
+        let (child, http) = spawn_server(
+            Command::new(env!("CARGO_BIN_EXE_sekisho"))
+                .args(["serve", "--listen", "127.0.0.1:0", "--profile", "outbound", "--token-file"])
+                .arg(&tokens)
+                .arg("--spool")
+                .arg(&spool)
+                .arg("--audit")
+                .arg(&audit)
+                .args(extra)
+                .env("SEKISHO_CACHE_DIR", cache_dir())
+                .env_remove("SEKISHO_TOKEN"),
+        );
         Server { child, http, work }
     }
 

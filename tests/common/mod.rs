@@ -144,3 +144,29 @@ pub fn check_active(oracle: &Path, files: &[&Path], dir: &Path) -> BTreeMap<Path
     }
     found
 }
+
+/// Spawns `sekisho serve` as `command` sets it up (its stderr is taken
+/// here) and waits for the line naming the HTTP API's address; the first
+/// start may compile the plugins, so up to two minutes. A server that does
+/// not start is killed before the test fails.
+pub fn spawn_server(command: &mut Command) -> (std::process::Child, std::net::SocketAddr) {
+    use std::io::{BufRead, BufReader};
+    let mut child = command.stderr(std::process::Stdio::piped()).spawn().expect("start sekisho serve");
+    let stderr = child.stderr.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(address) = line.strip_prefix("sekisho: HTTP API on http://") {
+                let _ = sender.send(address.parse::<std::net::SocketAddr>().unwrap());
+            }
+        }
+    });
+    match receiver.recv_timeout(std::time::Duration::from_secs(120)) {
+        Ok(address) => (child, address),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server did not start");
+        }
+    }
+}
