@@ -242,6 +242,11 @@ impl PiiPolicy {
     /// This audit tightened by `other`'s: outbound when either is, and the
     /// rules of both.
     pub(crate) fn tightened_by(&self, other: &PiiPolicy) -> PiiPolicy {
+        if other.is_off() {
+            // Nothing to add: keep the compiled scanner rather than build it
+            // again for each profile the gateway allows.
+            return self.clone();
+        }
         let mut tightened = self.clone();
         if other.enabled() {
             tightened.direction = Direction::Outbound;
