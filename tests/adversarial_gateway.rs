@@ -848,7 +848,10 @@ fn route13_a_short_sekisho_token_is_refused_at_start() {
 #[test]
 fn route14_abandoned_requests_leave_the_queue_and_readyz_tells_the_truth() {
     let server = start(&["--workers", "1", "--queue", "4", "--queue-wait-ms", "20000"]);
-    let slow = slow_zip(3000);
+    // Near the entry limit, so the running file outlasts the other four
+    // arriving even on a loaded machine (3000 members took 260 ms in CI and
+    // the first finished before the fifth was queued).
+    let slow = slow_zip(9000);
     let timed = Instant::now();
     let first = http(server.http, &post_request("/v1/sanitize?name=slow.zip", &[], &slow));
     let one = timed.elapsed();
@@ -862,7 +865,7 @@ fn route14_abandoned_requests_leave_the_queue_and_readyz_tells_the_truth() {
         let mut stream = connect(server.http);
         stream.write_all(&post_request("/v1/sanitize?name=slow.zip", &[], &slow)).unwrap();
         clients.push(stream);
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(10));
     }
     let busy = within(Duration::from_secs(5), || server.metric("sekisho_queue_depth") == Some(4.0));
     assert!(busy.is_some(), "the requests did not queue: {:?}", server.metric("sekisho_queue_depth"));
