@@ -6,37 +6,11 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 
+use common::mail::{inspect, japanese_message};
 use common::*;
 use sekisho::policy::Policy;
 use sekisho::report::{Outcome, ReasonKind, Report};
-
-/// For each message: Python's defects, the sha256 of every attachment, and
-/// the text of every text/plain part.
-const INSPECT: &str = r#"
-import sys, json, hashlib, email, email.policy
-out = {}
-for path in sys.argv[1:]:
-    m = email.message_from_bytes(open(path, "rb").read(), policy=email.policy.default)
-    defects = [repr(d) for part in m.walk() for d in part.defects]
-    attachments, texts = [], []
-    for part in m.walk():
-        if part.is_multipart():
-            continue
-        if part.get_content_disposition() == "attachment" or part.get_filename():
-            attachments.append(hashlib.sha256(part.get_payload(decode=True) or b"").hexdigest())
-        elif part.get_content_type() == "text/plain":
-            texts.append(part.get_content())
-    out[path] = {"defects": defects, "attachments": attachments, "texts": texts}
-print(json.dumps(out))
-"#;
-
-fn inspect(files: &[&Path]) -> serde_json::Value {
-    let out = Command::new("python3").args(["-c", INSPECT]).args(files).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 /// The output hashes of every child that passed, at any depth.
 fn rebuilt_children(report: &Report, hashes: &mut BTreeSet<String>) {
@@ -101,28 +75,6 @@ fn messages_are_idempotent_and_deterministic() {
     assert_idempotent_and_deterministic(&corpus, "eml", &Policy::default(), false);
 }
 
-/// A message as a Japanese mailer sends it: ISO-2022-JP text and HTML
-/// alternatives and a macro-enabled Word attachment, built by Python.
-const JAPANESE: &str = r#"
-import sys
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.mime.application import MIMEApplication
-from email.header import Header
-m = MIMEMultipart("mixed")
-m["From"] = str(Header("山田太郎", "iso-2022-jp")) + " <yamada@example.jp>"
-m["To"] = "tanaka@example.jp"
-m["Subject"] = Header("会議資料の送付", "iso-2022-jp")
-alt = MIMEMultipart("alternative")
-alt.attach(MIMEText("田中様\n\n会議資料をお送りします。\n\n山田\n", "plain", "iso-2022-jp"))
-alt.attach(MIMEText('<p>会議資料をお送りします。</p><img src="http://tracker.example/p.gif"><script>alert(1)</script>', "html", "iso-2022-jp"))
-m.attach(alt)
-doc = MIMEApplication(open(sys.argv[1], "rb").read(), "vnd.ms-word.document.macroEnabled.12")
-doc.add_header("Content-Disposition", "attachment", filename=("iso-2022-jp", "", "報告書.docm"))
-m.attach(doc)
-sys.stdout.buffer.write(m.as_bytes())
-"#;
-
 #[test]
 fn a_japanese_message_comes_out_readable_with_its_attachment_rebuilt() {
     if !tool("python3") {
@@ -131,11 +83,10 @@ fn a_japanese_message_comes_out_readable_with_its_attachment_rebuilt() {
     let work = tempfile::tempdir().unwrap();
     let docm = work.path().join("report.docm");
     std::fs::write(&docm, kit::office::docm("報告書の本文")).unwrap();
-    let built = Command::new("python3").args(["-c", JAPANESE]).arg(&docm).output().unwrap();
-    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let built = japanese_message(&docm);
     let mut policy = Policy::default();
     policy.options.insert("html-mode".into(), "text".into());
-    let result = sanitize_bytes(engine(), "jp.eml", &built.stdout, &policy);
+    let result = sanitize_bytes(engine(), "jp.eml", &built, &policy);
     assert_eq!(result.report.outcome, Outcome::Sanitized, "{:#?}", result.report);
     let output = work.path().join("jp.eml");
     std::fs::write(&output, result.output.as_ref().unwrap()).unwrap();

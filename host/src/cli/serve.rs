@@ -6,6 +6,7 @@ use clap::Args;
 
 use super::{EXIT_PASSED, EngineArgs, PolicyArgs, cores, engine};
 use crate::serve::holds::{self, SpoolConfig};
+use crate::serve::smtp::{MailRefusal, SmtpConfig};
 use crate::serve::{self, Config as ServeConfig, IcapRefusal, Role, Token};
 
 /// The options of `sekisho serve`.
@@ -37,6 +38,28 @@ pub(super) struct ServeArgs {
     /// --icap is not on loopback.
     #[arg(long = "icap-allow", value_name = "CIDR")]
     icap_allow: Vec<crate::serve::limits::Cidr>,
+    /// Address of the SMTP content filter, for Postfix's `content_filter`
+    /// (e.g. 127.0.0.1:10025): each message is sanitized and reinjected to
+    /// --smtp-next; it is acknowledged only once the next hop took it.
+    #[arg(long, requires = "smtp_next")]
+    smtp: Option<String>,
+    /// Where the SMTP filter reinjects messages: an MTA port without the
+    /// filter (e.g. Postfix's 127.0.0.1:10026).
+    #[arg(long, requires = "smtp", value_name = "HOST:PORT")]
+    smtp_next: Option<String>,
+    /// What happens to a message the policy refuses: `reject` answers 554
+    /// (the MTA bounces it to its sender); `notify` delivers a short
+    /// notice with the report id to its recipients instead.
+    #[arg(long, value_enum, default_value = "reject")]
+    smtp_refused: MailRefusal,
+    /// The host name the SMTP filter greets with and says in notices.
+    #[arg(long, default_value = "sekisho.localhost")]
+    smtp_hostname: String,
+    /// A client address range the SMTP filter serves (CIDR, repeat for
+    /// more); others are closed at accept. Required when --smtp is not on
+    /// loopback.
+    #[arg(long = "smtp-allow", value_name = "CIDR")]
+    smtp_allow: Vec<crate::serve::limits::Cidr>,
     /// Files in sandboxes at once [default: number of cores].
     #[arg(long)]
     workers: Option<usize>,
@@ -115,6 +138,11 @@ pub(super) fn run(engine_args: &EngineArgs, args: ServeArgs) -> Result<u8, Strin
         token_file,
         allow_profiles,
         icap_allow,
+        smtp,
+        smtp_next,
+        smtp_refused,
+        smtp_hostname,
+        smtp_allow,
         workers,
         queue,
         queue_wait_ms,
@@ -138,6 +166,16 @@ pub(super) fn run(engine_args: &EngineArgs, args: ServeArgs) -> Result<u8, Strin
     let config = ServeConfig {
         http: resolve("--listen", &listen)?,
         icap: icap.as_deref().map(|address| resolve("--icap", address)).transpose()?,
+        smtp: match (smtp, smtp_next) {
+            (Some(listen), Some(next)) => Some(SmtpConfig {
+                listen: resolve("--smtp", &listen)?,
+                next_hop: resolve("--smtp-next", &next)?,
+                hostname: smtp_hostname,
+                refused: smtp_refused,
+                allow: smtp_allow,
+            }),
+            _ => None,
+        },
         tokens,
         workers: workers.unwrap_or_else(cores),
         queue,

@@ -32,7 +32,7 @@ use super::holds::{Hold, SpoolError};
 use super::limits::{self, Busy};
 use super::media::content_type;
 use super::naming::{base_name, content_disposition, download_name};
-use super::{Gateway, Refusal, User};
+use super::{Gateway, Refusal, User, stopped};
 use crate::Sanitized;
 use crate::audit::Origin;
 use crate::report::{Outcome, ReasonKind, Report};
@@ -140,10 +140,6 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, stop: watch::Re
     while let Some(done) = connections.join_next().await {
         log_panic(done);
     }
-}
-
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stop| *stop).await;
 }
 
 fn log_panic(done: Result<(), tokio::task::JoinError>) {

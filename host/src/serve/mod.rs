@@ -1,5 +1,5 @@
-//! `sekisho serve`: the gateway. An HTTP API ([`http`]) and an ICAP server
-//! ([`icap`]) in front of one [`Gateway`], which owns the engine, bounds the
+//! `sekisho serve`: the gateway. An HTTP API ([`http`]), an ICAP server
+//! ([`icap`]) and an SMTP content filter ([`smtp`]) in front of one [`Gateway`], which owns the engine, bounds the
 //! number of files in sandboxes at once, keeps metrics and writes the audit
 //! log.
 //!
@@ -15,6 +15,7 @@ mod media;
 mod metrics;
 pub(crate) mod naming;
 mod page;
+pub mod smtp;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -42,6 +43,8 @@ pub struct Config {
     pub http: SocketAddr,
     /// Address of the ICAP listener; `None`: no ICAP.
     pub icap: Option<SocketAddr>,
+    /// The SMTP content filter; `None`: no SMTP.
+    pub smtp: Option<smtp::SmtpConfig>,
     /// Bearer tokens; empty means no authentication (loopback only).
     pub tokens: Vec<Token>,
     /// Files in sandboxes at once.
@@ -555,6 +558,12 @@ impl Gateway {
     }
 }
 
+/// Returns when `stop` turns true, or when its sender is gone (a future
+/// that holds no borrow of the flag, so a listener's task stays `Send`).
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
 /// A per-process counter mixed with the time, so report ids are not guessable
 /// from the input hash alone.
 fn rand_suffix() -> u64 {
@@ -587,6 +596,16 @@ pub fn run(sekisho: Sekisho, config: Config) -> Result<(), String> {
              give --icap-allow CIDR for each proxy's address (e.g. --icap-allow 10.0.0.5/32)"
         ));
     }
+    if let Some(smtp) = &config.smtp
+        && !smtp.listen.ip().is_loopback()
+        && smtp.allow.is_empty()
+    {
+        return Err(format!(
+            "SMTP on {} (not loopback) needs a client allow-list, as the filter has no authentication: \
+             give --smtp-allow CIDR for the MTA's address",
+            smtp.listen
+        ));
+    }
     if config.upload_budget < config.policy.limits.max_input_bytes {
         tracing::warn!(
             "--upload-budget-mb ({} bytes) is below the policy's max-input-bytes ({}): larger files get 503",
@@ -614,6 +633,19 @@ pub fn run(sekisho: Sekisho, config: Config) -> Result<(), String> {
             }
             None => None,
         };
+        let smtp = match config.smtp.clone() {
+            Some(smtp) => {
+                let listener =
+                    tokio::net::TcpListener::bind(smtp.listen).await.map_err(|e| format!("{}: {e}", smtp.listen))?;
+                eprintln!(
+                    "sekisho: SMTP filter on smtp://{}, reinjecting to {}",
+                    listener.local_addr().map_err(|e| e.to_string())?,
+                    smtp.next_hop
+                );
+                Some(tokio::spawn(smtp::serve(listener, Arc::clone(&gateway), smtp, stopped.clone())))
+            }
+            None => None,
+        };
         let api = tokio::spawn(http::serve(http, Arc::clone(&gateway), stopped.clone()));
         if let Some(spool) = &gateway.spool {
             let every = spool.sweep_interval();
@@ -636,6 +668,9 @@ pub fn run(sekisho: Sekisho, config: Config) -> Result<(), String> {
         let _ = api.await;
         if let Some(icap) = icap {
             let _ = icap.await;
+        }
+        if let Some(smtp) = smtp {
+            let _ = smtp.await;
         }
         gateway.sync_audit();
         Ok::<(), String>(())

@@ -68,7 +68,7 @@ use self::framing::{Body, read_chunks};
 use self::head::{HttpHead, has_token};
 use self::reply::Reply;
 use self::request::{Message, Method, read_message};
-use super::{Gateway, IcapRefusal, Refusal, limits};
+use super::{Gateway, IcapRefusal, Refusal, limits, stopped};
 use crate::audit::Origin;
 use crate::policy::Policy;
 
@@ -146,11 +146,6 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, stop: watch::Re
     while let Some(done) = connections.join_next().await {
         log_panic(done);
     }
-}
-
-/// Returns when `stop` turns true, or when its sender is gone.
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stop| *stop).await;
 }
 
 fn log_panic(done: Result<(), tokio::task::JoinError>) {
