@@ -56,6 +56,7 @@ pub mod evaluation;
 mod keywords;
 mod mask;
 mod normalize;
+pub mod password;
 
 use std::fmt;
 
