@@ -106,7 +106,7 @@ pub fn announced_passwords(text: &str, subject_says_so: bool) -> Vec<Announced> 
     let normalized = Normalized::new(text);
     let body = normalized.text.as_ref();
     let mut found: Vec<Announced> = Vec::new();
-    let mut push = |range: Range<usize>, found: &mut Vec<Announced>| {
+    let push = |range: Range<usize>, found: &mut Vec<Announced>| {
         let span = normalized.to_original(range.start)..normalized.to_original(range.end);
         let password = body[range].to_owned();
         if !found.iter().any(|a| a.password == password) {
