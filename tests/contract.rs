@@ -1,7 +1,8 @@
-//! Contract versions side by side: a plugin built against the frozen 0.1
-//! (`tests/plugins/legacy-v01`, wit-bindgen and no SDK) loads beside the
-//! 0.2 plugins and sanitizes; a class a 0.2 plugin declares does not break
-//! the 0.1 plugin, and a policy may name it; the text channel of 0.2.
+//! Contract versions side by side: plugins built against the frozen 0.1
+//! and 0.2 (`tests/plugins/legacy-v01`, `legacy-v02`, wit-bindgen and no
+//! SDK) load beside the 0.3 plugins and sanitize; a class a newer plugin
+//! declares does not break the 0.1 plugin, and a policy may name it; the
+//! text channel of 0.2; a 0.2 plugin never gets password candidates.
 
 mod common;
 
@@ -24,8 +25,8 @@ fn a_0_1_plugin_and_0_2_plugins_load_side_by_side_and_sanitize() {
     let contracts: Vec<(&str, &str)> =
         engine.registry().plugins().iter().map(|p| (p.name.as_str(), p.contract)).collect();
     assert!(contracts.contains(&("legacy", "0.1.0")), "{contracts:?}");
-    assert!(contracts.contains(&("misbehave", "0.2.0")), "{contracts:?}");
-    assert!(contracts.contains(&("zip", "0.2.0")), "{contracts:?}");
+    assert!(contracts.contains(&("misbehave", "0.3.0")), "{contracts:?}");
+    assert!(contracts.contains(&("zip", "0.3.0")), "{contracts:?}");
 
     let policy = Policy::default();
     let legacy = sanitize_bytes(&engine, "a.legacy", b"LEGACY01\nkept line\n!macro line\n", &policy);
@@ -45,6 +46,54 @@ fn a_0_1_plugin_and_0_2_plugins_load_side_by_side_and_sanitize() {
     let blocked = sanitize_bytes(&engine, "a.legacy", b"LEGACY01\n!macro\n", &block);
     assert_eq!(blocked.report.outcome, Outcome::Blocked);
     assert_eq!(blocked.report.reason.unwrap().class.as_deref(), Some("macros"));
+}
+
+#[test]
+fn a_0_2_plugin_still_sanitizes_hands_over_text_and_gets_no_passwords() {
+    let (engine, _dir) = engine_with(&["sekisho_test_legacy_v02.wasm"]);
+    let contracts: Vec<(&str, &str)> =
+        engine.registry().plugins().iter().map(|p| (p.name.as_str(), p.contract)).collect();
+    assert!(contracts.contains(&("legacy2", "0.2.0")), "{contracts:?}");
+    assert!(contracts.contains(&("zip", "0.3.0")), "{contracts:?}");
+
+    let input = b"LEGACY02
+kept line
+!macro line
+";
+    let legacy = sanitize_bytes(&engine, "a.legacy2", input, &Policy::default());
+    assert_eq!(legacy.report.outcome, Outcome::Sanitized, "{:#?}", legacy.report);
+    assert_eq!(
+        legacy.output.as_deref(),
+        Some(
+            &b"LEGACY02
+kept line
+"[..]
+        )
+    );
+    assert_eq!(legacy.report.items[0].class, "macros");
+    let text = engine.extract(sekisho::source::Source::bytes(input.to_vec()), "a.legacy2", &Policy::default());
+    assert_eq!(text.text.iter().map(|p| p.text.as_str()).collect::<Vec<_>>(), ["kept line"]);
+
+    // Inside an archive rebuilt by a 0.3 plugin: the tree mixes versions.
+    let archive = make_zip(&[("in/a.legacy2", input)]);
+    let mixed = sanitize_bytes(&engine, "mixed.zip", &archive, &Policy::default());
+    assert_eq!(mixed.report.outcome, Outcome::Sanitized, "{:#?}", mixed.report);
+    let plugins: Vec<&str> = mixed.report.plugins().iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(plugins, ["zip", "legacy2"]);
+
+    // A 0.2 plugin cannot hear password candidates: encrypted input still fails as encrypted.
+    let policy = Policy::from_toml("encrypted = \"try-passwords\"\n", "t").unwrap().with_passwords(vec![
+        sekisho::policy::Password::new("legacy-secret", sekisho::policy::PasswordSource::Request),
+    ]);
+    let locked = sanitize_bytes(
+        &engine,
+        "b.legacy2",
+        b"LEGACY02-ENCRYPTED
+",
+        &policy,
+    );
+    assert_eq!(locked.report.outcome, Outcome::Failed);
+    assert_eq!(reason(&locked.report).0, "encrypted");
 }
 
 #[test]

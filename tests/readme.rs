@@ -232,7 +232,11 @@ fn version_completions_man_and_plugins() {
     let dir = tempfile::tempdir().unwrap();
     let version = shell(dir.path(), "sekisho --version");
     let text = String::from_utf8_lossy(&version.stdout);
-    assert!(text.contains("git ") && text.contains("contracts sekisho:plugin@0.1.0, sekisho:plugin@0.2.0"), "{text}");
+    assert!(
+        text.contains("git ")
+            && text.contains("contracts sekisho:plugin@0.1.0, sekisho:plugin@0.2.0, sekisho:plugin@0.3.0"),
+        "{text}"
+    );
     let bash = shell(dir.path(), "sekisho completions bash");
     assert!(bash.status.success() && String::from_utf8_lossy(&bash.stdout).contains("sanitize"));
     let man = shell(dir.path(), "sekisho man");

@@ -202,7 +202,7 @@ fn the_vendor_example_passes_the_check() {
     assert_passes(&report);
     assert!(!report.built_in);
     assert_eq!(report.name.as_deref(), Some("farbfeld"));
-    assert_eq!(report.contract.as_deref(), Some("0.2.0"));
+    assert_eq!(report.contract.as_deref(), Some("0.3.0"));
     // Through the command line too: the table, and exit status 0.
     let dir = tempfile::tempdir().unwrap();
     let samples = write_samples(dir.path(), &[("picture.ff", farbfeld_with_trailer())]);

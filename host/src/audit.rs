@@ -62,6 +62,11 @@ pub struct Entry<'a> {
     pub reason: Option<&'a str>,
     /// Items by class, over the file and its embedded files.
     pub items: BTreeMap<String, u32>,
+    /// What was decrypted, and where its password came from (never the
+    /// password): `report.zip: decrypted (password from: request)`, one per
+    /// file or member of the tree that a password opened.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub decrypted: Vec<String>,
     /// `name@version` of every plugin used.
     pub plugins: Vec<String>,
     /// Name of the policy applied.
@@ -76,6 +81,8 @@ impl<'a> Entry<'a> {
     pub fn new(origin: &'a Origin, report: &'a Report) -> Entry<'a> {
         let mut items = BTreeMap::new();
         count_items(report, &mut items);
+        let mut decrypted = Vec::new();
+        decrypted_items(report, &report.input.name, &mut decrypted);
         let time = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
         Entry {
             time,
@@ -89,6 +96,7 @@ impl<'a> Entry<'a> {
             outcome: report.outcome,
             reason: report.reason.as_ref().map(|r| r.detail.as_str()),
             items,
+            decrypted,
             plugins: report.plugins().iter().map(|p| format!("{}@{}", p.name, p.version)).collect(),
             policy: &report.policy.name,
             policy_sha256: &report.policy.sha256,
@@ -134,6 +142,17 @@ impl HoldEvent<'_> {
     /// The time stamp for a new line.
     pub fn now() -> String {
         humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+    }
+}
+
+/// The `encryption` findings that say a password opened something, with
+/// the path of the file in the tree.
+fn decrypted_items(report: &Report, path: &str, found: &mut Vec<String>) {
+    for item in report.items.iter().filter(|i| i.class == "encryption" && i.detail.starts_with("decrypted")) {
+        found.push(format!("{path}: {}", item.detail));
+    }
+    for child in &report.children {
+        decrypted_items(child, &format!("{path}/{}", child.input.name), found);
     }
 }
 

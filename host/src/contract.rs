@@ -1,14 +1,14 @@
 //! The plugin contract as the host sees it: its own types, whatever version
 //! a plugin speaks. Each released version of the WIT is frozen in its own
 //! folder (`wit/sekisho-plugin@X.Y.Z/`) and bound in its own module
-//! (`sandbox::v0_1`, `sandbox::v0_2`), which converts into these types; the
+//! (`sandbox::v0_1`, `sandbox::v0_2`, `sandbox::v0_3`), which converts into these types; the
 //! rest of the host knows nothing else.
 
 use serde::{Deserialize, Serialize};
 
 /// Contract versions this host loads, oldest first; the last is the one the
 /// SDK builds against.
-pub const SUPPORTED: &[&str] = &["0.1.0", "0.2.0"];
+pub const SUPPORTED: &[&str] = &["0.1.0", "0.2.0", "0.3.0"];
 
 /// What the policy says to do with a content class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -236,4 +236,113 @@ pub struct PolicyView {
     pub max_expansion_ratio: u32,
     /// Every option the plugin declared, with the value the policy chose.
     pub options: Vec<(String, String)>,
+    /// Password candidates in the order to try them; empty unless the
+    /// policy says `encrypted = "try-passwords"`. Debug shows only how many.
+    pub passwords: Passwords,
+    /// Re-encrypt a decrypted output with the password that opened it.
+    pub reencrypt: bool,
+    /// True when the host keeps the text plugins hand over.
+    pub collect_text: bool,
+}
+
+/// Where a password candidate came from. Reports and audit lines name the
+/// source, never the password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PasswordSource {
+    /// Sent with the file: the `X-Sekisho-Password` HTTP header, the CLI's
+    /// `--password-file`.
+    Request,
+    /// The policy's password list file (`password-list`).
+    List,
+    /// Found by a mail gateway in the message that carried the file.
+    Mail,
+}
+
+impl PasswordSource {
+    /// The name reports use: `request`, `list`, `mail`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PasswordSource::Request => "request",
+            PasswordSource::List => "list",
+            PasswordSource::Mail => "mail",
+        }
+    }
+}
+
+impl std::fmt::Display for PasswordSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One password candidate for an encrypted input, with its source. The
+/// secret is never logged or reported: `Debug` prints only the source, and
+/// the type implements neither `Display` nor `Serialize`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password {
+    secret: String,
+    source: PasswordSource,
+}
+
+impl Password {
+    /// A candidate `secret` that came from `source`.
+    pub fn new(secret: impl Into<String>, source: PasswordSource) -> Password {
+        Password { secret: secret.into(), source }
+    }
+
+    /// The password itself (handed to plugins only).
+    pub fn secret(&self) -> &str {
+        &self.secret
+    }
+
+    /// Where it came from.
+    pub fn source(&self) -> PasswordSource {
+        self.source
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Password").field("secret", &"<redacted>").field("source", &self.source).finish()
+    }
+}
+
+/// Password candidates, shared cheaply between the files of a tree (a list
+/// may be long). `Debug` prints how many per source, never a password.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Passwords(std::sync::Arc<Vec<Password>>);
+
+impl Passwords {
+    /// The candidates, in the order to try them.
+    pub fn as_slice(&self) -> &[Password] {
+        &self.0
+    }
+
+    /// True when there is none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many candidates.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl From<Vec<Password>> for Passwords {
+    fn from(passwords: Vec<Password>) -> Self {
+        Passwords(std::sync::Arc::new(passwords))
+    }
+}
+
+impl std::fmt::Debug for Passwords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = |source| self.0.iter().filter(|p| p.source == source).count();
+        f.debug_struct("Passwords")
+            .field("request", &count(PasswordSource::Request))
+            .field("list", &count(PasswordSource::List))
+            .field("mail", &count(PasswordSource::Mail))
+            .finish()
+    }
 }

@@ -137,7 +137,10 @@ impl Sekisho {
             return log_decision(refuse(report, Outcome::Failed, reason));
         }
         let limits = &policy.limits;
-        let fuel = limits.fuel_base.saturating_add(limits.fuel_per_byte.saturating_mul(source.len()));
+        let mut fuel = limits.fuel_base.saturating_add(limits.fuel_per_byte.saturating_mul(source.len()));
+        if policy.tries_passwords() {
+            fuel = fuel.saturating_add(limits.fuel_for_passwords);
+        }
         let mut result = process(&self.inner, &tree, source, name, name, 0, fuel);
         // The text of a file that does not pass is not what any output keeps.
         if let Some(text) = &tree.text
@@ -424,11 +427,16 @@ fn process(
             input: source.clone(),
             // An embedded file's own bytes were charged to the tree when it
             // was handed over: reading them again is not new expansion.
-            policy: policy.view(
-                &plugin.classes,
-                &plugin.options,
-                if depth > 0 { tree.expanded_left().saturating_add(source.len()) } else { tree.expanded_left() },
-            ),
+            policy: {
+                let mut view = policy.view(
+                    &plugin.classes,
+                    &plugin.options,
+                    if depth > 0 { tree.expanded_left().saturating_add(source.len()) } else { tree.expanded_left() },
+                );
+                // Plugins skip extracting text nobody keeps.
+                view.collect_text = tree.text.is_some();
+                view
+            },
             limits: RunLimits {
                 fuel,
                 deadline: tree.deadline,

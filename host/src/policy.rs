@@ -14,6 +14,19 @@
 //! [options]
 //! image-mode = "re-encode"
 //! ```
+//!
+//! Encrypted input is refused unless the policy tries passwords:
+//!
+//! ```toml
+//! encrypted = "try-passwords"      # default "block": refused as `encrypted`
+//! password-list = "passwords.txt"  # one password a line, beside the policy file
+//! reencrypt = false                # true: a decrypted ZIP is written AES-256 encrypted again
+//! ```
+//!
+//! Candidates are tried in the order of their source: those sent with the
+//! file (`X-Sekisho-Password`, `--password-file`), the policy's list, then
+//! those a mail gateway found ([`Policy::with_passwords`]). Passwords never
+//! reach a report, a log line or `policy show`; `Debug` counts them.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -23,7 +36,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use crate::contract::{Action, HyperlinkMode};
+pub use crate::contract::{Action, HyperlinkMode, Password, PasswordSource, Passwords};
 use crate::contract::{ClassDecl, OptionDecl, PolicyView};
 use crate::pii::{PiiFile, PiiPolicy};
 
@@ -138,6 +151,45 @@ pub enum ExecutablesMode {
     Neutralize,
 }
 
+/// What becomes of an encrypted or password-protected input.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EncryptedMode {
+    /// Refused: the file fails as `encrypted` (encrypted members of an
+    /// archive fall under the `encryption` class).
+    #[default]
+    Block,
+    /// Plugins try the password candidates inside their sandbox; a file no
+    /// candidate opens fails as `encrypted`.
+    TryPasswords,
+}
+
+/// Largest password file read (`--password-file`, `password-list`).
+pub const MAX_PASSWORD_FILE_BYTES: u64 = 16 << 20;
+
+/// Reads password candidates from a file, one a line (a final `\r` is
+/// dropped, empty lines are skipped), all from `source`. A file over
+/// [`MAX_PASSWORD_FILE_BYTES`] or not UTF-8 is an error; errors never
+/// quote the file's content.
+pub fn read_password_file(path: &Path, source: PasswordSource) -> Result<Vec<Password>, PolicyError> {
+    use std::io::Read;
+    let read_error = |source| PolicyError::Read { path: path.display().to_string(), source };
+    let invalid = |message: &str| PolicyError::Invalid { path: path.display().to_string(), message: message.into() };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_PASSWORD_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(read_error)?;
+    if bytes.len() as u64 > MAX_PASSWORD_FILE_BYTES {
+        return Err(invalid(&format!("a password file may hold at most {MAX_PASSWORD_FILE_BYTES} bytes")));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| invalid("a password file must be UTF-8 text"))?;
+    Ok(text
+        .lines()
+        .map(|line| line.strip_suffix('\r').unwrap_or(line))
+        .filter(|line| !line.is_empty())
+        .map(|line| Password::new(line, source))
+        .collect())
+}
+
 /// Declares the global limits once: the struct, its defaults, and the form
 /// a policy file writes them in (every limit optional, unknown keys errors
 /// with their line and column).
@@ -194,6 +246,11 @@ limits! {
     fuel_per_byte: u64 = 20_000,
     /// CPU budget every file gets whatever its size.
     fuel_base: u64 = 2_000_000_000,
+    /// CPU budget added to a file's when the policy tries passwords and
+    /// candidates were given: key derivation is slow on purpose (Office
+    /// spins SHA-512 100,000 times per candidate, PDF AES-256 runs dozens
+    /// of rounds of AES and SHA-2), and every try is paid from this.
+    fuel_for_passwords: u64 = 8_000_000_000,
 }
 
 /// An effective policy: one action per class, the hyperlink mode, limits
@@ -223,6 +280,19 @@ pub struct Policy {
     /// The personal-information audit (`[pii]`): off unless `outbound`.
     #[serde(skip_serializing_if = "PiiPolicy::is_off")]
     pub pii: PiiPolicy,
+    /// What becomes of encrypted input: refused, or opened with the
+    /// password candidates.
+    pub encrypted: EncryptedMode,
+    /// The policy's password list file, read when the policy is loaded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_list: Option<std::path::PathBuf>,
+    /// Write a decrypted file encrypted again with the password that opened
+    /// it, where the format allows (ZIP, AES-256); otherwise decrypted.
+    pub reencrypt: bool,
+    /// Password candidates in the order to try them (by source: request,
+    /// list, mail). Never serialized, never in `Debug` beyond counts.
+    #[serde(skip)]
+    passwords: Passwords,
     /// Where the policy came from, for errors found after parsing.
     #[serde(skip)]
     pub origin: String,
@@ -267,6 +337,9 @@ struct PolicyFile {
     #[serde(default)]
     options: BTreeMap<toml::Spanned<String>, String>,
     pii: Option<PiiFile>,
+    encrypted: Option<EncryptedMode>,
+    password_list: Option<std::path::PathBuf>,
+    reencrypt: Option<bool>,
 }
 
 /// Errors reading a policy.
@@ -348,6 +421,10 @@ impl Profile {
             limits: Limits::default(),
             options: BTreeMap::new(),
             pii,
+            encrypted: EncryptedMode::default(),
+            password_list: None,
+            reencrypt: false,
+            passwords: Passwords::default(),
             origin: name.into(),
             positions: BTreeMap::new(),
         }
@@ -420,6 +497,23 @@ impl Policy {
             policy.executables_mode = mode;
         }
         file.limits.apply(&mut policy.limits);
+        if let Some(mode) = file.encrypted {
+            policy.encrypted = mode;
+        }
+        if let Some(reencrypt) = file.reencrypt {
+            policy.reencrypt = reencrypt;
+        }
+        if let Some(list) = file.password_list {
+            // Relative to the policy file, like the `[pii]` lists.
+            let list = match Path::new(origin).parent() {
+                Some(base) if list.is_relative() => base.join(list),
+                _ => list,
+            };
+            let passwords =
+                read_password_file(&list, PasswordSource::List).map_err(|e| invalid(format!("password-list: {e}")))?;
+            policy.password_list = Some(list);
+            policy = policy.with_passwords(passwords);
+        }
         if let Some(pii) = file.pii {
             let base = Path::new(origin).parent();
             policy.pii.apply(pii, base).map_err(invalid)?;
@@ -434,6 +528,32 @@ impl Policy {
         }
         policy.validate().map_err(invalid)?;
         Ok(policy)
+    }
+
+    /// The policy with password candidates added, for one sanitize call:
+    /// what a request sent (`PasswordSource::Request`) or what a mail
+    /// gateway found in the message (`PasswordSource::Mail`). Candidates
+    /// are tried by source (request, list, mail), in the order given within
+    /// a source. They are used only when the policy says
+    /// `encrypted = "try-passwords"`; the policy's name and hash do not
+    /// change.
+    pub fn with_passwords(mut self, passwords: impl IntoIterator<Item = Password>) -> Policy {
+        let mut all = self.passwords.as_slice().to_vec();
+        all.extend(passwords);
+        all.sort_by_key(Password::source);
+        self.passwords = all.into();
+        self
+    }
+
+    /// The password candidates, in the order they are tried.
+    pub fn passwords(&self) -> &[Password] {
+        self.passwords.as_slice()
+    }
+
+    /// True when plugins get password candidates: the policy tries
+    /// passwords and there are some.
+    pub fn tries_passwords(&self) -> bool {
+        self.encrypted == EncryptedMode::TryPasswords && !self.passwords.is_empty()
     }
 
     /// Holds the classes and options the policy names against what the
@@ -517,6 +637,12 @@ impl Policy {
             max_entries: self.limits.max_entries,
             max_expansion_ratio: self.limits.max_expansion_ratio,
             options,
+            passwords: match self.encrypted {
+                EncryptedMode::TryPasswords => self.passwords.clone(),
+                EncryptedMode::Block => Passwords::default(),
+            },
+            reencrypt: self.reencrypt,
+            collect_text: false,
         }
     }
 
@@ -548,8 +674,10 @@ impl Policy {
     /// (block > sanitize > allow), each limit the smaller, the stricter
     /// hyperlink mode (remove > keep-as-text > keep) and executables mode
     /// (remove > neutralize). Plugin options stay the operator's: the host
-    /// cannot rank the values a plugin declares. Named `self+other`; never
-    /// looser than either.
+    /// cannot rank the values a plugin declares; so do `encrypted`,
+    /// `reencrypt` and the password candidates (a client chooses no
+    /// decryption policy, it may only send candidates). Named
+    /// `self+other`; never looser than either.
     pub fn tightened_by(&self, other: &Policy) -> Policy {
         fn rank(action: Action) -> u8 {
             match action {
@@ -590,6 +718,7 @@ impl Policy {
             memory_limit_mb: a.memory_limit_mb.min(b.memory_limit_mb),
             fuel_per_byte: a.fuel_per_byte.min(b.fuel_per_byte),
             fuel_base: a.fuel_base.min(b.fuel_base),
+            fuel_for_passwords: a.fuel_for_passwords.min(b.fuel_for_passwords),
         };
         tightened
     }
@@ -740,6 +869,43 @@ mod tests {
         assert!(Policy::from_toml("[classes]\nmacros = \"maybe\"\n", "t").is_err());
         assert!(Policy::from_toml("[classes]\n\"Not Kebab\" = \"allow\"\n", "t").is_err());
         assert!(Policy::from_toml("colour = \"blue\"\n", "t").is_err());
+    }
+
+    #[test]
+    fn passwords_are_tried_by_source_and_never_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("list.txt"), "from-the-list\r\n\nsecond-of-list\n").unwrap();
+        let path = dir.path().join("p.toml");
+        std::fs::write(&path, "encrypted = \"try-passwords\"\npassword-list = \"list.txt\"\nreencrypt = true\n")
+            .unwrap();
+        let policy = Policy::from_file(&path).unwrap().with_passwords([
+            Password::new("from-mail", PasswordSource::Mail),
+            Password::new("from-request", PasswordSource::Request),
+        ]);
+        let order: Vec<&str> = policy.passwords().iter().map(Password::secret).collect();
+        assert_eq!(order, ["from-request", "from-the-list", "second-of-list", "from-mail"]);
+        let view = view(&policy, &[], &[]);
+        assert_eq!(view.passwords.len(), 4);
+        assert!(view.reencrypt);
+        for shown in [format!("{policy:?}"), format!("{view:?}"), policy.to_toml(), policy.sha256()] {
+            assert!(!shown.contains("from-") && !shown.contains("second-of"), "{shown}");
+        }
+        assert_eq!(Policy::from_toml(&policy.to_toml(), "shown").unwrap().encrypted, EncryptedMode::TryPasswords);
+        // `block` (the default) hands plugins no candidate.
+        let block = Policy::default().with_passwords([Password::new("x", PasswordSource::Request)]);
+        assert!(view_of(&block).passwords.is_empty());
+        // A missing or oversized list is an error that never quotes the file.
+        let missing = Policy::from_toml("password-list = \"/nonexistent/list\"\n", "t").unwrap_err().to_string();
+        assert!(missing.contains("password-list"), "{missing}");
+        let huge = dir.path().join("huge.txt");
+        std::fs::write(&huge, "secret-line\n".repeat((MAX_PASSWORD_FILE_BYTES as usize / 12) + 1)).unwrap();
+        let error = read_password_file(&huge, PasswordSource::List).unwrap_err().to_string();
+        assert!(error.contains("at most") && !error.contains("secret-line"), "{error}");
+        assert!(Policy::from_toml("encrypted = \"maybe\"\n", "t").is_err());
+    }
+
+    fn view_of(policy: &Policy) -> PolicyView {
+        policy.view(&[], &[], 0)
     }
 
     #[test]

@@ -14,6 +14,7 @@ const TEST_ONLY: &[(&str, &str)] = &[
     ("sekisho-test-impostor", "tests/plugins/impostor"),
     ("sekisho-test-liar", "tests/plugins/liar"),
     ("sekisho-test-legacy-v01", "tests/plugins/legacy-v01"),
+    ("sekisho-test-legacy-v02", "tests/plugins/legacy-v02"),
 ];
 
 fn main() {

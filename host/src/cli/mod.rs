@@ -46,7 +46,7 @@ const WORKER_STACK: usize = 64 << 20;
 /// unit test keeps this in step with `sandbox::SUPPORTED_CONTRACTS`).
 macro_rules! contracts {
     () => {
-        "sekisho:plugin@0.1.0, sekisho:plugin@0.2.0"
+        "sekisho:plugin@0.1.0, sekisho:plugin@0.2.0, sekisho:plugin@0.3.0"
     };
 }
 
@@ -139,6 +139,26 @@ impl PolicyArgs {
     }
 }
 
+/// Passwords sent with the files (`sanitize`, `scan`, `text`).
+#[derive(Args)]
+struct PasswordArgs {
+    /// Password candidates for encrypted input, one a line, tried before the
+    /// policy's list; used when the policy says `encrypted = "try-passwords"`.
+    /// Never logged or reported: reports name only where a password came from.
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+}
+
+impl PasswordArgs {
+    /// The policy with the file's passwords attached as sent with the request.
+    fn attach(&self, policy: Policy) -> Result<Policy, String> {
+        let Some(path) = &self.password_file else { return Ok(policy) };
+        let passwords = crate::policy::read_password_file(path, crate::policy::PasswordSource::Request)
+            .map_err(|e| format!("--password-file: {e}"))?;
+        Ok(policy.with_passwords(passwords))
+    }
+}
+
 #[derive(Args)]
 struct BatchArgs {
     /// Files processed at once [default: number of cores].
@@ -210,6 +230,8 @@ enum Command {
         batch: BatchArgs,
         #[command(flatten)]
         policy: PolicyArgs,
+        #[command(flatten)]
+        passwords: PasswordArgs,
     },
     /// Analyse files and report what would be removed; writes no output.
     Scan {
@@ -227,6 +249,8 @@ enum Command {
         batch: BatchArgs,
         #[command(flatten)]
         policy: PolicyArgs,
+        #[command(flatten)]
+        passwords: PasswordArgs,
     },
     #[cfg(feature = "serve")]
     /// Run the gateway: HTTP API (and ICAP with --icap) until SIGINT/SIGTERM.
@@ -255,6 +279,8 @@ enum Command {
         name: Option<String>,
         #[command(flatten)]
         policy: PolicyArgs,
+        #[command(flatten)]
+        passwords: PasswordArgs,
     },
     /// List the loaded plugins and the formats they rebuild.
     Plugins {
@@ -420,8 +446,8 @@ fn run(cli: Cli) -> Result<u8, String> {
         }
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(&cli.engine, args),
-        Command::Text { inputs, json, name, policy } => {
-            let policy = policy.load()?;
+        Command::Text { inputs, json, name, policy, passwords } => {
+            let policy = passwords.attach(policy.load()?)?;
             let jobs = collect_inputs(&inputs, name.as_deref().unwrap_or("stdin"), None);
             let (sekisho, policy) = engine(&cli.engine, 1, &policy)?;
             let (mut pieces, mut code) = (Vec::new(), EXIT_PASSED);
@@ -450,8 +476,8 @@ fn run(cli: Cli) -> Result<u8, String> {
             print_plugins(&sekisho, json)?;
             Ok(EXIT_PASSED)
         }
-        Command::Scan { inputs, report, pii, batch, policy } => {
-            let mut policy = policy.load()?;
+        Command::Scan { inputs, report, pii, batch, policy, passwords } => {
+            let mut policy = passwords.attach(policy.load()?)?;
             if pii && !policy.pii.enabled() {
                 policy.pii = policy.pii.turned_on();
                 policy.name = format!("{}+pii", policy.name);
@@ -472,9 +498,20 @@ fn run(cli: Cli) -> Result<u8, String> {
             write_reports(&reports, &destination, jobs.len() == 1, Durability::Atomic)?;
             Ok(exit_code(&reports, errors))
         }
-        Command::Sanitize { inputs, output, out_dir, report, resume, resume_failed, sync, batch, policy } => {
+        Command::Sanitize {
+            inputs,
+            output,
+            out_dir,
+            report,
+            resume,
+            resume_failed,
+            sync,
+            batch,
+            policy,
+            passwords,
+        } => {
             let durability = if sync { Durability::Synced } else { Durability::Atomic };
-            let policy = policy.load()?;
+            let policy = passwords.attach(policy.load()?)?;
             let jobs = collect_inputs(&inputs, batch.stdin_name(), out_dir.as_deref());
             let target = match (output, out_dir) {
                 (Some(path), None) if jobs.len() == 1 => Target::File(path),

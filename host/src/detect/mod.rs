@@ -66,6 +66,18 @@ pub const KNOWN: &[Known] = &[
     known("odg", "application/vnd.oasis.opendocument.graphics", &["odg", "otg"]),
     known("epub", "application/epub+zip", &["epub"]),
     known("ole2", "application/x-ole-storage", &["doc", "dot", "xls", "xlt", "ppt", "pps", "pot", "msg"]),
+    // A password-protected OOXML document: the package encrypted inside a
+    // compound file (MS-OFFCRYPTO). Extensions past the third have no
+    // counterpart by position in the plain formats, so a `.docm` is named
+    // `.docx` once rebuilt.
+    known(
+        "ooxml-encrypted",
+        "application/x-ooxml-encrypted",
+        &[
+            "docx", "xlsx", "pptx", "docm", "xlsm", "pptm", "dotx", "dotm", "xltx", "xltm", "potx", "potm", "ppsx",
+            "ppsm",
+        ],
+    ),
     known("rtf", "application/rtf", &["rtf"]),
     known("png", "image/png", &["png"]),
     known("jpeg", "image/jpeg", &["jpg", "jpeg", "jpe"]),
@@ -128,6 +140,7 @@ pub fn detect(source: &Source, name: Option<&str>, declared: &Declared) -> Optio
                 "zip" => declared_zip_member(source, declared).unwrap_or_else(|| "zip".to_owned()),
                 flavour => flavour.to_owned(),
             },
+            "ole2" if encrypted_package(source) => "ooxml-encrypted".to_owned(),
             _ => id.to_owned(),
         });
     }
@@ -239,6 +252,14 @@ fn binary_signature(head: &[u8]) -> Option<&'static str> {
         _ if starts(b"BM") && head.len() >= 26 && head[6..10] == [0, 0, 0, 0] => "bmp",
         _ => return None,
     })
+}
+
+/// A compound file holding an encrypted OOXML package: its root has the
+/// `EncryptionInfo` and `EncryptedPackage` streams. Only the directory is
+/// read; the package is decrypted by its plugin, in the sandbox.
+fn encrypted_package(source: &Source) -> bool {
+    cfb::CompoundFile::open(source.reader())
+        .is_ok_and(|file| file.is_stream("/EncryptionInfo") && file.is_stream("/EncryptedPackage"))
 }
 
 /// What kind of ZIP: OOXML by its content types, ODF/EPUB by `mimetype`.

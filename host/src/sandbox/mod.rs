@@ -26,6 +26,7 @@ use crate::source::Source;
 
 pub(crate) mod v0_1;
 pub(crate) mod v0_2;
+pub(crate) mod v0_3;
 
 /// The contract version whose plugins hand over no text (0.1 has no text channel).
 pub const CONTRACT_WITHOUT_TEXT: &str = v0_1::VERSION;
@@ -125,6 +126,7 @@ pub struct Sandbox {
 pub(crate) enum Pre {
     V0_1(v0_1::PluginPre<StoreData>),
     V0_2(v0_2::PluginPre<StoreData>),
+    V0_3(v0_3::PluginPre<StoreData>),
 }
 
 /// A plugin compiled, admitted and ready to instantiate.
@@ -159,6 +161,7 @@ impl Sandbox {
         forbid_waiting(&mut linker).map_err(engine_error)?;
         v0_1::Plugin::add_to_linker::<StoreData, HasSelf<StoreData>>(&mut linker, |data| data).map_err(engine_error)?;
         v0_2::Plugin::add_to_linker::<StoreData, HasSelf<StoreData>>(&mut linker, |data| data).map_err(engine_error)?;
+        v0_3::Plugin::add_to_linker::<StoreData, HasSelf<StoreData>>(&mut linker, |data| data).map_err(engine_error)?;
         charge_children_to_the_tree(&mut linker).map_err(engine_error)?;
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
@@ -211,7 +214,8 @@ impl Sandbox {
         let contract = self.admit(name, &component)?;
         let pre = self.linker.instantiate_pre(&component).and_then(|pre| match contract {
             v0_1::VERSION => v0_1::PluginPre::new(pre).map(Pre::V0_1),
-            _ => v0_2::PluginPre::new(pre).map(Pre::V0_2),
+            v0_2::VERSION => v0_2::PluginPre::new(pre).map(Pre::V0_2),
+            _ => v0_3::PluginPre::new(pre).map(Pre::V0_3),
         });
         let pre = pre.map_err(|e| {
             plugin_error(name, format!("does not implement the sekisho:plugin@{contract} contract: {e}"))
@@ -288,6 +292,7 @@ impl Sandbox {
         let described = match &compiled.pre {
             Pre::V0_1(pre) => pre.instantiate(&mut store).and_then(|p| p.call_describe(&mut store)).map(Into::into),
             Pre::V0_2(pre) => pre.instantiate(&mut store).and_then(|p| p.call_describe(&mut store)).map(Into::into),
+            Pre::V0_3(pre) => pre.instantiate(&mut store).and_then(|p| p.call_describe(&mut store)).map(Into::into),
         };
         described.map_err(|e| plugin_error(name, format!("describe failed: {e}")))
     }
@@ -320,6 +325,10 @@ impl Sandbox {
                 Pre::V0_2(pre) => {
                     let plugin = pre.instantiate(&mut store)?;
                     plugin.call_sanitize(&mut store, &format, input, output, &v0_2::policy(&policy)).map(v0_2::answer)
+                }
+                Pre::V0_3(pre) => {
+                    let plugin = pre.instantiate(&mut store)?;
+                    plugin.call_sanitize(&mut store, &format, input, output, &v0_3::policy(&policy)).map(v0_3::answer)
                 }
             }
         });
@@ -358,6 +367,12 @@ fn charge_children_to_the_tree(linker: &mut Linker<StoreData>) -> wasmtime::Resu
         "sanitize-embedded",
         |mut store: wasmtime::StoreContextMut<'_, StoreData>, (name, data): (String, Vec<u8>)| {
             Ok((v0_2::embedded(embed_with_fuel(&mut store, name, data)?),))
+        },
+    )?;
+    linker.instance(&format!("sekisho:plugin/host@{}", v0_3::VERSION))?.func_wrap(
+        "sanitize-embedded",
+        |mut store: wasmtime::StoreContextMut<'_, StoreData>, (name, data): (String, Vec<u8>)| {
+            Ok((v0_3::embedded(embed_with_fuel(&mut store, name, data)?),))
         },
     )?;
     linker.allow_shadowing(false);

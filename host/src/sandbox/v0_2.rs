@@ -1,6 +1,7 @@
-//! Contract `sekisho:plugin@0.2.0` (the latest): its bindings, the host
+//! Contract `sekisho:plugin@0.2.0` (frozen): its bindings, the host
 //! functions it imports (the text channel and expansion accounting among
-//! them), and conversions into the host's own types.
+//! them), and conversions into the host's own types. A 0.2 plugin gets no
+//! password candidates: encrypted input fails `encrypted` as it always did.
 
 use wasmtime::component::Resource;
 

@@ -632,6 +632,20 @@ async fn decide(
     }
 }
 
+/// The password candidates a client sent with the file: each
+/// `X-Sekisho-Password` header, in order (UTF-8; a value that is not is
+/// ignored). They reach the plugins only when the policy says
+/// `encrypted = "try-passwords"`, and are never logged or reported.
+fn request_passwords(headers: &HeaderMap) -> Vec<crate::policy::Password> {
+    headers
+        .get_all("x-sekisho-password")
+        .iter()
+        .filter_map(|value| std::str::from_utf8(value.as_bytes()).ok())
+        .filter(|secret| !secret.is_empty())
+        .map(|secret| crate::policy::Password::new(secret, crate::policy::PasswordSource::Request))
+        .collect()
+}
+
 /// Reads the file and everything about it from a request. The body is
 /// bounded before it is buffered: a declared length over the input limit is
 /// refused at once (413, nothing read), a body that grows past it while
@@ -645,6 +659,7 @@ async fn prepare(
     request: Request,
 ) -> Result<(String, crate::policy::Policy, Origin, Vec<u8>, limits::Upload), Response> {
     let policy = gateway.policy(query.profile.as_deref()).map_err(|r| refused(gateway, r))?;
+    let policy = policy.with_passwords(request_passwords(request.headers()));
     let user = request.extensions().get::<User>().map(|u| u.name.clone()).filter(|u| !u.is_empty());
     let name = query
         .name

@@ -91,7 +91,9 @@ pub fn sanitize<R: Read + Seek, W: Write, H: sekisho_plugin_sdk::Host + ?Sized>(
         Err(failure) => return Err(failure),
     };
     write_parts(output, &parts)?;
-    text::emit(&parts, host);
+    if host.wants_text() {
+        text::emit(&parts, host);
+    }
     Ok(Rebuilt { format: format.into(), findings: findings.into_vec() })
 }
 

@@ -95,27 +95,49 @@ where
     let mut rebuilt = Vec::new();
     doc.save_to(&mut rebuilt).map_err(|e| Failure::invalid(format!("writing the rebuilt PDF: {e}")))?;
     output.write_all(&rebuilt).map_err(|e| Failure::too_large(format!("writing output: {e}")))?;
-    text::emit(&doc, embedder);
+    if embedder.wants_text() {
+        text::emit(&doc, embedder);
+    }
     Ok(Rebuilt { format: "pdf".into(), findings: findings.into_vec() })
 }
 
 /// Loads the document; an empty user password is tried and the encryption
-/// removed, any other encryption is a failure.
+/// removed; other encryption is opened with the policy's candidates (user
+/// or owner password), or fails as `encrypted`.
 fn load(bytes: &[u8], policy: &Policy, findings: &mut Findings) -> Result<Document, Failure> {
     let options = LoadOptions {
         max_decompressed_size: Some(MAX_STREAM_BYTES.min(policy.limits.max_expanded_bytes as usize)),
         ..LoadOptions::default()
     };
-    let mut doc = Document::load_mem_with_options(bytes, options).map_err(|e| match e {
+    let mut doc = Document::load_mem_with_options(bytes, options.clone()).map_err(|e| match e {
         lopdf::Error::Decryption(_) => {
             Failure::encrypted(format!("encrypted with a password: {e}")).with_findings(findings.clone())
         }
         other => Failure::invalid(format!("not a readable PDF: {other}")).with_findings(findings.clone()),
     })?;
+    let mut opened = None;
     if doc.is_encrypted() && doc.encryption_state.is_none() {
-        return Err(Failure::encrypted("encrypted with a user password").with_findings(findings.clone()));
+        // Each candidate is checked against the security handler; the one
+        // that fits loads the document again, decrypting every object.
+        let (reloaded, how) = sekisho_plugin_sdk::passwords::open(policy, "the PDF", |password| {
+            // The user password first: the owner check costs as much again.
+            if doc.authenticate_user_password(password).is_err() && doc.authenticate_owner_password(password).is_err() {
+                return Ok(None);
+            }
+            let options = LoadOptions { password: Some(password.to_owned()), ..options.clone() };
+            Document::load_mem_with_options(bytes, options)
+                .map(Some)
+                .map_err(|e| Failure::invalid(format!("not a readable PDF once decrypted: {e}")))
+        })
+        .map_err(|failure| failure.with_findings(findings.clone()))?;
+        doc = reloaded;
+        opened = Some(how);
     }
-    if doc.was_encrypted() {
+    if let Some(opened) = opened {
+        findings.decrypted("trailer /Encrypt", opened, None);
+        doc.trailer.remove(b"Encrypt");
+        doc.encryption_state = None;
+    } else if doc.was_encrypted() {
         findings.decide(
             policy,
             ContentClass::Encryption,

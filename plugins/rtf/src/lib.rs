@@ -79,7 +79,9 @@ where
     let rebuilt = rebuild.document(&parsed)?;
     let findings = rebuild.findings;
     output.write_all(&rebuilt).map_err(|e| Failure::too_large(format!("writing output: {e}")))?;
-    text::emit(&rebuilt, embedder);
+    if embedder.wants_text() {
+        text::emit(&rebuilt, embedder);
+    }
     Ok(Rebuilt { format: "rtf".into(), findings: findings.into_vec() })
 }
 

@@ -1,5 +1,5 @@
 //! The adapter's conversions between the SDK's types and the contract's
-//! (`sekisho:plugin@0.2.0`): the one place that knows the contract's shapes.
+//! (`sekisho:plugin@0.3.0`): the one place that knows the contract's shapes.
 
 use crate::bindings::sekisho::plugin::types as wit;
 use crate::types::*;
@@ -39,6 +39,20 @@ impl From<wit::Policy> for Policy {
                 max_expansion_ratio: policy.limits.max_expansion_ratio,
             },
             options: policy.options,
+            passwords: policy
+                .passwords
+                .into_iter()
+                .map(|p| Password {
+                    secret: p.secret,
+                    source: match p.source {
+                        wit::PasswordSource::Request => PasswordSource::Request,
+                        wit::PasswordSource::List => PasswordSource::List,
+                        wit::PasswordSource::Mail => PasswordSource::Mail,
+                    },
+                })
+                .collect(),
+            reencrypt: policy.reencrypt,
+            collect_text: policy.collect_text,
         }
     }
 }

@@ -25,6 +25,12 @@ pub trait Host {
         let _ = (location, text);
     }
 
+    /// False when nobody keeps the text (the policy's `collect_text`): a
+    /// plugin may then skip extracting it.
+    fn wants_text(&self) -> bool {
+        true
+    }
+
     /// Charges `bytes` that the plugin inflated for parts it keeps (the
     /// parts of a package, decompressed streams) to the expansion budget of
     /// the whole tree of files. Fails when the budget is spent.
@@ -36,12 +42,27 @@ pub trait Host {
 
 /// The host's `sanitize-embedded` import. Outside wasm (native tests and
 /// benchmarks) every document is answered as unsupported.
-pub struct HostEmbedder;
+pub struct HostEmbedder {
+    collect_text: bool,
+}
+
+impl HostEmbedder {
+    /// The host of one `sanitize` call; `collect_text` is the policy's.
+    pub fn new(collect_text: bool) -> HostEmbedder {
+        HostEmbedder { collect_text }
+    }
+}
 
 impl Host for HostEmbedder {
+    fn wants_text(&self) -> bool {
+        self.collect_text
+    }
+
     #[cfg(target_arch = "wasm32")]
     fn emit_text(&mut self, location: &str, text: &str) {
-        crate::bindings::sekisho::plugin::host::emit_text(location, text);
+        if self.collect_text {
+            crate::bindings::sekisho::plugin::host::emit_text(location, text);
+        }
     }
 
     #[cfg(target_arch = "wasm32")]

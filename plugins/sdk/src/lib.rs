@@ -24,21 +24,24 @@ mod fields;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod io;
+#[cfg(feature = "office-crypto")]
+pub mod office_crypto;
 #[cfg(feature = "package")]
 pub mod package;
+pub mod passwords;
 mod types;
 pub mod url;
 #[cfg(feature = "xml")]
 pub mod xml;
 
 /// Bindings generated from the contract this SDK builds plugins against
-/// (`wit/sekisho-plugin@0.2.0`). Plugins use the SDK's own types; the
+/// (`wit/sekisho-plugin@0.3.0`). Plugins use the SDK's own types; the
 /// adapter converts.
 #[allow(missing_docs, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
         world: "plugin",
-        path: "../../wit/sekisho-plugin@0.2.0",
+        path: "../../wit/sekisho-plugin@0.3.0",
         pub_export_macro: true,
         export_macro_name: "export_plugin",
         default_bindings_module: "sekisho_plugin_sdk::bindings",
@@ -55,11 +58,11 @@ pub use io::{InputReader, OutputWriter, read_all};
 pub use types::{
     ALL_CLASSES, Action, ClassDeclaration, ClassRule, ContentClass, Disposition, EmbeddedOutcome, EmbeddedRebuilt,
     EmbeddedRefusal, Failure, FailureKind, Finding, Format, Hint, HyperlinkMode, Limits, LogLevel, Magic,
-    OptionDeclaration, PluginInfo, Policy, Rebuilt,
+    OptionDeclaration, Password, PasswordSource, PluginInfo, Policy, Rebuilt,
 };
 
 /// The contract version this SDK builds plugins against.
-pub const CONTRACT_VERSION: &str = "0.2.0";
+pub const CONTRACT_VERSION: &str = "0.3.0";
 
 impl Policy {
     /// The action for `class`; a class missing from the rules is sanitized
@@ -98,7 +101,17 @@ impl Policy {
             hyperlink_mode: HyperlinkMode::Keep,
             limits: Limits { max_expanded_bytes: 1 << 30, max_entries: 10_000, max_expansion_ratio: 200 },
             options: Vec::new(),
+            passwords: Vec::new(),
+            reencrypt: false,
+            collect_text: true,
         }
+    }
+
+    /// Returns the policy with one password candidate added after the
+    /// others, for native tests.
+    pub fn with_password(mut self, secret: &str, source: PasswordSource) -> Policy {
+        self.passwords.push(Password { secret: secret.into(), source });
+        self
     }
 
     /// Returns the policy with one class changed, for native tests.
@@ -156,13 +169,17 @@ pub fn log(level: LogLevel, message: &str) {
 /// Runs a plugin's library function against the host's input and output
 /// resources: wraps them in `Read + Seek` / `Write` adapters, flushes the
 /// output and turns an output error (the host's size limit) into a failure.
-pub fn run<F>(input: &Input, output: &Output, sanitize: F) -> Result<Rebuilt, Failure>
+///
+/// `collect_text` is the policy's: when false the host keeps no text, and
+/// the [`HostEmbedder`] drops it without a host call ([`Host::wants_text`]
+/// lets a plugin skip extracting it).
+pub fn run<F>(input: &Input, output: &Output, collect_text: bool, sanitize: F) -> Result<Rebuilt, Failure>
 where
     F: FnOnce(&mut InputReader<'_>, &mut OutputWriter<'_>, &mut HostEmbedder) -> Result<Rebuilt, Failure>,
 {
     let mut reader = InputReader::new(input);
     let mut writer = OutputWriter::new(output);
-    let rebuilt = sanitize(&mut reader, &mut writer, &mut HostEmbedder)?;
+    let rebuilt = sanitize(&mut reader, &mut writer, &mut HostEmbedder::new(collect_text))?;
     std::io::Write::flush(&mut writer).map_err(|e| Failure::too_large(format!("writing output: {e}")))?;
     Ok(rebuilt)
 }
@@ -199,7 +216,9 @@ macro_rules! export_library {
                 ) -> Result<contract::Rebuilt, contract::Failure> {
                     let policy: $crate::Policy = policy.into();
                     let ($format, $policy) = (format.as_str(), &policy);
-                    $crate::run(input, output, |$reader, $writer, $host| $body).map(Into::into).map_err(Into::into)
+                    $crate::run(input, output, policy.collect_text, |$reader, $writer, $host| $body)
+                        .map(Into::into)
+                        .map_err(Into::into)
                 }
             }
 

@@ -137,6 +137,51 @@ pub struct Policy {
     pub limits: Limits,
     /// The options this plugin declared, with the values chosen.
     pub options: Vec<(String, String)>,
+    /// Password candidates for encrypted input, in the order to try them
+    /// (empty unless the policy says `encrypted = "try-passwords"`); see
+    /// [`crate::passwords`].
+    pub passwords: Vec<Password>,
+    /// Write a decrypted file encrypted again with the password that opened
+    /// it, where the format allows.
+    pub reencrypt: bool,
+    /// True when the host keeps the text of [`crate::Host::emit_text`].
+    pub collect_text: bool,
+}
+
+/// Where a password candidate came from. Findings name it, never the password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PasswordSource {
+    /// Sent with the file (HTTP header, `--password-file`).
+    Request,
+    /// The policy's password list.
+    List,
+    /// Found by a mail gateway in the message that carried the file.
+    Mail,
+}
+
+impl PasswordSource {
+    /// `request`, `list` or `mail`, as findings name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PasswordSource::Request => "request",
+            PasswordSource::List => "list",
+            PasswordSource::Mail => "mail",
+        }
+    }
+}
+
+/// One password candidate. `Debug` never shows the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password {
+    /// The password: never log it, put it in a finding or emit it as text.
+    pub secret: String,
+    pub source: PasswordSource,
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Password").field("secret", &"<redacted>").field("source", &self.source).finish()
+    }
 }
 
 /// Bytes at an offset that identify a format.

@@ -88,7 +88,9 @@ fn rebuild<H: Host + ?Sized>(
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
     let mut tree = tree::read(&text, policy, findings)?;
     refs::check(&mut tree, policy, findings)?;
-    text::emit(&tree, host);
+    if host.wants_text() {
+        text::emit(&tree, host);
+    }
     Ok(write::write(&tree))
 }
 

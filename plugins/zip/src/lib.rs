@@ -2,11 +2,20 @@
 //!
 //! The archive is rebuilt member by member. Every file member goes back
 //! through the host (`sanitize-embedded`) to the plugin for its own type;
-//! names that would escape the extraction folder are rewritten; symlinks and
-//! encrypted members fall under policy; inflation is counted on the bytes
+//! names that would escape the extraction folder are rewritten; symlinks
+//! fall under policy; inflation is counted on the bytes
 //! actually produced, so lying headers and overlapping entries cannot smuggle
 //! a bomb through. The output is deterministic: input order, input
 //! timestamps, fixed compression settings.
+//!
+//! Encrypted members (ZipCrypto, WinZip AES) are opened with the policy's
+//! password candidates, inside this sandbox, and rebuilt like the others;
+//! the output is not encrypted unless the policy says `reencrypt`, which
+//! writes each of them AES-256 encrypted with the password that opened it.
+//! A member no candidate opens fails the archive as `encrypted` (kept as
+//! it is when the `encryption` class is allowed). Without candidates
+//! (`encrypted = "block"`) encrypted members fall under the `encryption`
+//! class, as before: removed by default.
 //!
 //! The archive hands the host no text of its own (`Host::emit_text`): each
 //! member's text comes from its own plugin, under the member's report, and
@@ -16,12 +25,13 @@ use std::collections::BTreeSet;
 use std::io::{Read, Seek, Write};
 
 use sekisho_plugin_sdk::package::{PackageReader, Unreadable, safe_name, write_failure};
+use sekisho_plugin_sdk::passwords;
 use sekisho_plugin_sdk::{
-    ContentClass, Decision, Disposition, Embedded, Embedder, Failure, Findings, Format, Magic, PluginInfo, Policy,
-    Rebuilt,
+    Action, ContentClass, Decision, Disposition, Embedded, Embedder, Failure, FailureKind, Findings, Format, Magic,
+    PluginInfo, Policy, Rebuilt,
 };
 use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipWriter};
+use zip::{AesMode, CompressionMethod, ZipWriter};
 
 /// Plugin name as reported to the host.
 pub const NAME: &str = "zip";
@@ -122,6 +132,10 @@ impl<W: Write> Rebuild<'_, W> {
         if is_dir {
             return self.writer.add_directory(&name, options).map_err(write_failure);
         }
+        if file.encrypted() && !policy.passwords.is_empty() {
+            drop(file);
+            return self.encrypted_member(reader, index, &original, name, options, embedder);
+        }
         if file.encrypted() {
             let decision = self.findings.decide(
                 policy,
@@ -158,6 +172,47 @@ impl<W: Write> Rebuild<'_, W> {
             Some(member) => member,
             None => return Ok(()),
         };
+        self.writer.start_file(name, options).map_err(write_failure)?;
+        self.writer.write_all(&data).map_err(write_failure)
+    }
+
+    /// An encrypted member, opened with the policy's password candidates.
+    fn encrypted_member<R: Read + Seek, E: Embedder + ?Sized>(
+        &mut self,
+        reader: &mut PackageReader<R>,
+        index: usize,
+        original: &str,
+        name: String,
+        options: SimpleFileOptions,
+        embedder: &mut E,
+    ) -> Result<(), Failure> {
+        let policy = self.policy;
+        let what = format!("member {original:?}");
+        let opened =
+            passwords::open(policy, &what, |password| match reader.inflate_with_password(index, password.as_bytes()) {
+                Ok(data) => Ok(data),
+                Err(Unreadable::Limit(failure)) => Err(failure),
+                Err(Unreadable::Broken(detail)) => Err(Failure::invalid(format!("{what} cannot be read: {detail}"))),
+            });
+        let (data, opened) = match opened {
+            Ok(found) => found,
+            // Allowed encrypted content stays as it is.
+            Err(failure)
+                if failure.kind == FailureKind::Encrypted
+                    && policy.action(ContentClass::Encryption) == Action::Allow =>
+            {
+                self.findings.push(ContentClass::Encryption, Disposition::Kept, original, failure.detail);
+                let raw = reader.archive().by_index_raw(index).map_err(|e| Failure::invalid(e.to_string()))?;
+                return self.writer.raw_copy_file_rename(raw, &name).map_err(write_failure);
+            }
+            Err(failure) => return Err(failure.with_findings(self.findings.clone())),
+        };
+        let secret = opened.secret(policy);
+        self.findings.decrypted(original, opened, policy.reencrypt.then_some("AES-256"));
+        let Some((name, data)) = self.sanitize_member(embedder, original, name, data)? else {
+            return Ok(());
+        };
+        let options = if policy.reencrypt { options.with_aes_encryption(AesMode::Aes256, secret) } else { options };
         self.writer.start_file(name, options).map_err(write_failure)?;
         self.writer.write_all(&data).map_err(write_failure)
     }

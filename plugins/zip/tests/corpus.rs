@@ -228,3 +228,60 @@ fn the_archive_hands_the_host_no_text_of_its_own() {
         .unwrap();
     assert!(host.texts.is_empty(), "members' text comes from their own plugins, names are not text: {:?}", host.texts);
 }
+
+/// An archive whose members are encrypted with `password`: WinZip AES-256
+/// or ZipCrypto.
+fn encrypted_archive(members: &[(&str, &[u8])], password: &str, aes: bool) -> Vec<u8> {
+    use zip::unstable::write::FileOptionsExt;
+    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for (name, data) in members {
+        let plain = zip::write::SimpleFileOptions::default();
+        let options = if aes {
+            plain.with_aes_encryption(zip::AesMode::Aes256, password)
+        } else {
+            plain.with_deprecated_encryption(password.as_bytes()).unwrap()
+        };
+        writer.start_file(*name, options).unwrap();
+        std::io::Write::write_all(&mut writer, data).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+#[test]
+fn encrypted_members_open_with_a_candidate_and_fail_without_one() {
+    use sekisho_plugin_sdk::{Disposition, PasswordSource};
+    for aes in [true, false] {
+        let data = encrypted_archive(&[("a.txt", b"first"), ("b.txt", b"second")], "open-sesame", aes);
+        let policy = Policy::uniform(Action::Sanitize)
+            .with_password("nope", PasswordSource::Request)
+            .with_password("open-sesame", PasswordSource::List);
+        let (out, findings) = rebuild(&data, &policy).unwrap();
+        assert_eq!(names(&out), ["a.txt", "b.txt"], "aes {aes}");
+        let decrypted: Vec<_> = findings.iter().filter(|f| f.class == ContentClass::Encryption).collect();
+        assert_eq!(decrypted.len(), 2, "aes {aes}: {findings:?}");
+        assert!(
+            decrypted
+                .iter()
+                .all(|f| f.detail == "decrypted (password from: list)" && f.disposition == Disposition::Removed)
+        );
+        let mut archive = zip::ZipArchive::new(Cursor::new(&out)).unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut archive.by_name("b.txt").unwrap(), &mut text).unwrap();
+        assert_eq!(text, "second");
+
+        let wrong = Policy::uniform(Action::Sanitize).with_password("nope", PasswordSource::Request);
+        assert_eq!(rebuild(&data, &wrong).unwrap_err().kind, FailureKind::Encrypted, "aes {aes}");
+        // Allowed encrypted content that no candidate opens is kept as it is.
+        let (kept, _) = rebuild(&data, &wrong.with(ContentClass::Encryption, Action::Allow)).unwrap();
+        assert!(zip::ZipArchive::new(Cursor::new(&kept)).unwrap().by_index_raw(0).unwrap().encrypted());
+
+        let reencrypt = Policy { reencrypt: true, ..policy.clone() };
+        let (again, findings) = rebuild(&data, &reencrypt).unwrap();
+        assert!(findings.iter().all(|f| f.class != ContentClass::Encryption || f.detail.contains("AES-256")));
+        let mut archive = zip::ZipArchive::new(Cursor::new(&again)).unwrap();
+        assert!(archive.by_index_raw(0).unwrap().encrypted());
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut archive.by_index_decrypt(1, b"open-sesame").unwrap(), &mut text).unwrap();
+        assert_eq!(text, "second");
+    }
+}

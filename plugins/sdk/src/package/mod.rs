@@ -91,6 +91,33 @@ impl<R: Read + Seek> PackageReader<R> {
         Ok(data)
     }
 
+    /// Decrypts and inflates one encrypted member with `password` (ZipCrypto
+    /// or WinZip AES), counting the bytes produced like [`Self::inflate`].
+    /// `Ok(None)` when the password does not open it: a wrong password, or
+    /// data that does not decrypt to what its checksum says (ZipCrypto's
+    /// password check lets one wrong password in 256 through; AES checks its
+    /// authentication code at the end).
+    pub fn inflate_with_password(&mut self, index: usize, password: &[u8]) -> Result<Option<Vec<u8>>, Unreadable> {
+        let file = match self.archive.by_index_decrypt(index, password) {
+            Ok(file) => file,
+            Err(zip::result::ZipError::InvalidPassword) => return Ok(None),
+            Err(e) => return Err(Unreadable::Broken(e.to_string())),
+        };
+        let remaining = self.budget.saturating_sub(self.inflated);
+        let mut data = Vec::with_capacity(file.size().min(remaining).min(64 << 20) as usize);
+        if file.take(remaining.saturating_add(1)).read_to_end(&mut data).is_err() {
+            return Ok(None);
+        }
+        self.inflated += data.len() as u64;
+        if self.inflated > self.budget {
+            return Err(Unreadable::Limit(Failure::limit(format!(
+                "archive inflates to more than {} bytes (expanded-bytes and expansion-ratio limits)",
+                self.budget
+            ))));
+        }
+        Ok(Some(data))
+    }
+
     /// Bytes inflated so far.
     pub fn inflated(&self) -> u64 {
         self.inflated
