@@ -448,3 +448,144 @@ fn send_many(port: u16, count: usize, message: &[u8]) {
     }
     writer.write_all(b"QUIT\r\n").unwrap();
 }
+
+/// The PPAP password of the tests (the issue's example).
+const PPAP_PASSWORD: &str = "Tk9#xq2";
+
+/// Mail 1 of PPAP: `見積書.zip`, AES-256 with [`PPAP_PASSWORD`], holding a
+/// macro workbook `見積書.xlsm`.
+fn ppap_first_mail() -> Vec<u8> {
+    use zip::write::SimpleFileOptions;
+    let workbook = kit::office::workbook(&["見積金額", "1000000"], true);
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .with_aes_encryption(zip::AesMode::Aes256, PPAP_PASSWORD);
+    zip.start_file("見積書.xlsm", options).unwrap();
+    zip.write_all(&workbook).unwrap();
+    let archive = zip.finish().unwrap().into_inner();
+    let message = kit::fixtures::eml_with_attachment(
+        "見積書の送付",
+        "パスワード付きZIPファイルを送ります。パスワードは別途お送りします。",
+        "mitsumori.zip",
+        "application/zip",
+        &archive,
+    );
+    String::from_utf8(message).unwrap().replace("fixture-1@example.jp", "ppap-1@sender.test").into_bytes()
+}
+
+/// Mail 2 of PPAP: the password.
+fn ppap_password_mail() -> Vec<u8> {
+    format!(
+        "From: Sender <sender@sender.test>\r\nTo: tanaka@example.test\r\nSubject: =?UTF-8?B?44CQ44OR44K544Ov44O844OJ44CR?=\r\n\
+         Message-ID: <ppap-2@sender.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Content-Transfer-Encoding: 8bit\r\n\r\n田中様\r\n\r\n先ほどのファイルのパスワード：{PPAP_PASSWORD}\r\n\r\nよろしくお願いいたします。\r\n"
+    )
+    .into_bytes()
+}
+
+/// Python's view of the zip attachments of a message: per zip, each
+/// member's name and whether it is encrypted.
+const ZIP_MEMBERS: &str = r#"
+import sys, io, json, zipfile, email, email.policy
+m = email.message_from_bytes(open(sys.argv[1], "rb").read(), policy=email.policy.default)
+out = []
+for part in m.walk():
+    payload = part.get_payload(decode=True) if not part.is_multipart() else None
+    if payload and payload[:2] == b"PK":
+        z = zipfile.ZipFile(io.BytesIO(payload))
+        out.append([[i.filename, bool(i.flag_bits & 1)] for i in z.infolist()])
+print(json.dumps(out))
+"#;
+
+fn zip_members(message: &Path) -> serde_json::Value {
+    let out = Command::new("python3").args(["-c", ZIP_MEMBERS]).arg(message).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The message with `Message-ID: <id>` among the delivered ones.
+fn delivered_with_id(postfix: &Postfix, id: &str) -> Option<PathBuf> {
+    postfix.delivered().into_iter().find(|path| read(path).contains(&format!("Message-ID: <{id}>")))
+}
+
+/// What the filter printed, its audit log and every delivered message
+/// must not hold the password.
+fn assert_password_nowhere(postfix: &Postfix, work: &Path) {
+    // Raw and decoded: a body may be base64.
+    for path in postfix.delivered() {
+        assert!(!read(&path).contains(PPAP_PASSWORD), "the password in {}: {}", path.display(), read(&path));
+        let texts = inspect(&[path.as_path()])[path.to_str().unwrap()]["texts"].to_string();
+        assert!(!texts.contains(PPAP_PASSWORD), "the password in the text of {}: {texts}", path.display());
+    }
+    let audit = std::fs::read_to_string(work.join("audit.jsonl")).unwrap_or_default();
+    assert!(!audit.is_empty(), "an audit log was written");
+    assert!(!audit.contains(PPAP_PASSWORD), "the password in the audit log: {audit}");
+    assert!(!postfix.log().contains(PPAP_PASSWORD), "the password in Postfix's log");
+}
+
+fn ppap_policy(work: &Path) -> String {
+    let policy = work.join("ppap.toml");
+    std::fs::write(&policy, "extends = \"strict\"\nencrypted = \"try-passwords\"\n").unwrap();
+    policy.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn ppap_the_password_mail_opens_the_first_and_is_delivered_masked() {
+    if !available() || !tool_with("swaks", "--version") || !tool_with("python3", "--version") {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let filter_port = free_port();
+    let postfix = Postfix::start(filter_port);
+    let audit = work.path().join("audit.jsonl");
+    let _filter = Filter::start(
+        filter_port,
+        postfix.back,
+        &["--policy", &ppap_policy(work.path()), "--ppap-window-s", "60", "--audit", audit.to_str().unwrap()],
+    );
+    postfix.swaks("tanaka@example.test", &ppap_first_mail());
+    // It waits in Postfix's queue for its password.
+    let deferred = wait(Duration::from_secs(30), || postfix.log().contains("PPAP"));
+    assert!(deferred, "{}", postfix.log());
+    assert!(postfix.delivered().is_empty());
+    postfix.swaks("tanaka@example.test", &ppap_password_mail());
+    let delivered = postfix.wait_delivered(2, Duration::from_secs(60));
+    assert_eq!(delivered.len(), 2, "{}", postfix.log());
+    let password_mail = delivered_with_id(&postfix, "ppap-2@sender.test").expect("the password mail");
+    let texts = inspect(&[password_mail.as_path()])[password_mail.to_str().unwrap()]["texts"].to_string();
+    assert!(texts.contains("先ほどのファイルのパスワード"), "the line is kept, its password masked: {texts}");
+    let first = delivered_with_id(&postfix, "ppap-1@sender.test").expect("the first mail");
+    let zips = zip_members(&first);
+    let members = zips[0].as_array().unwrap_or_else(|| panic!("no zip attachment: {}", read(&first)));
+    assert_eq!(members.len(), 1, "{zips}");
+    assert!(members[0][0].as_str().unwrap().ends_with(".xlsx"), "the workbook is rebuilt: {zips}");
+    assert_eq!(members[0][1], false, "the zip is no longer encrypted: {zips}");
+    let audit_text = std::fs::read_to_string(&audit).unwrap();
+    assert!(audit_text.contains("password from: mail"), "{audit_text}");
+    assert_password_nowhere(&postfix, work.path());
+}
+
+#[test]
+fn ppap_without_the_password_mail_the_attachment_is_removed_when_the_window_ends() {
+    if !available() || !tool_with("swaks", "--version") || !tool_with("python3", "--version") {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let filter_port = free_port();
+    let postfix = Postfix::start(filter_port);
+    let audit = work.path().join("audit.jsonl");
+    let _filter = Filter::start(
+        filter_port,
+        postfix.back,
+        &["--policy", &ppap_policy(work.path()), "--ppap-window-s", "4", "--audit", audit.to_str().unwrap()],
+    );
+    postfix.swaks("tanaka@example.test", &ppap_first_mail());
+    let delivered = postfix.wait_delivered(1, Duration::from_secs(60));
+    let message = read(&delivered[0]);
+    assert!(postfix.log().contains("PPAP"), "it waited first: {}", postfix.log());
+    assert!(zip_members(&delivered[0]).as_array().unwrap().is_empty(), "no zip left: {message}");
+    let texts = inspect(&[delivered[0].as_path()])[delivered[0].to_str().unwrap()]["texts"].to_string();
+    assert!(texts.contains("[Sekisho]") && texts.contains("mitsumori.zip"), "the note: {texts}");
+    assert_password_nowhere(&postfix, work.path());
+}

@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::{EXIT_PASSED, EngineArgs, PolicyArgs, cores, engine};
 use crate::serve::holds::{self, SpoolConfig};
-use crate::serve::smtp::{MailRefusal, SmtpConfig};
+use crate::serve::smtp::{MailRefusal, PpapConfig, PpapExpired, SmtpConfig};
 use crate::serve::{self, Config as ServeConfig, IcapRefusal, Role, Token};
 
 /// The options of `sekisho serve`.
@@ -60,6 +60,21 @@ pub(super) struct ServeArgs {
     /// loopback.
     #[arg(long = "smtp-allow", value_name = "CIDR")]
     smtp_allow: Vec<crate::serve::limits::Cidr>,
+    /// PPAP: a message whose encrypted attachment no known password opens
+    /// waits this many minutes (answered 451, the MTA retries) for a
+    /// password mail from the same sender to the same recipients; the
+    /// password mail is delivered with its password masked. Needs
+    /// `encrypted = "try-passwords"` in the policy.
+    #[arg(long, requires = "smtp", value_name = "MINUTES")]
+    ppap_window_m: Option<u64>,
+    /// The PPAP window in seconds, overriding --ppap-window-m (tests).
+    #[arg(long, hide = true, requires = "smtp")]
+    ppap_window_s: Option<u64>,
+    /// What happens when the PPAP window ran out: `remove` delivers the
+    /// message without the encrypted attachment, with a note; `bounce`
+    /// answers 554.
+    #[arg(long, value_enum, default_value = "remove")]
+    ppap_expired: PpapExpired,
     /// Files in sandboxes at once [default: number of cores].
     #[arg(long)]
     workers: Option<usize>,
@@ -143,6 +158,9 @@ pub(super) fn run(engine_args: &EngineArgs, args: ServeArgs) -> Result<u8, Strin
         smtp_refused,
         smtp_hostname,
         smtp_allow,
+        ppap_window_m,
+        ppap_window_s,
+        ppap_expired,
         workers,
         queue,
         queue_wait_ms,
@@ -173,6 +191,9 @@ pub(super) fn run(engine_args: &EngineArgs, args: ServeArgs) -> Result<u8, Strin
                 hostname: smtp_hostname,
                 refused: smtp_refused,
                 allow: smtp_allow,
+                ppap: ppap_window_s
+                    .or(ppap_window_m.map(|m| m.saturating_mul(60)))
+                    .map(|window| PpapConfig { window: seconds(window), expired: ppap_expired }),
             }),
             _ => None,
         },

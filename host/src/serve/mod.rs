@@ -422,6 +422,31 @@ impl Gateway {
         origin: Origin,
         upload: Option<Upload>,
     ) -> Result<(String, Sanitized), Refusal> {
+        self.decide(name, data, policy, origin, upload, false).await
+    }
+
+    /// [`Gateway::sanitize`], keeping the visible text the plugins hand
+    /// over ([`Sanitized::text`]), e.g. to read a password mail.
+    pub async fn extract(
+        self: &Arc<Self>,
+        name: String,
+        data: Vec<u8>,
+        policy: Policy,
+        origin: Origin,
+        upload: Option<Upload>,
+    ) -> Result<(String, Sanitized), Refusal> {
+        self.decide(name, data, policy, origin, upload, true).await
+    }
+
+    async fn decide(
+        self: &Arc<Self>,
+        name: String,
+        data: Vec<u8>,
+        policy: Policy,
+        origin: Origin,
+        upload: Option<Upload>,
+        text: bool,
+    ) -> Result<(String, Sanitized), Refusal> {
         let started = Instant::now();
         let metrics = &self.metrics;
         let Some(place) = Place::take(&metrics.queued, self.config.queue) else {
@@ -442,7 +467,12 @@ impl Gateway {
         let gateway = Arc::clone(self);
         let done = tokio::task::spawn_blocking(move || {
             let (_permit, _in_flight, _upload) = (permit, in_flight, upload);
-            let result = gateway.sekisho.sanitize(Source::bytes(data), &name, &policy);
+            let source = Source::bytes(data);
+            let result = if text {
+                gateway.sekisho.extract(source, &name, &policy)
+            } else {
+                gateway.sekisho.sanitize(source, &name, &policy)
+            };
             if let Some(audit) = &gateway.audit
                 && let Err(e) = audit.record(&Entry::new(&origin, &result.report))
             {
@@ -605,6 +635,13 @@ pub fn run(sekisho: Sekisho, config: Config) -> Result<(), String> {
              give --smtp-allow CIDR for the MTA's address",
             smtp.listen
         ));
+    }
+    if config.smtp.as_ref().is_some_and(|smtp| smtp.ppap.is_some())
+        && config.policy.encrypted != crate::policy::EncryptedMode::TryPasswords
+    {
+        return Err("--ppap-window-m needs `encrypted = \"try-passwords\"` in the policy: without it no \
+                    password mail could open the attachment it waits for"
+            .into());
     }
     if config.upload_budget < config.policy.limits.max_input_bytes {
         tracing::warn!(

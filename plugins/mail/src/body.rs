@@ -97,6 +97,7 @@ impl<E: Embedder + ?Sized> Rebuild<'_, E> {
             self.html(&text, &location)?
         } else {
             let text = self.links(&text, &location)?;
+            let text = self.mask_passwords(text, &location);
             if !text.trim().is_empty() {
                 self.embedder.emit_text("body", &text);
             }
@@ -179,18 +180,32 @@ impl<E: Embedder + ?Sized> Rebuild<'_, E> {
         }
         let html = String::from_utf8_lossy(&out).trim_start_matches('\u{feff}').to_owned();
         if self.html_mode == HtmlMode::Sanitize {
+            let html = self.mask_passwords(html, location);
             return Ok(Node::new("text/html", Content::Text(html)));
         }
         let detail = "HTML body converted to plain text (html-mode text)";
         self.findings.push(ContentClass::Scripts, Disposition::Neutralized, location, detail);
         let text = sekisho_html::to_text(&[&b"\xef\xbb\xbf"[..], html.as_bytes()].concat())?;
         let text = self.links(&text, location)?;
+        let text = self.mask_passwords(text, location);
         // The text is set out in paragraphs (blank lines), one block each.
         let blocks = text.split("\n\n").map(|block| block.trim_matches('\n')).filter(|b| !b.trim().is_empty());
         for (number, block) in blocks.enumerate() {
             self.embedder.emit_text(&format!("{HTML_BODY}block {}", number + 1), block);
         }
         Ok(Node::new("text/plain", Content::Text(text)))
+    }
+
+    /// The text with the passwords a mail gateway found in this message
+    /// masked (PPAP: the password mail is delivered without its password).
+    fn mask_passwords(&mut self, text: String, location: &str) -> String {
+        let (masked, count) = sekisho_plugin_sdk::passwords::mask_announced(&text, self.policy);
+        if count == 0 {
+            return text;
+        }
+        let masked = masked.into_owned();
+        self.findings.masked_passwords(location, count);
+        masked
     }
 
     /// Takes the findings of the HTML plugin, located inside this part.

@@ -80,7 +80,41 @@ pub fn decrypted_detail(source: PasswordSource, reencrypted: Option<&str>) -> St
     }
 }
 
+/// What replaces a masked password.
+pub const MASK: &str = "********";
+
+/// `text` with every password candidate that came from a mail (PPAP: the
+/// gateway read it in the message) replaced by [`MASK`], and how many were
+/// replaced. A plugin keeping the text of a message calls it, so a password
+/// mail is delivered without its password. Candidates from the request or
+/// the policy's list are left alone: they are not the message's own words.
+pub fn mask_announced<'t>(text: &'t str, policy: &Policy) -> (std::borrow::Cow<'t, str>, usize) {
+    let mut text = std::borrow::Cow::Borrowed(text);
+    let mut count = 0;
+    for password in policy.passwords.iter().filter(|p| p.source == PasswordSource::Mail && !p.secret.is_empty()) {
+        let found = text.matches(password.secret.as_str()).count();
+        if found > 0 {
+            count += found;
+            text = std::borrow::Cow::Owned(text.replace(password.secret.as_str(), MASK));
+        }
+    }
+    (text, count)
+}
+
 impl Findings {
+    /// Records that `count` announced passwords were masked at `location`
+    /// ([`mask_announced`]): class `encryption`, neutralized.
+    pub fn masked_passwords(&mut self, location: &str, count: usize) {
+        if count > 0 {
+            let detail = if count == 1 {
+                "a password announced in the message masked".to_owned()
+            } else {
+                format!("{count} passwords announced in the message masked")
+            };
+            self.push(ContentClass::Encryption, Disposition::Neutralized, location, detail);
+        }
+    }
+
     /// Records that the file (or the part at `location`) was decrypted with
     /// a password from `source`: class `encryption`, removed (the output is
     /// not encrypted), or kept when the output is encrypted again (`how`,
@@ -108,6 +142,17 @@ mod tests {
         let detail = &findings.as_slice()[0].detail;
         assert_eq!(detail, "decrypted (password from: list)");
         assert!(!format!("{findings:?}{policy:?}").contains("right"), "no secret in Debug");
+    }
+
+    #[test]
+    fn only_passwords_found_in_the_mail_are_masked() {
+        let policy = Policy::uniform(Action::Sanitize)
+            .with_password("Tk9#xq2", PasswordSource::Mail)
+            .with_password("Welcome1", PasswordSource::List);
+        let (text, count) = mask_announced("PW: Tk9#xq2 (Welcome1) Tk9#xq2", &policy);
+        assert_eq!((text.as_ref(), count), ("PW: ******** (Welcome1) ********", 2));
+        let (text, count) = mask_announced("nothing here", &policy);
+        assert!(matches!(text, std::borrow::Cow::Borrowed(_)) && count == 0);
     }
 
     #[test]

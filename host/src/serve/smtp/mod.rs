@@ -22,8 +22,11 @@
 //! where only the MTA reaches it (loopback, or `--smtp-allow`).
 
 mod notice;
+mod ppap;
 mod relay;
 mod wire;
+
+pub use ppap::{PpapConfig, PpapExpired};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,8 +43,10 @@ use tokio::time::Instant;
 use super::limits::Cidr;
 use super::{Gateway, stopped};
 use crate::audit::Origin;
+use crate::policy::{Password, PasswordSource};
 use crate::report::Outcome;
 use notice::Notice;
+use ppap::{Ppap, Wait};
 use relay::{NextHop, Refused};
 use wire::{Closed, Reply, Wire, safe_text};
 
@@ -58,6 +63,9 @@ pub struct SmtpConfig {
     pub refused: MailRefusal,
     /// Client addresses served; empty: any (loopback listeners only).
     pub allow: Vec<Cidr>,
+    /// PPAP: wait for password mails; `None`: an encrypted attachment
+    /// that no password opens is removed (or refused) at once.
+    pub ppap: Option<PpapConfig>,
 }
 
 /// What happens to a message the gateway refuses.
@@ -70,12 +78,16 @@ pub enum MailRefusal {
     Notify,
 }
 
+/// The name a message goes by in reports and text pieces.
+const MESSAGE_NAME: &str = "message.eml";
+
 /// Most recipients of one message, as RFC 5321 (4.5.3.1.8) asks at least.
 const MAX_RECIPIENTS: usize = 1000;
 
 /// Serves the SMTP filter until `stop` turns true; sessions then answer
 /// 421 at their next command, and a message in progress is finished.
 pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, config: SmtpConfig, stop: watch::Receiver<bool>) {
+    let ppap = config.ppap.clone().map(|ppap| Arc::new(Ppap::new(ppap)));
     let config = Arc::new(config);
     let sessions = Arc::new(Semaphore::new(gateway.config.max_connections));
     let mut running = JoinSet::new();
@@ -95,7 +107,7 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, config: SmtpCon
                         running.spawn(turn_away(stream));
                         continue;
                     };
-                    let session = Session::new(stream, peer, Arc::clone(&gateway), Arc::clone(&config), stop.clone());
+                    let session = Session::new(stream, peer, Arc::clone(&gateway), Arc::clone(&config), ppap.clone(), stop.clone());
                     running.spawn(async move {
                         session.run().await;
                         drop(place);
@@ -133,6 +145,7 @@ struct Session {
     peer: SocketAddr,
     gateway: Arc<Gateway>,
     config: Arc<SmtpConfig>,
+    ppap: Option<Arc<Ppap>>,
     stop: watch::Receiver<bool>,
     greeted: bool,
     transaction: Option<Transaction>,
@@ -155,6 +168,7 @@ impl Session {
         peer: SocketAddr,
         gateway: Arc<Gateway>,
         config: Arc<SmtpConfig>,
+        ppap: Option<Arc<Ppap>>,
         stop: watch::Receiver<bool>,
     ) -> Session {
         let _ = stream.set_nodelay(true);
@@ -163,6 +177,7 @@ impl Session {
             peer,
             gateway,
             config,
+            ppap,
             stop,
             greeted: false,
             transaction: None,
@@ -372,11 +387,19 @@ impl Session {
     /// to `DATA`.
     async fn decide(&mut self, message: Vec<u8>, upload: super::limits::Upload) -> String {
         let transaction = self.transaction.take().expect("DATA checked the transaction");
-        let origin = Origin { interface: "smtp", client: Some(self.peer.ip().to_string()), user: None };
-        let policy = self.gateway.config.policy.clone();
-        let decided = self.gateway.sanitize("message.eml".into(), message, policy, origin, Some(upload)).await;
+        let decided = match self.ppap.clone() {
+            Some(ppap) => self.sanitize_ppap(&ppap, &transaction, message, upload).await,
+            None => {
+                let policy = self.gateway.config.policy.clone();
+                self.gateway.sanitize(MESSAGE_NAME.into(), message, policy, self.origin(), Some(upload)).await.map(Ok)
+            }
+        };
         let (id, result) = match decided {
-            Ok(decided) => decided,
+            Ok(Ok(decided)) => decided,
+            Ok(Err(answer)) => {
+                self.reset_next_hop().await;
+                return answer;
+            }
             Err(refusal) => {
                 self.reset_next_hop().await;
                 let code = if refusal.transient() { "451 4.3.2" } else { "554 5.3.0" };
@@ -426,6 +449,65 @@ impl Session {
                 }
                 refused_reply(&refused)
             }
+        }
+    }
+
+    fn origin(&self) -> Origin {
+        Origin { interface: "smtp", client: Some(self.peer.ip().to_string()), user: None }
+    }
+
+    /// The PPAP path: known passwords of the sender's earlier mails are
+    /// tried; a password the message announces is remembered and masked
+    /// (a second run with it as a candidate); a message whose encrypted
+    /// attachment stays closed waits (`451`) while its window runs. `Err`
+    /// is the answer to give instead of delivering.
+    async fn sanitize_ppap(
+        &mut self,
+        ppap: &Ppap,
+        transaction: &Transaction,
+        message: Vec<u8>,
+        upload: super::limits::Upload,
+    ) -> Result<Result<(String, crate::Sanitized), String>, super::Refusal> {
+        use sha2::{Digest, Sha256};
+        let hash: [u8; 32] = Sha256::digest(&message).into();
+        let known = ppap.passwords_for(&transaction.from, &transaction.recipients);
+        let policy = self.gateway.config.policy.clone().with_passwords(known);
+        let (mut id, mut result) = self
+            .gateway
+            .extract(MESSAGE_NAME.into(), message.clone(), policy.clone(), self.origin(), Some(upload))
+            .await?;
+        let announced = ppap::announced(&result.text, MESSAGE_NAME);
+        if !announced.is_empty() {
+            ppap.learn(&transaction.from, &transaction.recipients, &announced);
+            let masked = policy
+                .clone()
+                .with_passwords(announced.iter().map(|secret| Password::new(secret.clone(), PasswordSource::Mail)));
+            (id, result) =
+                self.gateway.sanitize(MESSAGE_NAME.into(), message.clone(), masked, self.origin(), None).await?;
+        }
+        if !ppap::has_encrypted_part(&result.report) {
+            ppap.done(hash);
+            return Ok(Ok((id, result)));
+        }
+        match ppap.wait(hash) {
+            Wait::Within(left) => Ok(Err(format!(
+                "451 4.7.0 An attachment is encrypted: waiting up to {} more minutes for the password mail (PPAP), \
+                 report {id}",
+                left.as_secs().div_ceil(60)
+            ))),
+            Wait::Expired => match ppap.config.expired {
+                // Once more with the empty password as the last candidate:
+                // an archive no candidate opens then fails as encrypted, and
+                // the e-mail plugin removes it with a note (without any
+                // candidate the zip plugin would keep an empty shell).
+                PpapExpired::Remove => {
+                    let last = policy.with_passwords([Password::new("", PasswordSource::Mail)]);
+                    self.gateway.sanitize(MESSAGE_NAME.into(), message, last, self.origin(), None).await.map(Ok)
+                }
+                PpapExpired::Bounce => Ok(Err(format!(
+                    "554 5.7.1 Refused by Sekisho: an encrypted attachment whose password never came (PPAP), report {id}"
+                ))),
+            },
         }
     }
 
