@@ -72,7 +72,8 @@ fn token_at(line: &str, from: usize) -> Option<Range<usize>> {
     let rest = &line[from..];
     let opened = rest.trim_start_matches(|c: char| c.is_whitespace() || OPENERS.contains(&c));
     let start = line.len() - opened.len();
-    let length = opened.find(|c: char| !c.is_ascii_graphic() || CLOSERS.contains(&c) || c == '"').unwrap_or(opened.len());
+    let length =
+        opened.find(|c: char| !c.is_ascii_graphic() || CLOSERS.contains(&c) || c == '"').unwrap_or(opened.len());
     let token = &opened[..length];
     // A sentence end after the token: closers, です, 。 and nothing else.
     let tail = opened[length..].trim_start_matches(|c: char| CLOSERS.contains(&c) || c.is_whitespace());
