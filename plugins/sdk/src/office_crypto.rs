@@ -475,6 +475,16 @@ mod tests {
     }
 
     #[test]
+    fn a_declared_size_beyond_the_data_is_refused() {
+        let package = |size: u64| [size.to_le_bytes().to_vec(), vec![0u8; 32]].concat();
+        assert_eq!(declared_size(&package(20)).unwrap(), 20);
+        assert_eq!(declared_size(&package(0x40_0000_0010)).unwrap(), 16, "only the lower four bytes are used");
+        assert!(declared_size(&package(33)).is_err());
+        assert!(declared_size(&package(u64::MAX)).is_err());
+        assert!(declared_size(&[1, 2, 3]).is_err(), "truncated");
+    }
+
+    #[test]
     fn hostile_descriptors_are_refused_before_any_try() {
         let agile = |spin: &str| {
             let xml = format!(
