@@ -467,7 +467,7 @@ fn ppap_first_mail() -> Vec<u8> {
     let message = kit::fixtures::eml_with_attachment(
         "見積書の送付",
         "パスワード付きZIPファイルを送ります。パスワードは別途お送りします。",
-        "mitsumori.zip",
+        "見積書.zip",
         "application/zip",
         &archive,
     );
@@ -524,26 +524,27 @@ fn assert_password_nowhere(postfix: &Postfix, work: &Path) {
     assert!(!postfix.log().contains(PPAP_PASSWORD), "the password in Postfix's log");
 }
 
-fn ppap_policy(work: &Path) -> String {
+/// Postfix and a filter whose policy tries passwords, with a PPAP window
+/// of `window_s` seconds and an audit log at `work/audit.jsonl`; `None`
+/// when Postfix, swaks or Python are missing.
+fn ppap_gateway(work: &Path, window_s: &str) -> Option<(Filter, Postfix)> {
+    if !available() || !tool_with("swaks", "--version") || !tool_with("python3", "--version") {
+        return None;
+    }
     let policy = work.join("ppap.toml");
     std::fs::write(&policy, "extends = \"strict\"\nencrypted = \"try-passwords\"\n").unwrap();
-    policy.to_str().unwrap().to_owned()
+    let audit = work.join("audit.jsonl");
+    let filter_port = free_port();
+    let postfix = Postfix::start(filter_port);
+    let args = ["--policy", policy.to_str().unwrap(), "--ppap-window-s", window_s, "--audit", audit.to_str().unwrap()];
+    let filter = Filter::start(filter_port, postfix.back, &args);
+    Some((filter, postfix))
 }
 
 #[test]
 fn ppap_the_password_mail_opens_the_first_and_is_delivered_masked() {
-    if !available() || !tool_with("swaks", "--version") || !tool_with("python3", "--version") {
-        return;
-    }
     let work = tempfile::tempdir().unwrap();
-    let filter_port = free_port();
-    let postfix = Postfix::start(filter_port);
-    let audit = work.path().join("audit.jsonl");
-    let _filter = Filter::start(
-        filter_port,
-        postfix.back,
-        &["--policy", &ppap_policy(work.path()), "--ppap-window-s", "60", "--audit", audit.to_str().unwrap()],
-    );
+    let Some((_filter, postfix)) = ppap_gateway(work.path(), "60") else { return };
     postfix.swaks("tanaka@example.test", &ppap_first_mail());
     // It waits in Postfix's queue for its password.
     let deferred = wait(Duration::from_secs(30), || postfix.log().contains("PPAP"));
@@ -561,31 +562,21 @@ fn ppap_the_password_mail_opens_the_first_and_is_delivered_masked() {
     assert_eq!(members.len(), 1, "{zips}");
     assert!(members[0][0].as_str().unwrap().ends_with(".xlsx"), "the workbook is rebuilt: {zips}");
     assert_eq!(members[0][1], false, "the zip is no longer encrypted: {zips}");
-    let audit_text = std::fs::read_to_string(&audit).unwrap();
+    let audit_text = std::fs::read_to_string(work.path().join("audit.jsonl")).unwrap();
     assert!(audit_text.contains("password from: mail"), "{audit_text}");
     assert_password_nowhere(&postfix, work.path());
 }
 
 #[test]
 fn ppap_without_the_password_mail_the_attachment_is_removed_when_the_window_ends() {
-    if !available() || !tool_with("swaks", "--version") || !tool_with("python3", "--version") {
-        return;
-    }
     let work = tempfile::tempdir().unwrap();
-    let filter_port = free_port();
-    let postfix = Postfix::start(filter_port);
-    let audit = work.path().join("audit.jsonl");
-    let _filter = Filter::start(
-        filter_port,
-        postfix.back,
-        &["--policy", &ppap_policy(work.path()), "--ppap-window-s", "4", "--audit", audit.to_str().unwrap()],
-    );
+    let Some((_filter, postfix)) = ppap_gateway(work.path(), "4") else { return };
     postfix.swaks("tanaka@example.test", &ppap_first_mail());
     let delivered = postfix.wait_delivered(1, Duration::from_secs(60));
     let message = read(&delivered[0]);
     assert!(postfix.log().contains("PPAP"), "it waited first: {}", postfix.log());
     assert!(zip_members(&delivered[0]).as_array().unwrap().is_empty(), "no zip left: {message}");
     let texts = inspect(&[delivered[0].as_path()])[delivered[0].to_str().unwrap()]["texts"].to_string();
-    assert!(texts.contains("[Sekisho]") && texts.contains("mitsumori.zip"), "the note: {texts}");
+    assert!(texts.contains("[Sekisho]") && texts.contains("見積書.zip"), "the note: {texts}");
     assert_password_nowhere(&postfix, work.path());
 }
