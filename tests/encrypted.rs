@@ -314,37 +314,18 @@ fn http_password_headers_open_the_archive_and_never_reach_a_log() {
     if !tool("curl") {
         return;
     }
-    use std::io::BufRead;
-    use std::sync::{Arc, Mutex};
     let dir = tempfile::tempdir().unwrap();
     let policy = policy_with_list(dir.path(), &[], "");
     let audit = dir.path().join("audit.jsonl");
     let input = dir.path().join("bundle.zip");
     std::fs::write(&input, zipcrypto_zip(&as_refs(&office_members()), RIGHT)).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sekisho"))
-        .args(["-vv", "serve", "--listen", "127.0.0.1:0", "--policy", policy.to_str().unwrap()])
-        .args(["--audit", audit.to_str().unwrap()])
-        .env("SEKISHO_CACHE_DIR", cache_dir())
-        .env_remove("SEKISHO_TOKEN")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let log = Arc::new(Mutex::new(Vec::<u8>::new()));
-    let (sender, receiver) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    let kept = log.clone();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(address) = line.strip_prefix("sekisho: HTTP API on http://") {
-                let _ = sender.send(address.to_owned());
-            }
-            kept.lock().unwrap().extend_from_slice(format!("{line}\n").as_bytes());
-        }
-    });
-    let Ok(address) = receiver.recv_timeout(std::time::Duration::from_secs(120)) else {
-        let _ = child.kill();
-        panic!("the server did not start");
-    };
+    let (mut child, address, log) = spawn_server_logged(
+        Command::new(env!("CARGO_BIN_EXE_sekisho"))
+            .args(["-vv", "serve", "--listen", "127.0.0.1:0", "--policy", policy.to_str().unwrap()])
+            .args(["--audit", audit.to_str().unwrap()])
+            .env("SEKISHO_CACHE_DIR", cache_dir())
+            .env_remove("SEKISHO_TOKEN"),
+    );
     let curl = |path: &str, out: &Path| {
         Command::new("curl")
             .args(["-s", "--max-time", "120", "-o", out.to_str().unwrap(), "-w", "%{http_code}"])

@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::mail::{inspect, japanese_message};
-use common::{kit, spawn_server, tool_with};
+use common::{ServerLog, kit, spawn_server_logged, tool_with};
 use kit::missing_oracle;
 
 fn free_port() -> u16 {
@@ -222,19 +222,21 @@ fn wait(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
 struct Filter {
     child: Child,
     _http: SocketAddr,
+    /// What it wrote to stderr (it runs with `-vv`).
+    log: ServerLog,
 }
 
 impl Filter {
     fn start(filter: u16, back: u16, extra: &[&str]) -> Filter {
-        let (child, http) = spawn_server(
+        let (child, http, log) = spawn_server_logged(
             Command::new(env!("CARGO_BIN_EXE_sekisho"))
-                .args(["serve", "--listen", "127.0.0.1:0"])
+                .args(["-vv", "serve", "--listen", "127.0.0.1:0"])
                 .args(["--smtp", &format!("127.0.0.1:{filter}"), "--smtp-next", &format!("127.0.0.1:{back}")])
                 .args(extra),
         );
         let listening = wait(Duration::from_secs(10), || TcpStream::connect(("127.0.0.1", filter)).is_ok());
         assert!(listening, "the SMTP filter does not listen");
-        Filter { child, _http: http }
+        Filter { child, _http: http, log }
     }
 }
 
@@ -511,7 +513,10 @@ fn delivered_with_id(postfix: &Postfix, id: &str) -> Option<PathBuf> {
 
 /// What the filter printed, its audit log and every delivered message
 /// must not hold the password.
-fn assert_password_nowhere(postfix: &Postfix, work: &Path) {
+fn assert_password_nowhere(postfix: &Postfix, filter: &Filter, work: &Path) {
+    let log = String::from_utf8_lossy(&filter.log.lock().unwrap()).into_owned();
+    assert!(log.contains("sekisho: SMTP filter on"), "the log was kept: {log}");
+    assert!(!log.contains(PPAP_PASSWORD), "the password in the filter's log: {log}");
     // Raw and decoded: a body may be base64.
     for path in postfix.delivered() {
         assert!(!read(&path).contains(PPAP_PASSWORD), "the password in {}: {}", path.display(), read(&path));
@@ -544,7 +549,7 @@ fn ppap_gateway(work: &Path, window_s: &str) -> Option<(Filter, Postfix)> {
 #[test]
 fn ppap_the_password_mail_opens_the_first_and_is_delivered_masked() {
     let work = tempfile::tempdir().unwrap();
-    let Some((_filter, postfix)) = ppap_gateway(work.path(), "60") else { return };
+    let Some((filter, postfix)) = ppap_gateway(work.path(), "60") else { return };
     postfix.swaks("tanaka@example.test", &ppap_first_mail());
     // It waits in Postfix's queue for its password.
     let deferred = wait(Duration::from_secs(30), || postfix.log().contains("PPAP"));
@@ -564,13 +569,13 @@ fn ppap_the_password_mail_opens_the_first_and_is_delivered_masked() {
     assert_eq!(members[0][1], false, "the zip is no longer encrypted: {zips}");
     let audit_text = std::fs::read_to_string(work.path().join("audit.jsonl")).unwrap();
     assert!(audit_text.contains("password from: mail"), "{audit_text}");
-    assert_password_nowhere(&postfix, work.path());
+    assert_password_nowhere(&postfix, &filter, work.path());
 }
 
 #[test]
 fn ppap_without_the_password_mail_the_attachment_is_removed_when_the_window_ends() {
     let work = tempfile::tempdir().unwrap();
-    let Some((_filter, postfix)) = ppap_gateway(work.path(), "4") else { return };
+    let Some((filter, postfix)) = ppap_gateway(work.path(), "4") else { return };
     postfix.swaks("tanaka@example.test", &ppap_first_mail());
     let delivered = postfix.wait_delivered(1, Duration::from_secs(60));
     let message = read(&delivered[0]);
@@ -578,5 +583,5 @@ fn ppap_without_the_password_mail_the_attachment_is_removed_when_the_window_ends
     assert!(zip_members(&delivered[0]).as_array().unwrap().is_empty(), "no zip left: {message}");
     let texts = inspect(&[delivered[0].as_path()])[delivered[0].to_str().unwrap()]["texts"].to_string();
     assert!(texts.contains("[Sekisho]") && texts.contains("見積書.zip"), "the note: {texts}");
-    assert_password_nowhere(&postfix, work.path());
+    assert_password_nowhere(&postfix, &filter, work.path());
 }

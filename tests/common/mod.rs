@@ -152,19 +152,32 @@ pub fn check_active(oracle: &Path, files: &[&Path], dir: &Path) -> BTreeMap<Path
 /// start may compile the plugins, so up to two minutes. A server that does
 /// not start is killed before the test fails.
 pub fn spawn_server(command: &mut Command) -> (std::process::Child, std::net::SocketAddr) {
+    let (child, address, _) = spawn_server_logged(command);
+    (child, address)
+}
+
+/// Everything a server wrote to stderr so far.
+pub type ServerLog = std::sync::Arc<std::sync::Mutex<Vec<u8>>>;
+
+/// [`spawn_server`], keeping every line the server writes to stderr (to
+/// check that no secret reaches the log).
+pub fn spawn_server_logged(command: &mut Command) -> (std::process::Child, std::net::SocketAddr, ServerLog) {
     use std::io::{BufRead, BufReader};
     let mut child = command.stderr(std::process::Stdio::piped()).spawn().expect("start sekisho serve");
     let stderr = child.stderr.take().unwrap();
     let (sender, receiver) = std::sync::mpsc::channel();
+    let log = ServerLog::default();
+    let kept = log.clone();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(address) = line.strip_prefix("sekisho: HTTP API on http://") {
                 let _ = sender.send(address.parse::<std::net::SocketAddr>().unwrap());
             }
+            kept.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(format!("{line}\n").as_bytes());
         }
     });
     match receiver.recv_timeout(std::time::Duration::from_secs(120)) {
-        Ok(address) => (child, address),
+        Ok(address) => (child, address, log),
         Err(_) => {
             let _ = child.kill();
             let _ = child.wait();
