@@ -30,8 +30,11 @@ fn available() -> bool {
     if !root {
         return missing_oracle("root (Postfix starts as root)");
     }
-    Path::new("/usr/sbin/postfix").exists() || missing_oracle("postfix")
+    Path::new(POSTFIX).exists() || missing_oracle("postfix")
 }
+
+/// Postfix's command, by its path: /usr/sbin is not on every PATH.
+const POSTFIX: &str = "/usr/sbin/postfix";
 
 /// One Postfix instance: `inbound` takes mail (and hands it to the
 /// filter), `back` is the reinjection port without a filter.
@@ -134,7 +137,7 @@ impl Postfix {
     }
 
     fn run(&self, args: &[&str]) {
-        let out = Command::new("postfix").arg("-c").arg(self.config()).args(args).output().expect("postfix");
+        let out = Command::new(POSTFIX).arg("-c").arg(self.config()).args(args).output().expect("postfix");
         assert!(out.status.success(), "postfix {args:?}: {}\n{}", String::from_utf8_lossy(&out.stderr), self.log());
     }
 
@@ -191,7 +194,7 @@ impl Postfix {
 
 impl Drop for Postfix {
     fn drop(&mut self) {
-        let _ = Command::new("postfix").arg("-c").arg(self.config()).arg("abort").output();
+        let _ = Command::new(POSTFIX).arg("-c").arg(self.config()).arg("abort").output();
     }
 }
 
