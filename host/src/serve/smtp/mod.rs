@@ -30,7 +30,6 @@ pub use ppap::{PpapConfig, PpapExpired};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use smtp_proto::request::receiver::RequestReceiver;
 use smtp_proto::{EXT_8BIT_MIME, EXT_ENHANCED_STATUS_CODES, EXT_PIPELINING, EXT_SIZE, EXT_SMTP_UTF8};
@@ -434,7 +433,7 @@ impl Session {
                         reason: &reason,
                         report_id: &id,
                     }
-                    .message(unique()),
+                    .message(super::rand_suffix()),
                 }
             }
         };
@@ -559,11 +558,4 @@ fn syntax_reply(error: &ParseError) -> &'static str {
         ParseError::ResponseTooLong => "500 5.5.6 Line too long",
         _ => "501 5.5.4 Syntax error",
     }
-}
-
-/// A number for Message-IDs of notices.
-fn unique() -> u64 {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-    now ^ COUNTER.fetch_add(1, Ordering::Relaxed)
 }
