@@ -9,7 +9,7 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -84,11 +84,6 @@ impl Server {
         let status = String::from_utf8_lossy(&raw[cut + 1..]).trim().parse().expect("an HTTP status");
         (status, raw[..cut].to_vec())
     }
-}
-
-/// A free loopback port (bound, read, released).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// One HTTP/1.1 request to chromedriver, `Connection: close`; the JSON answer.

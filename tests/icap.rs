@@ -841,10 +841,6 @@ fn web_server(dir: &Path) -> SocketAddr {
     address
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 #[test]
 fn squid_delivers_sanitized_files_and_refusal_pages() {
     // Squid lives in /usr/sbin, which is not on every user's PATH.

@@ -11,18 +11,14 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::mail::{inspect, japanese_message};
-use common::{ServerLog, kit, spawn_server_logged, tool_with};
+use common::{SmtpFilter, free_port, kit, tool_with, within};
 use kit::missing_oracle;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// Whether Postfix and swaks can run here.
 fn available() -> bool {
@@ -145,7 +141,8 @@ impl Postfix {
     fn reinjection(&self, on: bool) {
         self.write_master_cf(on);
         self.run(&["reload"]);
-        let up = wait(Duration::from_secs(20), || TcpStream::connect(("127.0.0.1", self.back)).is_ok() == on);
+        let up =
+            within(Duration::from_secs(20), || TcpStream::connect(("127.0.0.1", self.back)).is_ok() == on).is_some();
         assert!(up, "the reinjection port did not turn {}", if on { "on" } else { "off" });
     }
 
@@ -165,7 +162,7 @@ impl Postfix {
     /// Waits until `count` messages are delivered (then a little longer,
     /// to see a duplicate if one were coming) and returns them.
     fn wait_delivered(&self, count: usize, timeout: Duration) -> Vec<PathBuf> {
-        let reached = wait(timeout, || self.delivered().len() >= count);
+        let reached = within(timeout, || self.delivered().len() >= count).is_some();
         assert!(reached, "{} of {count} messages delivered\n{}", self.delivered().len(), self.log());
         std::thread::sleep(Duration::from_millis(500));
         self.delivered()
@@ -210,44 +207,9 @@ fn chown(owner: &str, path: &Path) {
     assert!(out.status.success(), "chown {owner}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-fn wait(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    done()
-}
-
-/// `sekisho serve` with the SMTP filter on `filter`, reinjecting to `back`.
-struct Filter {
-    child: Child,
-    _http: SocketAddr,
-    /// What it wrote to stderr (it runs with `-vv`).
-    log: ServerLog,
-}
-
-impl Filter {
-    fn start(filter: u16, back: u16, extra: &[&str]) -> Filter {
-        let (child, http, log) = spawn_server_logged(
-            Command::new(env!("CARGO_BIN_EXE_sekisho"))
-                .args(["-vv", "serve", "--listen", "127.0.0.1:0"])
-                .args(["--smtp", &format!("127.0.0.1:{filter}"), "--smtp-next", &format!("127.0.0.1:{back}")])
-                .args(extra),
-        );
-        let listening = wait(Duration::from_secs(10), || TcpStream::connect(("127.0.0.1", filter)).is_ok());
-        assert!(listening, "the SMTP filter does not listen");
-        Filter { child, _http: http, log }
-    }
-}
-
-impl Drop for Filter {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `sekisho serve` with the SMTP filter on `port`, reinjecting to Postfix's `back` port.
+fn start_filter(port: u16, back: u16, extra: &[&str]) -> SmtpFilter {
+    SmtpFilter::start(port, SocketAddr::from(([127, 0, 0, 1], back)), extra)
 }
 
 fn read(path: &Path) -> String {
@@ -272,7 +234,7 @@ fn postfix_delivers_rebuilt_mail_through_the_filter() {
     std::fs::write(&policy, "extends = \"strict\"\n[options]\nhtml-mode = \"text\"\n").unwrap();
     let filter_port = free_port();
     let postfix = Postfix::start(filter_port);
-    let _filter = Filter::start(filter_port, postfix.back, &["--policy", policy.to_str().unwrap()]);
+    let _filter = start_filter(filter_port, postfix.back, &["--policy", policy.to_str().unwrap()]);
 
     // 1. Japanese ISO-2022-JP mail with an HTML part and a macro .docm.
     let docm = work.path().join("report.docm");
@@ -318,7 +280,7 @@ fn a_burst_while_the_next_hop_is_down_is_delivered_once_it_is_back() {
     }
     let filter_port = free_port();
     let postfix = Postfix::start(filter_port);
-    let _filter = Filter::start(filter_port, postfix.back, &[]);
+    let _filter = start_filter(filter_port, postfix.back, &[]);
     postfix.reinjection(false);
     let sent = 20;
     let mut ids = BTreeSet::new();
@@ -363,7 +325,7 @@ fn a_refused_message_is_bounced_or_replaced_by_a_notice() {
     // notify: the recipient gets the notice instead, with the report id.
     let filter_port = free_port();
     let postfix = Postfix::start(filter_port);
-    let filter = Filter::start(filter_port, postfix.back, &["--policy", policy, "--smtp-refused", "notify"]);
+    let filter = start_filter(filter_port, postfix.back, &["--policy", policy, "--smtp-refused", "notify"]);
     postfix.swaks("tanaka@example.test", &message);
     let delivered = postfix.wait_delivered(1, Duration::from_secs(60));
     let notice = read(&delivered[0]);
@@ -375,9 +337,9 @@ fn a_refused_message_is_bounced_or_replaced_by_a_notice() {
     // reject: 554, so Postfix bounces it to the sender and delivers nothing.
     let filter_port = free_port();
     let postfix = Postfix::start(filter_port);
-    let _filter = Filter::start(filter_port, postfix.back, &["--policy", policy, "--smtp-refused", "reject"]);
+    let _filter = start_filter(filter_port, postfix.back, &["--policy", policy, "--smtp-refused", "reject"]);
     postfix.swaks("tanaka@example.test", &message);
-    let bounced = wait(Duration::from_secs(60), || postfix.log().contains("status=bounced"));
+    let bounced = within(Duration::from_secs(60), || postfix.log().contains("status=bounced")).is_some();
     assert!(bounced, "{}", postfix.log());
     assert!(postfix.log().contains("Refused by Sekisho: blocked"), "{}", postfix.log());
     assert!(postfix.delivered().is_empty());
@@ -393,7 +355,7 @@ fn throughput_through_postfix_with_and_without_the_filter() {
     let messages = 200;
     let filter_port = free_port();
     let postfix = Postfix::start(filter_port);
-    let _filter = Filter::start(filter_port, postfix.back, &[]);
+    let _filter = start_filter(filter_port, postfix.back, &[]);
     let message = b"From: a@sender.test\r\nTo: tanaka@example.test\r\nSubject: load\r\n\r\nsome text\r\n";
     // Without the filter: straight into the reinjection port.
     let timed = |port: u16, total: usize| {
@@ -405,7 +367,7 @@ fn throughput_through_postfix_with_and_without_the_filter() {
                 scope.spawn(|| send_many(port, messages / 4, message));
             }
         });
-        let reached = wait(Duration::from_secs(300), || postfix.delivered().len() >= total);
+        let reached = within(Duration::from_secs(300), || postfix.delivered().len() >= total).is_some();
         assert!(reached, "{} of {total} delivered\n{}", postfix.delivered().len(), postfix.log());
         started.elapsed()
     };
@@ -516,7 +478,7 @@ fn delivered_with_id(postfix: &Postfix, id: &str) -> Option<PathBuf> {
 
 /// What the filter printed, its audit log and every delivered message
 /// must not hold the password.
-fn assert_password_nowhere(postfix: &Postfix, filter: &Filter, work: &Path) {
+fn assert_password_nowhere(postfix: &Postfix, filter: &SmtpFilter, work: &Path) {
     let log = String::from_utf8_lossy(&filter.log.lock().unwrap()).into_owned();
     assert!(log.contains("sekisho: SMTP filter on"), "the log was kept: {log}");
     assert!(!log.contains(PPAP_PASSWORD), "the password in the filter's log: {log}");
@@ -535,7 +497,7 @@ fn assert_password_nowhere(postfix: &Postfix, filter: &Filter, work: &Path) {
 /// Postfix and a filter whose policy tries passwords, with a PPAP window
 /// of `window_s` seconds and an audit log at `work/audit.jsonl`; `None`
 /// when Postfix, swaks or Python are missing.
-fn ppap_gateway(work: &Path, window_s: &str) -> Option<(Filter, Postfix)> {
+fn ppap_gateway(work: &Path, window_s: &str) -> Option<(SmtpFilter, Postfix)> {
     if !available() || !tool_with("swaks", "--version") || !tool_with("python3", "--version") {
         return None;
     }
@@ -545,7 +507,7 @@ fn ppap_gateway(work: &Path, window_s: &str) -> Option<(Filter, Postfix)> {
     let filter_port = free_port();
     let postfix = Postfix::start(filter_port);
     let args = ["--policy", policy.to_str().unwrap(), "--ppap-window-s", window_s, "--audit", audit.to_str().unwrap()];
-    let filter = Filter::start(filter_port, postfix.back, &args);
+    let filter = start_filter(filter_port, postfix.back, &args);
     Some((filter, postfix))
 }
 
@@ -555,7 +517,7 @@ fn ppap_the_password_mail_opens_the_first_and_is_delivered_masked() {
     let Some((filter, postfix)) = ppap_gateway(work.path(), "60") else { return };
     postfix.swaks("tanaka@example.test", &ppap_first_mail());
     // It waits in Postfix's queue for its password.
-    let deferred = wait(Duration::from_secs(30), || postfix.log().contains("PPAP"));
+    let deferred = within(Duration::from_secs(30), || postfix.log().contains("PPAP")).is_some();
     assert!(deferred, "{}", postfix.log());
     assert!(postfix.delivered().is_empty());
     postfix.swaks("tanaka@example.test", &ppap_password_mail());

@@ -7,11 +7,10 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::spawn_server;
+use common::{SmtpFilter, free_port};
 
 /// One transaction the next hop accepted.
 #[derive(Debug, Clone)]
@@ -101,46 +100,22 @@ fn next_hop_session(stream: TcpStream, record: &Mutex<Vec<Received>>) {
 }
 
 /// `sekisho serve` with the SMTP filter in front of `next`.
-struct Filter {
-    child: Child,
-    smtp: SocketAddr,
-}
+struct Filter(SmtpFilter);
 
 impl Filter {
     fn start(next: SocketAddr, extra: &[&str]) -> Filter {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let (child, _) = spawn_server(
-            Command::new(env!("CARGO_BIN_EXE_sekisho"))
-                .args(["serve", "--listen", "127.0.0.1:0", "--smtp", &format!("127.0.0.1:{port}")])
-                .args(["--smtp-next", &next.to_string()])
-                .args(extra),
-        );
-        let smtp = SocketAddr::from(([127, 0, 0, 1], port));
-        for _ in 0..100 {
-            if TcpStream::connect(smtp).is_ok() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Filter { child, smtp }
+        Filter(SmtpFilter::start(free_port(), next, extra))
     }
 
     /// Sends `commands` in one write (pipelined) and reads `replies` replies.
     fn talk(&self, commands: &[u8], replies: usize) -> Vec<String> {
-        let stream = TcpStream::connect(self.smtp).unwrap();
+        let stream = TcpStream::connect(self.0.smtp).unwrap();
         stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
         let mut reader = BufReader::new(stream.try_clone().unwrap());
         let mut writer = stream;
         writer.write_all(commands).unwrap();
         // The greeting first, then one reply per command.
         (0..=replies).map(|_| read_reply(&mut reader)).skip(1).collect()
-    }
-}
-
-impl Drop for Filter {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

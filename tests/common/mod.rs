@@ -185,3 +185,56 @@ pub fn spawn_server_logged(command: &mut Command) -> (std::process::Child, std::
         }
     }
 }
+
+/// A free loopback port (bound, read, released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Polls until `done` or the deadline; returns the time it took, if done.
+pub fn within(limit: std::time::Duration, mut done: impl FnMut() -> bool) -> Option<std::time::Duration> {
+    let started = std::time::Instant::now();
+    loop {
+        if done() {
+            return Some(started.elapsed());
+        }
+        if started.elapsed() > limit {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// `sekisho -vv serve` with the SMTP filter on loopback `port`, reinjecting
+/// to `next`, and `extra` arguments; killed when dropped.
+pub struct SmtpFilter {
+    child: std::process::Child,
+    /// The filter's address.
+    pub smtp: std::net::SocketAddr,
+    /// What it wrote to stderr.
+    pub log: ServerLog,
+}
+
+impl SmtpFilter {
+    /// Starts it and waits until the SMTP port takes connections.
+    pub fn start(port: u16, next: std::net::SocketAddr, extra: &[&str]) -> SmtpFilter {
+        let (child, _, log) = spawn_server_logged(
+            Command::new(env!("CARGO_BIN_EXE_sekisho"))
+                .args(["-vv", "serve", "--listen", "127.0.0.1:0", "--smtp", &format!("127.0.0.1:{port}")])
+                .args(["--smtp-next", &next.to_string()])
+                .args(extra),
+        );
+        let smtp = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let filter = SmtpFilter { child, smtp, log };
+        let listening = within(std::time::Duration::from_secs(10), || std::net::TcpStream::connect(smtp).is_ok());
+        assert!(listening.is_some(), "the SMTP filter does not listen");
+        filter
+    }
+}
+
+impl Drop for SmtpFilter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
