@@ -944,3 +944,20 @@ fn squid_delivers_sanitized_files_and_refusal_pages() {
     assert_eq!(csv, CLEAN_CSV);
     assert_eq!(header(&headers, "X-Sekisho-Outcome"), None);
 }
+
+/// A scan the policy needs and clamd cannot do (nothing listens at its
+/// address): ICAP 503, so the proxy's bypass setting decides, and the
+/// connection goes on.
+#[test]
+fn a_scanner_that_is_down_is_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("scan.toml");
+    std::fs::write(&policy, "[scan]\nwhat = \"all\"\n").unwrap();
+    let dead =
+        format!("127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
+    let server = Server::start(&["--policy", policy.to_str().unwrap(), "--clamd", &dead, "--clamd-timeout-ms", "3000"]);
+    let answer = server.exchange(&respmod("http://example.test/t.csv", "text/csv", "", b"name,count\na,1\n", &[]));
+    assert_eq!(answer.status, 503, "{answer:?}");
+    let why = answer.header("X-Sekisho-Error").unwrap();
+    assert!(why.contains("could not be scanned") && why.contains("clamav"), "{why}");
+}

@@ -434,3 +434,72 @@ fn binary_workbooks_are_refused_with_a_reason() {
     assert!(result.output.is_none());
     assert!(result.report.reason.as_ref().unwrap().detail.contains("xlsb"), "{:#?}", result.report);
 }
+
+/// The VBA source the office plugins hand to the scanners, checked against
+/// olevba on every corpus document with macros: the same modules, each
+/// decoded from its start (a rule anchored at offset 0 on the
+/// `Attribute VB_Name` line every module's source begins with).
+#[test]
+fn the_vba_source_handed_to_the_scanners_is_the_one_olevba_reads() {
+    use sekisho::scan::Scanners;
+    use sekisho::scan::yara::YaraRules;
+    let Some(corpus) = corpus!() else { return };
+    if !oracles_available() {
+        return;
+    }
+    let rules = tempfile::tempdir().unwrap();
+    let rule = "rule decoded_source { strings: $a = \"Attribute VB_Name\" condition: $a at 0 }";
+    std::fs::write(rules.path().join("probe.yar"), rule).unwrap();
+    let scanners = Scanners::none().with_yara(YaraRules::load(rules.path()).unwrap());
+    let engine = sekisho::Sekisho::builder().cache_dir(cache_dir()).scanners(scanners).build().unwrap();
+    // Macros are kept and only reported: a match would block, so `malware` is `allow` here.
+    let policy = Policy::from_toml(
+        "extends = \"keep-macros\"\n[classes]\nmalware = \"allow\"\n[scan]\nwhat = \"kept-active\"\n",
+        "probe.toml",
+    )
+    .unwrap();
+    let mut checked = 0;
+    for folder in ["ooxml", "ole"] {
+        for input in corpus.files(folder) {
+            let olevba = oletool("olevba", &["--json"], &input);
+            let results: serde_json::Value = serde_json::from_slice(&olevba.stdout).unwrap();
+            let mut expected: Vec<String> = results
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|entry| entry["macros"].as_array().cloned().unwrap_or_default())
+                .filter_map(|m| {
+                    m["vba_filename"].as_str().map(|f| f.rsplit_once('.').map_or(f, |(stem, _)| stem).to_owned())
+                })
+                // Excel 4 macro sheets are not VBA: the plugins do not hand them over.
+                .filter(|name| name != "xlm_macro")
+                .collect();
+            if expected.is_empty() {
+                continue;
+            }
+            expected.sort();
+            expected.dedup();
+            let report = sanitize_file(&engine, &input, &policy).report;
+            let mut decoded: Vec<String> = reports_of(&report)
+                .into_iter()
+                .flat_map(|r| r.scans.iter())
+                .filter(|s| s.matches.iter().any(|m| m == "probe.decoded_source"))
+                .filter_map(|s| s.location.rsplit_once('/').map(|(_, module)| module.to_owned()))
+                .collect();
+            decoded.sort();
+            decoded.dedup();
+            assert_eq!(decoded, expected, "{}: {:#?}", input.display(), report.scans);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "only {checked} corpus documents with macros");
+}
+
+/// A report and the reports of every embedded file.
+fn reports_of(report: &Report) -> Vec<&Report> {
+    let mut all = vec![report];
+    for child in &report.children {
+        all.extend(reports_of(child));
+    }
+    all
+}

@@ -155,7 +155,10 @@ impl Postfix {
         let new = self.dir.path().join("mail/inbox/new");
         let mut files: Vec<PathBuf> =
             std::fs::read_dir(new).map_or(Vec::new(), |d| d.map(|e| e.unwrap().path()).collect());
-        files.sort();
+        // In delivery order: Maildir names start with the second, then the
+        // device and inode before the microseconds, so two messages of the
+        // same second do not sort by name.
+        files.sort_by_key(|path| (std::fs::metadata(path).and_then(|m| m.modified()).ok(), path.clone()));
         files
     }
 

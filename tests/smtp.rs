@@ -240,3 +240,19 @@ fn addresses_and_lines_that_could_inject_commands_are_refused() {
     assert!(received[0].to.iter().all(|to| !to.contains('\r')), "{received:?}");
     assert!(received[0].to.contains(&"<c@example.test>".to_owned()), "{received:?}");
 }
+
+#[test]
+fn a_scanner_that_is_down_defers_the_message() {
+    let next = NextHop::start();
+    let work = tempfile::tempdir().unwrap();
+    let policy = work.path().join("scan.toml");
+    std::fs::write(&policy, "[scan]\nwhat = \"all\"\n").unwrap();
+    let dead = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let filter = Filter::start(next.address, &["--policy", policy.to_str().unwrap(), "--clamd", &dead]);
+    let commands =
+        format!("EHLO mta.test\r\nMAIL FROM:<a@sender.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n{MESSAGE}QUIT\r\n");
+    let replies = filter.talk(commands.as_bytes(), 6);
+    assert!(replies[4].starts_with("451 4.3.0") && replies[4].contains("clamav"), "the MTA retries later: {replies:?}");
+    assert!(replies[5].starts_with("221"), "{replies:?}");
+    assert!(next.received().is_empty(), "nothing was delivered unscanned");
+}

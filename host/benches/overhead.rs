@@ -2,7 +2,8 @@
 //! on-demand), compile vs cached load, wasm/native ratios of the text and zip
 //! plugins on multi-megabyte inputs, the CLI end to end, and corpus
 //! throughput beside peer tools (qpdf for PDF, mat2 for office documents,
-//! exiftool and mat2 for images).
+//! exiftool and mat2 for images), and the cost of multi-scan (YARA-X,
+//! clamd) beside the rebuild.
 //!
 //! Run with `cargo bench -p sekisho`. Absolute times depend on the machine;
 //! the ratios, measured in the same run, are what to compare.
@@ -31,7 +32,7 @@ fn engine(allocator: Allocator) -> Sekisho {
     let echo = sekisho_test_plugins::plugin_wasm("sekisho_test_misbehave.wasm");
     std::fs::copy(echo, echo_dir.join("misbehave.wasm")).unwrap();
     let sandbox = SandboxConfig { allocator, cache_dir: Some(cache_dir()), ..SandboxConfig::default() };
-    Sekisho::new(Options { sandbox, plugin_dirs: vec![echo_dir], notice: None, trusted_keys: None }).expect("engine")
+    Sekisho::new(Options { sandbox, plugin_dirs: vec![echo_dir], ..Options::default() }).expect("engine")
 }
 
 /// Median of `runs` timings of `f`.
@@ -323,6 +324,8 @@ fn main() {
         &format!("lazy / eager = {:.2}", lazy.as_secs_f64() / eager.as_secs_f64()),
     );
 
+    scan_rows(&files, &policy);
+
     // 7. One small PDF, one process each: Sekisho against `qpdf IN OUT`.
     let dir = tempfile::tempdir().unwrap();
     let pdf = dir.path().join("small.pdf");
@@ -485,4 +488,93 @@ fn image_corpus(shared: &sekisho_testkit::Corpus, sekisho: &Sekisho, policy: &Po
         command
     });
     peer_row(&corpus, "mat2 FILE", per_process, mat2);
+}
+
+/// `count` rules of the kind a rule feed holds: a few literal strings and a
+/// hex pattern each, some with a regular expression.
+fn many_rules(count: usize) -> String {
+    (0..count)
+        .map(|i| {
+            let regex = if i % 4 == 0 { format!("\n        $r = /sekisho-probe-{i}[0-9a-f]{{8}}/ nocase") } else { String::new() };
+            format!(
+                "rule generated_{i}\n{{\n    strings:\n        $a = \"marker-{i}-alpha\"\n        $b = \"marker-{i}-beta\" wide\n        \
+                 $h = {{ 4D 5A {:02X} {:02X} ?? ?? 50 45 }}{regex}\n    condition:\n        any of them\n}}\n",
+                i % 256,
+                (i * 7) % 256
+            )
+        })
+        .collect()
+}
+
+/// Multi-scan: what YARA-X costs per file with 100 rules on 1 MB, that the
+/// rules compile once, and throughput with `[scan] what = "all"` against
+/// without scanning on the same files, per engine (clamd started here with
+/// the test kit's signatures, when installed).
+fn scan_rows(files: &[(String, Vec<u8>)], policy: &Policy) {
+    use sekisho::scan::Scanners;
+    use sekisho::scan::clamd::Clamd;
+    use sekisho::scan::yara::YaraRules;
+
+    let rules_dir = tempfile::tempdir().unwrap();
+    std::fs::write(rules_dir.path().join("generated.yar"), many_rules(96)).unwrap();
+    for starter in ["eicar.yar", "vba_autoexec.yar", "powershell_cradle.yar", "embedded_executable.yar"] {
+        let from = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../rules").join(starter);
+        std::fs::copy(from, rules_dir.path().join(starter)).unwrap();
+    }
+    let started = Instant::now();
+    let rules = YaraRules::load(rules_dir.path()).expect("the bench rules compile");
+    let compile = started.elapsed();
+    let megabyte: Vec<u8> = (0..1u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 11) as u8).collect();
+    let scan = median(51, || {
+        black_box(rules.scan(&megabyte).unwrap());
+    });
+    row(&format!("YARA-X: compile {} rules (once per process)", rules.len()), ms(compile), "");
+    row(
+        &format!("YARA-X: scan 1 MB with {} rules", rules.len()),
+        ms(scan),
+        &format!(
+            "{:.0} MB/s; compile / scan = {:.0}",
+            1.0 / scan.as_secs_f64(),
+            compile.as_secs_f64() / scan.as_secs_f64()
+        ),
+    );
+
+    let all = {
+        let mut all = Policy::from_toml("[scan]\nwhat = \"all\"\n", "bench-scan.toml").unwrap();
+        all.name = policy.name.clone();
+        all
+    };
+    let with = |scanners: Scanners| {
+        let sandbox = SandboxConfig { cache_dir: Some(cache_dir()), ..SandboxConfig::default() };
+        Sekisho::new(Options { sandbox, scanners: std::sync::Arc::new(scanners), ..Options::default() }).unwrap()
+    };
+    let run_all = |sekisho: &Sekisho, policy: &Policy| {
+        for (name, data) in files {
+            black_box(sekisho.sanitize(Source::bytes(data.clone()), name, policy));
+        }
+    };
+    let bytes: usize = files.iter().map(|(_, d)| d.len()).sum();
+    let label = format!("{} files, {:.1} MB", files.len(), bytes as f64 / 1e6);
+    let plain = with(Scanners::none());
+    let without = median(5, || run_all(&plain, policy));
+    row(&format!("{label}: no scanning"), ms(without), "");
+    let yara = with(Scanners::none().with_yara(YaraRules::load(rules_dir.path()).unwrap()));
+    let scanned = median(5, || run_all(&yara, &all));
+    row(
+        &format!("{label}: what = all, YARA-X ({} rules)", rules.len()),
+        ms(scanned),
+        &format!("with / without = {:.2}", scanned.as_secs_f64() / without.as_secs_f64()),
+    );
+    match sekisho_testkit::clamd::TestClamd::start() {
+        Some(clamd) => {
+            let engine = with(Scanners::none().with_clamd(Clamd::new(clamd.address.parse().unwrap())));
+            let scanned = median(5, || run_all(&engine, &all));
+            row(
+                &format!("{label}: what = all, clamd (INSTREAM over TCP)"),
+                ms(scanned),
+                &format!("with / without = {:.2}", scanned.as_secs_f64() / without.as_secs_f64()),
+            );
+        }
+        None => row(&format!("{label}: what = all, clamd"), "-".into(), "clamd not installed"),
+    }
 }

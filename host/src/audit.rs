@@ -67,6 +67,15 @@ pub struct Entry<'a> {
     /// file or member of the tree that a password opened.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub decrypted: Vec<String>,
+    /// What the scanners said, over the file and its embedded files: one
+    /// `engine version: location: match` per match, one `engine version:
+    /// location: not scanned (why)` per scan not done. Absent when nothing
+    /// was scanned.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scans: Vec<String>,
+    /// How many scans were done over the tree, clean or not.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub scanned: u32,
     /// `name@version` of every plugin used.
     pub plugins: Vec<String>,
     /// Name of the policy applied.
@@ -83,6 +92,8 @@ impl<'a> Entry<'a> {
         count_items(report, &mut items);
         let mut decrypted = Vec::new();
         decrypted_items(report, &report.input.name, &mut decrypted);
+        let (mut scans, mut scanned) = (Vec::new(), 0);
+        scan_verdicts(report, &mut scans, &mut scanned);
         let time = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
         Entry {
             time,
@@ -97,6 +108,8 @@ impl<'a> Entry<'a> {
             reason: report.reason.as_ref().map(|r| r.detail.as_str()),
             items,
             decrypted,
+            scans,
+            scanned,
             plugins: report.plugins().iter().map(|p| format!("{}@{}", p.name, p.version)).collect(),
             policy: &report.policy.name,
             policy_sha256: &report.policy.sha256,
@@ -154,6 +167,28 @@ fn decrypted_items(report: &Report, path: &str, found: &mut Vec<String>) {
     for child in &report.children {
         decrypted_items(child, &format!("{path}/{}", child.input.name), found);
     }
+}
+
+/// The verdicts of every scan of the tree, and how many scans there were.
+fn scan_verdicts(report: &Report, verdicts: &mut Vec<String>, scanned: &mut u32) {
+    for scan in &report.scans {
+        *scanned += 1;
+        let engine = format!("{} {}", scan.engine, scan.version);
+        let engine = engine.trim();
+        for name in &scan.matches {
+            verdicts.push(format!("{engine}: {}: {name}", scan.location));
+        }
+        if let Some(why) = &scan.error {
+            verdicts.push(format!("{engine}: {}: not scanned ({why})", scan.location));
+        }
+    }
+    for child in &report.children {
+        scan_verdicts(child, verdicts, scanned);
+    }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn count_items(report: &Report, counts: &mut BTreeMap<String, u32>) {

@@ -100,6 +100,13 @@ impl Builder {
         self
     }
 
+    /// Scans beside the rebuild with these scanners (YARA-X rules, clamd),
+    /// where each policy's `[scan]` says.
+    pub fn scanners(mut self, scanners: crate::scan::Scanners) -> Builder {
+        self.options.scanners = Arc::new(scanners);
+        self
+    }
+
     /// Starts the sandbox and loads the plugins.
     pub fn build(self) -> Result<Engine, Error> {
         let trusted_keys = match &self.trusted_keys {

@@ -243,6 +243,8 @@ pub struct PolicyView {
     pub reencrypt: bool,
     /// True when the host keeps the text plugins hand over.
     pub collect_text: bool,
+    /// True when the host scans the active parts plugins hand over.
+    pub inspect_active: bool,
 }
 
 /// Where a password candidate came from. Reports and audit lines name the

@@ -22,7 +22,8 @@
 //! plugins on disk, checked before use), [`registry`] (plugins),
 //! [`detect`] (types from content), [`policy`], [`pipeline`] (the flow of one
 //! file), [`report`], [`source`] (read-only input), [`serve`] (the gateway:
-//! HTTP API and ICAP), [`audit`] (the audit log), [`batch`] (folders from the
+//! HTTP API and ICAP), [`scan`] (YARA-X and ClamAV beside the rebuild),
+//! [`audit`] (the audit log), [`batch`] (folders from the
 //! CLI: parallel, with progress and a summary), [`vendor`] (plugin check, plugin
 //! new, signed plugins).
 
@@ -46,6 +47,7 @@ pub mod policy;
 pub mod registry;
 pub mod report;
 pub mod sandbox;
+pub mod scan;
 #[cfg(feature = "serve")]
 pub mod serve;
 pub mod source;

@@ -16,13 +16,14 @@ use sha2::{Digest, Sha256};
 use crate::contract::{self, EmbeddedOutcome, EmbeddedRebuilt, EmbeddedRefusal, FailureKind};
 use crate::detect;
 use crate::detect::executables;
-use crate::policy::{Action, Class, ExecutablesMode, Policy};
+use crate::policy::{Action, Class, ExecutablesMode, Policy, ScanWhat, ScannerDown, UnsupportedMode};
 use crate::registry::{Plugin, Registry};
 use crate::report::{
     Disposition, InputInfo, Item, Limit, Metrics, Outcome, OutputInfo, PluginRef, PolicyRef, Reason, ReasonKind,
     Report, SCHEMA,
 };
 use crate::sandbox::{FileHost, Job, RunFailure, RunLimits, Sandbox, SandboxConfig};
+use crate::scan::Scanners;
 use crate::source::Source;
 
 /// How to set up an engine.
@@ -38,6 +39,8 @@ pub struct Options {
     /// With keys, vendor plugins load only when signed by one of them
     /// (`--require-signed`); built-in plugins are exempt.
     pub trusted_keys: Option<Arc<crate::vendor::signature::TrustedKeys>>,
+    /// The scanners beside the rebuild (`--rules`, `--clamd`); none by default.
+    pub scanners: Arc<Scanners>,
 }
 
 /// The result of sanitizing one file: the report, the rebuilt bytes when
@@ -80,6 +83,7 @@ struct Inner {
     registry: Registry,
     /// With the pooling allocator, the instances of the pool.
     instances: Option<InstanceBudget>,
+    scanners: Arc<Scanners>,
 }
 
 impl Sekisho {
@@ -88,12 +92,18 @@ impl Sekisho {
         let sandbox = Sandbox::new(&options.sandbox)?;
         let registry = Registry::load(&sandbox, &options.plugin_dirs, options.notice, options.trusted_keys.as_deref())?;
         let instances = sandbox.pooling().then(|| InstanceBudget::new(options.sandbox.pool_size));
-        Ok(Sekisho { inner: Arc::new(Inner { sandbox, registry, instances }) })
+        let scanners = options.scanners;
+        Ok(Sekisho { inner: Arc::new(Inner { sandbox, registry, instances, scanners }) })
     }
 
     /// The loaded plugins.
     pub fn registry(&self) -> &Registry {
         &self.inner.registry
+    }
+
+    /// The scanners beside the rebuild.
+    pub fn scanners(&self) -> &Scanners {
+        &self.inner.scanners
     }
 
     /// The sandbox (for benchmarks and diagnostics).
@@ -302,6 +312,7 @@ fn new_report(tree: &Tree, name: &str, source: &Source) -> Report {
         items: Vec::new(),
         children: Vec::new(),
         metrics: Metrics::default(),
+        scans: Vec::new(),
         pii: Vec::new(),
     }
 }
@@ -336,6 +347,15 @@ fn process(
             Reason::new(ReasonKind::TooLarge, detail).with_limit(Some(Limit::Input)),
         );
     }
+    // Scanned before anything decides the file, so that every verdict is in
+    // the report of a file the policy wants scanned.
+    let scanned = scans_input(policy, depth) && inner.scanning(policy);
+    if scanned {
+        let data = whole(&source);
+        if let Some((outcome, reason)) = inner.scan(&mut report, policy, &data, path, depth) {
+            return refuse(report, outcome, reason);
+        }
+    }
     // The name first: what an operating system runs by its name is the
     // executables class, whatever the content.
     let runnable = detect::extension(name).filter(|ext| executables::is_runnable_extension(ext));
@@ -368,7 +388,7 @@ fn process(
                 .with_class(Some(Class::Executables.name())),
             None => Reason::new(ReasonKind::NoPlugin, "file type not recognized"),
         };
-        return refuse(report, Outcome::Unsupported, reason);
+        return unsupported(inner, policy, report, &source, path, depth, reason, scanned);
     };
     let format_info = registry.format_info(&format);
     report.input.format = Some(format.clone());
@@ -399,18 +419,22 @@ fn process(
     }
     let Some(plugin) = registry.plugin_for(&format).cloned() else {
         let detail = format!("no plugin rebuilds {format} files");
-        return refuse(report, Outcome::Unsupported, Reason::new(ReasonKind::NoPlugin, detail));
+        let reason = Reason::new(ReasonKind::NoPlugin, detail);
+        return unsupported(inner, policy, report, &source, path, depth, reason, scanned);
     };
     report.plugin =
         Some(PluginRef { name: plugin.name.clone(), version: plugin.version.clone(), sha256: plugin.sha256.clone() });
 
     let children = Arc::new(Mutex::new(Vec::new()));
+    let active = Arc::new(Mutex::new(ActiveParts::default()));
+    let inspect_active = policy.scan.what >= ScanWhat::KeptActive && inner.scanning(policy);
     let host = ChildRunner {
         inner: inner.clone(),
         tree: tree.clone(),
         path: path.to_owned(),
         depth: depth + 1,
         children: children.clone(),
+        active: active.clone(),
     };
     let limits = &policy.limits;
     let compiled = match plugin.compiled(&inner.sandbox) {
@@ -433,8 +457,10 @@ fn process(
                     &plugin.options,
                     if depth > 0 { tree.expanded_left().saturating_add(source.len()) } else { tree.expanded_left() },
                 );
-                // Plugins skip extracting text nobody keeps.
+                // Plugins skip extracting text nobody keeps, and decoding
+                // active parts nobody scans.
                 view.collect_text = tree.text.is_some();
+                view.inspect_active = inspect_active;
                 view
             },
             limits: RunLimits {
@@ -447,6 +473,8 @@ fn process(
         },
     );
     report.children = std::mem::take(&mut *children.lock().unwrap_or_else(|e| e.into_inner()));
+    let active = std::mem::take(&mut active.lock().unwrap_or_else(|e| e.into_inner()).parts);
+    let active_refusal = judge_active(&mut report, policy, active, depth);
     report.metrics = Metrics {
         fuel_used: run.metrics.fuel_used,
         peak_memory_bytes: run.metrics.peak_memory_bytes,
@@ -463,6 +491,9 @@ fn process(
         texts.lock().unwrap_or_else(|e| e.into_inner()).silent.push(path.to_owned());
     }
     report.items.extend(rebuilt.findings.iter().map(Item::from));
+    if let Some((outcome, reason)) = active_refusal {
+        return refuse(report, outcome, reason);
+    }
     if let Some((outcome, reason)) = refusing_child(&report, &tree.policy) {
         return refuse(report, outcome, reason);
     }
@@ -473,12 +504,229 @@ fn process(
             let changed =
                 report.items.iter().any(|i| matches!(i.action, Disposition::Removed | Disposition::Neutralized))
                     || report.children.iter().any(|c| c.outcome == Outcome::Sanitized);
+            if policy.scan.what == ScanWhat::All
+                && policy.scan.scan_outputs
+                && inner.scanning(policy)
+                && let Some((outcome, reason)) =
+                    inner.scan(&mut report, policy, &whole(&output), &format!("{path} (output)"), depth)
+            {
+                return refuse(report, outcome, reason);
+            }
             report.outcome = if changed { Outcome::Sanitized } else { Outcome::Clean };
             report.output = Some(output_info);
             Sanitized { report, output: output.into_bytes(), text: Vec::new() }
         }
         Err(detail) => refuse(report, Outcome::Failed, Reason::new(ReasonKind::PluginFault, detail)),
     }
+}
+
+/// True when `policy` has the file at `depth` scanned before its rebuild:
+/// everything under `what = "all"`; embedded files the policy keeps under
+/// `"kept-active"`.
+fn scans_input(policy: &Policy, depth: u32) -> bool {
+    match policy.scan.what {
+        ScanWhat::All => true,
+        ScanWhat::KeptActive => depth > 0 && policy.action(Class::EmbeddedFiles) == Action::Allow,
+        ScanWhat::Unsupported => false,
+    }
+}
+
+/// The whole of a source, for a scanner (files are read; bytes borrowed).
+fn whole(source: &Source) -> std::borrow::Cow<'_, [u8]> {
+    match source {
+        Source::Bytes(data) => std::borrow::Cow::Borrowed(data.as_slice()),
+        Source::File { .. } => std::borrow::Cow::Owned(
+            source.read_at(0, usize::try_from(source.len()).unwrap_or(usize::MAX)).unwrap_or_default(),
+        ),
+    }
+}
+
+impl Inner {
+    /// True when files need scans under `policy`: scanners are configured,
+    /// or the policy writes `[scan]` (and gets `scanner-down` without one).
+    fn scanning(&self, policy: &Policy) -> bool {
+        !self.scanners.is_empty() || policy.scan.required
+    }
+
+    /// Scans `data`, found at `location`, into `report`, and decides: a
+    /// match is the `malware` class, a scan not done is `scanner-down`.
+    /// `Some` is the refusal; `None` lets the file go on.
+    fn scan(
+        &self,
+        report: &mut Report,
+        policy: &Policy,
+        data: &[u8],
+        location: &str,
+        depth: u32,
+    ) -> Option<(Outcome, Reason)> {
+        let (hits, down) = record(report, self.scanners.scan(data, location));
+        if !hits.is_empty() {
+            return malware(report, policy, location, &hits, depth);
+        }
+        if down.is_empty() {
+            return None;
+        }
+        let why = down.join("; ");
+        match policy.scan.scanner_down {
+            ScannerDown::FailClosed => {
+                let detail = format!("{location} could not be scanned: {why}");
+                Some((Outcome::Failed, Reason::new(ReasonKind::ScannerUnavailable, detail)))
+            }
+            ScannerDown::Skip => {
+                let detail = format!("not scanned ({why}); passed on as the policy says scanner-down = \"skip\"");
+                report.items.push(item(Class::Malware, Disposition::Kept, location, &detail));
+                None
+            }
+        }
+    }
+}
+
+/// Most active parts one file may hand over for scanning, and most bytes
+/// over them; parts beyond count as not scanned.
+const MAX_ACTIVE_PARTS: usize = 4096;
+const MAX_ACTIVE_BYTES: usize = 256 << 20;
+
+/// The active parts one file's plugin handed over, scanned as they came.
+#[derive(Default)]
+struct ActiveParts {
+    parts: Vec<ActivePart>,
+    bytes: usize,
+}
+
+/// An active part (`host.inspect-active`) and what the scanners said.
+struct ActivePart {
+    class: String,
+    kept: bool,
+    location: String,
+    scans: Vec<crate::report::Scan>,
+}
+
+/// Decides the active parts of a file: a match in a part the output keeps
+/// is the `malware` class (blocked by default, whatever the part's own
+/// class allows); one in a removed part is reported as removed. A kept part
+/// that could not be scanned is `scanner-down`.
+fn judge_active(report: &mut Report, policy: &Policy, parts: Vec<ActivePart>, depth: u32) -> Option<(Outcome, Reason)> {
+    let mut refusal = None;
+    for part in parts {
+        let (hits, down) = record(report, part.scans);
+        let location = &part.location;
+        match (hits.is_empty(), part.kept) {
+            (false, true) => {
+                let decided = malware(report, policy, location, &hits, depth);
+                refusal = refusal.or(decided);
+            }
+            (false, false) => {
+                let detail = format!("recognised by {} in the removed {}", hits.join(", "), part.class);
+                report.items.push(item(Class::Malware, Disposition::Removed, location, &detail));
+            }
+            (true, true) if !down.is_empty() => match policy.scan.scanner_down {
+                ScannerDown::FailClosed => {
+                    let detail = format!("{location} ({}) could not be scanned: {}", part.class, down.join("; "));
+                    refusal = refusal.or(Some((Outcome::Failed, Reason::new(ReasonKind::ScannerUnavailable, detail))));
+                }
+                ScannerDown::Skip => {
+                    let detail = format!(
+                        "kept {} not scanned ({}); passed on as the policy says scanner-down = \"skip\"",
+                        part.class,
+                        down.join("; ")
+                    );
+                    report.items.push(item(Class::Malware, Disposition::Kept, location, &detail));
+                }
+            },
+            (true, _) => {}
+        }
+    }
+    refusal
+}
+
+/// Puts scans into the report: what matched (`engine name`) and why an
+/// engine could not scan (`engine: why`).
+fn record(report: &mut Report, scans: Vec<crate::report::Scan>) -> (Vec<String>, Vec<String>) {
+    let hits = scans.iter().flat_map(|s| s.matches.iter().map(move |m| format!("{} {m}", s.engine))).collect();
+    let down = scans.iter().filter_map(|s| s.error.as_ref().map(|e| format!("{}: {e}", s.engine))).collect();
+    report.scans.extend(scans);
+    (hits, down)
+}
+
+/// A scanner recognised something at `location`: the `malware` class
+/// decides (blocked by default; `sanitize` removes an embedded file from
+/// its parent; `allow` only reports it).
+fn malware(
+    report: &mut Report,
+    policy: &Policy,
+    location: &str,
+    hits: &[String],
+    depth: u32,
+) -> Option<(Outcome, Reason)> {
+    let detail = format!("recognised by {}", hits.join(", "));
+    let disposition = match (policy.action(Class::Malware), depth) {
+        (Action::Allow, _) => {
+            report.items.push(item(Class::Malware, Disposition::Kept, location, &detail));
+            return None;
+        }
+        (Action::Sanitize, 1..) => Disposition::Removed,
+        _ => Disposition::Blocked,
+    };
+    report.items.push(item(Class::Malware, disposition, location, &detail));
+    let reason =
+        Reason::new(ReasonKind::Policy, format!("{location}: {detail}")).with_class(Some(Class::Malware.name()));
+    Some((Outcome::Blocked, reason))
+}
+
+/// A file no plugin handles: scanned when scanners are configured (unless
+/// it was already), then refused as `unsupported`, or passed unchanged
+/// when the policy says `unsupported = "pass-if-clean"` and no scanner
+/// recognised anything (nor failed, unless `scanner-down = "skip"`). A
+/// program never passes.
+#[allow(clippy::too_many_arguments)]
+fn unsupported(
+    inner: &Inner,
+    policy: &Policy,
+    mut report: Report,
+    source: &Source,
+    path: &str,
+    depth: u32,
+    reason: Reason,
+    scanned: bool,
+) -> Sanitized {
+    if !inner.scanning(policy) {
+        return refuse(report, Outcome::Unsupported, reason);
+    }
+    let data = whole(source);
+    if !scanned {
+        let (hits, _) = record(&mut report, inner.scanners.scan(&data, path));
+        if !hits.is_empty()
+            && let Some((outcome, why)) = malware(&mut report, policy, path, &hits, depth)
+        {
+            return refuse(report, outcome, why);
+        }
+    }
+    let recognised = report.scans.iter().any(|s| !s.matches.is_empty());
+    let unscanned = report.scans.iter().any(|s| s.error.is_some());
+    let program = reason.class.as_deref() == Some(Class::Executables.name());
+    let passes = policy.scan.unsupported == UnsupportedMode::PassIfClean
+        && !program
+        && !recognised
+        && (!unscanned || policy.scan.scanner_down == ScannerDown::Skip);
+    if !passes {
+        return refuse(report, Outcome::Unsupported, reason);
+    }
+    let detail = if unscanned {
+        format!("{}; passed unchanged, not scanned, as the policy says scanner-down = \"skip\"", reason.detail)
+    } else {
+        let engines: Vec<&str> = report.scans.iter().map(|s| s.engine.as_str()).collect();
+        format!("{}; passed unchanged: {} found nothing", reason.detail, engines.join(" and "))
+    };
+    report.items.push(item(Class::UnknownParts, Disposition::Kept, path, &detail));
+    report.output = Some(OutputInfo {
+        size: source.len(),
+        sha256: report.input.sha256.clone(),
+        format: report.input.format.clone().unwrap_or_else(|| "unknown".into()),
+        media_type: report.input.media_type.clone().unwrap_or_else(|| "application/octet-stream".into()),
+        extension: detect::extension(&report.input.name).unwrap_or_else(|| "bin".into()),
+    });
+    report.outcome = Outcome::Clean;
+    Sanitized { report, output: Some(data.into_owned()), text: Vec::new() }
 }
 
 fn item(class: Class, action: Disposition, location: &str, detail: &str) -> Item {
@@ -528,21 +776,28 @@ fn failed_run(mut report: Report, failure: RunFailure, policy: &Policy) -> Sanit
 /// Every limit and every fault refuses the parent (a child over the input
 /// limit is not an "unknown part" to keep); only an unsupported or invalid
 /// child is left to the parent's plugin and the `unknown-parts` class. A
-/// child removed as an executable refuses its parent only when the policy
-/// would let the parent's plugin keep refused parts (`unknown-parts =
-/// "allow"`), since it must go.
+/// child that needed a scan nobody could do fails its parent too. A child
+/// removed as an executable or as malware refuses its parent only when the
+/// policy would let the parent's plugin keep refused parts (`unknown-parts
+/// = "allow"`), since it must go.
 fn refusing_child(report: &Report, policy: &Policy) -> Option<(Outcome, Reason)> {
     report.children.iter().find_map(|c| {
         let reason = c.reason.as_ref()?;
         let refuses = match c.outcome {
             Outcome::Blocked => {
-                let removed_executable = reason.class.as_deref() == Some(Class::Executables.name())
-                    && policy.action(Class::Executables) == Action::Sanitize
-                    && policy.action(Class::UnknownParts) != Action::Allow;
-                !removed_executable
+                let removed = [Class::Executables, Class::Malware].into_iter().any(|class| {
+                    reason.class.as_deref() == Some(class.name()) && policy.action(class) == Action::Sanitize
+                }) && policy.action(Class::UnknownParts) != Action::Allow;
+                !removed
             }
             Outcome::Failed => {
-                matches!(reason.kind, ReasonKind::LimitExceeded | ReasonKind::TooLarge | ReasonKind::PluginFault)
+                matches!(
+                    reason.kind,
+                    ReasonKind::LimitExceeded
+                        | ReasonKind::TooLarge
+                        | ReasonKind::PluginFault
+                        | ReasonKind::ScannerUnavailable
+                )
             }
             _ => false,
         };
@@ -612,6 +867,8 @@ struct ChildRunner {
     /// Depth of the children this runner creates.
     depth: u32,
     children: Arc<Mutex<Vec<Report>>>,
+    /// The active parts the plugin hands over, scanned as they come.
+    active: Arc<Mutex<ActiveParts>>,
 }
 
 impl ChildRunner {
@@ -673,12 +930,12 @@ impl FileHost for ChildRunner {
             _ => {
                 let detail = report.reason.as_ref().map_or_else(String::new, |r| r.detail.clone());
                 Err(match (report.outcome, report.reason.as_ref().map(|r| r.kind)) {
-                    // An executable that the policy removes: the parent drops it.
+                    // An executable or malware that the policy removes: the parent drops it.
                     (Outcome::Blocked, _)
-                        if report
-                            .items
-                            .iter()
-                            .any(|i| i.class == Class::Executables.name() && i.action == Disposition::Removed) =>
+                        if report.items.iter().any(|i| {
+                            (i.class == Class::Executables.name() || i.class == Class::Malware.name())
+                                && i.action == Disposition::Removed
+                        }) =>
                     {
                         EmbeddedRefusal::Unsupported(detail)
                     }
@@ -707,6 +964,20 @@ impl FileHost for ChildRunner {
         }
         texts.bytes += size;
         texts.pieces.push(TextPiece { file: self.path.clone(), location, text });
+    }
+
+    fn inspect_active(&mut self, class: String, kept: bool, location: String, content: Vec<u8>) {
+        let location = format!("{}: {location}", self.path);
+        let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        let scans = if active.parts.len() >= MAX_ACTIVE_PARTS || active.bytes + content.len() > MAX_ACTIVE_BYTES {
+            let why =
+                format!("more than {MAX_ACTIVE_PARTS} active parts or {MAX_ACTIVE_BYTES} bytes of them in one file");
+            vec![crate::report::Scan::not_done(&location, &why)]
+        } else {
+            active.bytes += content.len();
+            self.inner.scanners.scan(&content, &location)
+        };
+        active.parts.push(ActivePart { class, kept, location, scans });
     }
 
     fn charge_expansion(&mut self, bytes: u64) -> Result<(), String> {

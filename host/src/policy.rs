@@ -23,6 +23,17 @@
 //! reencrypt = false                # true: a decrypted ZIP is written AES-256 encrypted again
 //! ```
 //!
+//! Scanners (`--rules DIR`, `--clamd ADDR`) look at what the rebuild
+//! cannot vouch for, as `[scan]` says:
+//!
+//! ```toml
+//! [scan]
+//! what = "all"                  # "unsupported" (default), "kept-active", "all"
+//! unsupported = "pass-if-clean" # default "block": files no plugin handles are refused
+//! scanner-down = "skip"         # default "fail-closed": no scan, no pass
+//! scan-outputs = true           # with "all": rebuilt outputs are scanned too
+//! ```
+//!
 //! Candidates are tried in the order of their source: those sent with the
 //! file (`X-Sekisho-Password`, `--password-file`), the policy's list, then
 //! those a mail gateway found ([`Policy::with_passwords`]). Passwords never
@@ -131,6 +142,9 @@ content_classes! {
     /// A file that an operating system or a script host runs by its name
     /// ([`crate::detect::executables`]).
     Executables => "executables",
+    /// What a scanner recognises: a YARA rule or a ClamAV signature that
+    /// matched ([`crate::scan`]). `block` by default in every profile.
+    Malware => "malware",
     }
 }
 
@@ -162,6 +176,75 @@ pub enum EncryptedMode {
     /// Plugins try the password candidates inside their sandbox; a file no
     /// candidate opens fails as `encrypted`.
     TryPasswords,
+}
+
+/// Which files the scanners look at (`[scan] what`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScanWhat {
+    /// Files no plugin handles.
+    #[default]
+    Unsupported,
+    /// Those, and the active parts the policy keeps (VBA source, scripts,
+    /// embedded files) or that plugins hand over as they remove them.
+    KeptActive,
+    /// Every input and every embedded file before its rebuild, and the
+    /// active parts plugins hand over.
+    All,
+}
+
+/// What becomes of a file no plugin handles (`[scan] unsupported`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnsupportedMode {
+    /// Refused as `unsupported`, scanned or not.
+    #[default]
+    Block,
+    /// Passed unchanged when every scanner looked and found nothing. A
+    /// program or script (the `executables` class) never passes.
+    PassIfClean,
+}
+
+/// What a file that needs a scan gets when a scanner cannot scan it
+/// (`[scan] scanner-down`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScannerDown {
+    /// The file fails (`scanner-unavailable`); the gateway answers 503.
+    #[default]
+    FailClosed,
+    /// The file goes on unscanned, with a finding that says so.
+    Skip,
+}
+
+/// Where scanning happens (`[scan]`). Nothing is scanned unless a scanner
+/// is configured, or the section is written: a policy that asks for scans
+/// without a scanner gets `scanner-down`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ScanPolicy {
+    /// Which files are scanned.
+    #[serde(default)]
+    pub what: ScanWhat,
+    /// Files no plugin handles: refused, or passed when clean.
+    #[serde(default)]
+    pub unsupported: UnsupportedMode,
+    /// When a scanner cannot scan.
+    #[serde(default)]
+    pub scanner_down: ScannerDown,
+    /// With `what = "all"`, rebuilt outputs are scanned too.
+    #[serde(default)]
+    pub scan_outputs: bool,
+    /// The policy file wrote `[scan]`: scans are required even without a
+    /// configured scanner.
+    #[serde(skip)]
+    pub required: bool,
+}
+
+impl ScanPolicy {
+    fn is_default(&self) -> bool {
+        *self == ScanPolicy::default()
+    }
 }
 
 /// Largest password file read (`--password-file`, `password-list`).
@@ -289,6 +372,9 @@ pub struct Policy {
     /// Write a decrypted file encrypted again with the password that opened
     /// it, where the format allows (ZIP, AES-256); otherwise decrypted.
     pub reencrypt: bool,
+    /// Where the scanners look (`[scan]`).
+    #[serde(skip_serializing_if = "ScanPolicy::is_default")]
+    pub scan: ScanPolicy,
     /// Password candidates in the order to try them (by source: request,
     /// list, mail). Never serialized, never in `Debug` beyond counts.
     #[serde(skip)]
@@ -340,6 +426,7 @@ struct PolicyFile {
     encrypted: Option<EncryptedMode>,
     password_list: Option<std::path::PathBuf>,
     reencrypt: Option<bool>,
+    scan: Option<ScanPolicy>,
 }
 
 /// Errors reading a policy.
@@ -393,6 +480,7 @@ impl Profile {
     pub fn policy(self) -> Policy {
         let mut classes: BTreeMap<String, Action> =
             Class::ALL.iter().map(|&c| (c.name().to_owned(), Action::Sanitize)).collect();
+        classes.insert(Class::Malware.name().into(), Action::Block);
         let mut hyperlinks_mode = HyperlinkMode::KeepAsText;
         let mut pii = PiiPolicy::default();
         let name = match self {
@@ -424,6 +512,7 @@ impl Profile {
             encrypted: EncryptedMode::default(),
             password_list: None,
             reencrypt: false,
+            scan: ScanPolicy::default(),
             passwords: Passwords::default(),
             origin: name.into(),
             positions: BTreeMap::new(),
@@ -513,6 +602,9 @@ impl Policy {
                 read_password_file(&list, PasswordSource::List).map_err(|e| invalid(format!("password-list: {e}")))?;
             policy.password_list = Some(list);
             policy = policy.with_passwords(passwords);
+        }
+        if let Some(scan) = file.scan {
+            policy.scan = ScanPolicy { required: true, ..scan };
         }
         if let Some(pii) = file.pii {
             let base = Path::new(origin).parent();
@@ -643,6 +735,7 @@ impl Policy {
             },
             reencrypt: self.reencrypt,
             collect_text: false,
+            inspect_active: false,
         }
     }
 
@@ -673,7 +766,9 @@ impl Policy {
     /// can do to the operator's policy. Per class the stricter action
     /// (block > sanitize > allow), each limit the smaller, the stricter
     /// hyperlink mode (remove > keep-as-text > keep) and executables mode
-    /// (remove > neutralize). Plugin options stay the operator's: the host
+    /// (remove > neutralize), and the more scanning `[scan]` (what scans
+    /// more, `block` over `pass-if-clean`, `fail-closed` over `skip`).
+    /// Plugin options stay the operator's: the host
     /// cannot rank the values a plugin declares; so do `encrypted`,
     /// `reencrypt` and the password candidates (a client chooses no
     /// decryption policy, it may only send candidates). Named
@@ -706,6 +801,22 @@ impl Policy {
         if other.executables_mode == ExecutablesMode::Remove {
             tightened.executables_mode = ExecutablesMode::Remove;
         }
+        let (mine, theirs) = (self.scan, other.scan);
+        tightened.scan = ScanPolicy {
+            what: mine.what.max(theirs.what),
+            unsupported: if theirs.unsupported == UnsupportedMode::Block {
+                theirs.unsupported
+            } else {
+                mine.unsupported
+            },
+            scanner_down: if theirs.scanner_down == ScannerDown::FailClosed {
+                theirs.scanner_down
+            } else {
+                mine.scanner_down
+            },
+            scan_outputs: mine.scan_outputs || theirs.scan_outputs,
+            required: mine.required || theirs.required,
+        };
         let (a, b) = (&self.limits, &other.limits);
         tightened.limits = Limits {
             max_input_bytes: a.max_input_bytes.min(b.max_input_bytes),
@@ -790,9 +901,30 @@ mod tests {
             assert_eq!(serde_json::to_value(class).unwrap(), class.name());
             assert_eq!(Class::named(class.name()), Some(class));
         }
-        assert_eq!(Class::ALL.len(), 19);
-        assert!(!Class::Executables.in_contract());
+        assert_eq!(Class::ALL.len(), 20);
+        assert!(!Class::Executables.in_contract() && !Class::Malware.in_contract());
         assert_eq!(view(&Policy::default(), &[], &[]).rules.len(), 18, "host classes never reach a plugin");
+    }
+
+    #[test]
+    fn scan_sections_parse_tighten_and_reject_unknown_keys() {
+        let file = "[scan]\nwhat = \"kept-active\"\nunsupported = \"pass-if-clean\"\nscanner-down = \"skip\"\n";
+        let loose = Policy::from_toml(file, "loose.toml").unwrap();
+        assert_eq!(loose.scan.what, ScanWhat::KeptActive);
+        assert_eq!(
+            (loose.scan.unsupported, loose.scan.scanner_down),
+            (UnsupportedMode::PassIfClean, ScannerDown::Skip)
+        );
+        assert!(loose.scan.required, "a written [scan] requires scans");
+        assert!(loose.to_toml().contains("[scan]"));
+        assert!(!Policy::default().scan.required && !Policy::default().to_toml().contains("[scan]"));
+        let strict = Policy::from_toml("[scan]\nwhat = \"all\"\n", "strict.toml").unwrap();
+        let both = loose.tightened_by(&strict);
+        assert_eq!(both.scan.what, ScanWhat::All);
+        assert_eq!((both.scan.unsupported, both.scan.scanner_down), (UnsupportedMode::Block, ScannerDown::FailClosed));
+        assert_eq!(loose.tightened_by(&Policy::default()).scan.unsupported, UnsupportedMode::Block);
+        let error = Policy::from_toml("[scan]\nwhta = \"all\"\n", "typo.toml").unwrap_err().to_string();
+        assert!(error.contains("whta"), "{error}");
     }
 
     #[test]
@@ -800,7 +932,8 @@ mod tests {
         let policy = Policy::default();
         assert_eq!(policy.name, "strict");
         assert_eq!(policy.action(Class::Macros), Action::Sanitize);
-        assert!(Class::ALL.iter().all(|&c| policy.action(c) == Action::Sanitize));
+        assert!(Class::ALL.iter().filter(|&&c| c != Class::Malware).all(|&c| policy.action(c) == Action::Sanitize));
+        assert_eq!(policy.action(Class::Malware), Action::Block, "what a scanner recognises is blocked");
         assert_eq!(policy.limits.max_depth, 5);
     }
 

@@ -69,6 +69,9 @@ pub enum ReasonKind {
     /// Outcome `held` or `blocked`: a `[[pii.rule]]` of the policy applies to the personal
     /// information found (listed in `pii`).
     PersonalInformation,
+    /// Outcome `failed`: the file needed a scan that a scanner could not do, and the policy
+    /// says `scanner-down = "fail-closed"` (listed in `scans`).
+    ScannerUnavailable,
 }
 
 /// Which limit was exceeded.
@@ -162,6 +165,25 @@ pub struct Item {
     pub count: u32,
 }
 
+/// What one scanner made of one thing: the file itself, or an active part
+/// a plugin handed over (a VBA module, a script), or the rebuilt output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct Scan {
+    /// `yara-x` or `clamav` (`none` when the policy required a scan and no scanner was configured).
+    pub engine: String,
+    /// The engine's version: the yara-x release, or what clamd says (`ClamAV 1.4.3/27000/…`).
+    pub version: String,
+    /// What was scanned, as a path in the tree: the file (`mail.eml/a.zip/b.pdf`), a part of it
+    /// (`report.docm: word/vbaProject.bin/Module1`), or its output (`… (output)`).
+    pub location: String,
+    /// The YARA rules (`namespace.rule`) or ClamAV signatures that matched; empty when clean.
+    pub matches: Vec<String>,
+    /// Why the engine could not scan (unreachable, timeout, too large); absent when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
 /// The input as received.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
@@ -253,6 +275,10 @@ pub struct Report {
     pub children: Vec<Report>,
     /// Resources used.
     pub metrics: Metrics,
+    /// What the scanners made of this file and its active parts (not of its embedded files,
+    /// which have their own). Absent when nothing was scanned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scans: Vec<Scan>,
     /// Personal information the outbound audit found in this file and every embedded file
     /// (top-level report only; values masked, never whole). Absent when the audit is off or
     /// found nothing.
@@ -277,6 +303,13 @@ impl Report {
         for child in &self.children {
             child.collect_plugins(all);
         }
+    }
+
+    /// True when the file failed because a scanner could not scan it
+    /// (`scanner-unavailable`): a gateway says "try again later" (HTTP and
+    /// ICAP 503, SMTP 451), since the same file may pass once it is back.
+    pub fn retry_later(&self) -> bool {
+        self.reason.as_ref().is_some_and(|r| r.kind == ReasonKind::ScannerUnavailable)
     }
 
     /// One line for humans: `name: outcome (reason)`.

@@ -39,8 +39,7 @@ pub fn options(allocator: Allocator, plugin_dirs: Vec<PathBuf>) -> Options {
     Options {
         sandbox: SandboxConfig { allocator, cache_dir: Some(cache_dir()), ..SandboxConfig::default() },
         plugin_dirs,
-        notice: None,
-        trusted_keys: None,
+        ..Options::default()
     }
 }
 

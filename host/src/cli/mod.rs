@@ -19,6 +19,9 @@ use crate::batch;
 use crate::policy::Policy;
 use crate::report::{Outcome, Report};
 use crate::sandbox::SandboxConfig;
+use crate::scan::Scanners;
+use crate::scan::clamd::Clamd;
+use crate::scan::yara::YaraRules;
 use crate::vendor::check::{self, CheckOptions};
 use crate::vendor::signature::TrustedKeys;
 use crate::vendor::template;
@@ -109,9 +112,41 @@ struct EngineArgs {
     /// as the second line of a minisign.pub (`#` comments allowed).
     #[arg(long, env = "SEKISHO_TRUSTED_KEYS", global = true, value_name = "FILE")]
     trusted_keys: Option<PathBuf>,
+    /// Scan with the YARA rules of this folder (*.yar, *.yara; one
+    /// namespace per file), compiled once at start; `serve` compiles them
+    /// again on SIGHUP. Where scans happen is the policy's `[scan]`.
+    #[arg(long, env = "SEKISHO_RULES", global = true, value_name = "DIR")]
+    rules: Option<PathBuf>,
+    /// Scan with ClamAV through clamd: HOST:PORT, or the path of its Unix
+    /// socket (unix:PATH).
+    #[arg(long, env = "SEKISHO_CLAMD", global = true, value_name = "ADDRESS")]
+    clamd: Option<String>,
+    /// Deadline for connecting to clamd and for each read and write.
+    #[arg(long, global = true, default_value_t = 30_000, value_name = "MS")]
+    clamd_timeout_ms: u64,
+    /// Largest file sent to clamd (its StreamMaxLength); larger files are
+    /// not scanned, which `[scan] scanner-down` decides.
+    #[arg(long, global = true, default_value_t = crate::scan::clamd::DEFAULT_MAX_BYTES, value_name = "BYTES")]
+    clamd_max_bytes: u64,
 }
 
 impl EngineArgs {
+    /// The scanners asked for (none without `--rules` and `--clamd`).
+    fn scanners(&self) -> Result<Arc<Scanners>, String> {
+        let mut scanners = Scanners::none();
+        if let Some(dir) = &self.rules {
+            scanners = scanners.with_yara(YaraRules::load(dir)?);
+        }
+        if let Some(address) = &self.clamd {
+            let address = address.parse().map_err(|e| format!("--clamd: {e}"))?;
+            let clamd = Clamd::new(address)
+                .timeout(std::time::Duration::from_millis(self.clamd_timeout_ms.max(1)))
+                .max_bytes(self.clamd_max_bytes);
+            scanners = scanners.with_clamd(clamd);
+        }
+        Ok(Arc::new(scanners))
+    }
+
     /// The trusted keys, when given.
     fn trusted_keys(&self) -> Result<Option<Arc<TrustedKeys>>, String> {
         self.trusted_keys.as_deref().map(|path| TrustedKeys::load(path).map(Arc::new)).transpose()
@@ -421,7 +456,13 @@ fn engine(args: &EngineArgs, files: usize, policy: &Policy) -> Result<(Sekisho, 
         sandbox.cache_dir = Some(dir.clone());
     }
     let trusted_keys = if args.require_signed { args.trusted_keys()? } else { None };
-    let options = Options { sandbox, plugin_dirs: args.plugins_dirs.clone(), notice: Some(announce), trusted_keys };
+    let options = Options {
+        sandbox,
+        plugin_dirs: args.plugins_dirs.clone(),
+        notice: Some(announce),
+        trusted_keys,
+        scanners: args.scanners()?,
+    };
     let sekisho = Sekisho::new(options).map_err(|e| e.to_string())?;
     let policy = sekisho.admit(policy.clone()).map_err(|e| e.to_string())?;
     Ok((sekisho, policy))

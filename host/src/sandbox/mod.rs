@@ -572,6 +572,10 @@ pub trait FileHost: Send + 'static {
     /// Bytes the plugin inflated for parts it keeps; an error when the
     /// tree's expansion budget is spent.
     fn charge_expansion(&mut self, bytes: u64) -> Result<(), String>;
+
+    /// An active part the plugin decoded (a VBA module's source, a
+    /// script), `kept` or removed by the rebuild, for the scanners.
+    fn inspect_active(&mut self, class: String, kept: bool, location: String, content: Vec<u8>);
 }
 
 /// The `input` resource; the bytes live in the store.
@@ -717,6 +721,12 @@ impl StoreData {
         match &mut self.host {
             Some(host) => host.charge_expansion(bytes),
             None => Ok(()),
+        }
+    }
+
+    fn inspect_active(&mut self, class: String, kept: bool, location: String, content: Vec<u8>) {
+        if let Some(host) = &mut self.host {
+            host.inspect_active(class, kept, location, content);
         }
     }
 

@@ -65,6 +65,7 @@ pub fn policy(view: &contract::PolicyView) -> wit::Policy {
             .collect(),
         reencrypt: view.reencrypt,
         collect_text: view.collect_text,
+        inspect_active: view.inspect_active,
     }
 }
 
@@ -182,6 +183,10 @@ impl imports::Host for StoreData {
 
     fn emit_text(&mut self, location: String, text: String) {
         self.emit_text(location, text);
+    }
+
+    fn inspect_active(&mut self, class: String, kept: bool, location: String, content: Vec<u8>) {
+        self.inspect_active(class, kept, location, content);
     }
 
     fn charge_expansion(&mut self, bytes: u64) -> Result<(), String> {

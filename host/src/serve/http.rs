@@ -743,8 +743,11 @@ async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
 }
 
 /// The status of a refused file: blocked or held 403, unsupported 415, too
-/// large 413, other failures 422.
+/// large 413, a scanner that could not scan 503, other failures 422.
 fn refusal_status(report: &Report) -> StatusCode {
+    if report.retry_later() {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
     match (report.outcome, report.reason.as_ref().map(|r| r.kind)) {
         (Outcome::Blocked | Outcome::Held, _) => StatusCode::FORBIDDEN,
         (Outcome::Unsupported, _) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -796,6 +799,20 @@ fn value(text: &str) -> HeaderValue {
 mod tests {
     use super::*;
 
+    /// Keys in name order at every level, whether or not serde_json keeps
+    /// insertion order (a dependency may turn that on): a stable file.
+    fn sorted(value: serde_json::Value) -> serde_json::Value {
+        match value {
+            serde_json::Value::Object(map) => {
+                let ordered: std::collections::BTreeMap<String, serde_json::Value> =
+                    map.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+                serde_json::Value::Object(ordered.into_iter().collect())
+            }
+            serde_json::Value::Array(items) => serde_json::Value::Array(items.into_iter().map(sorted).collect()),
+            other => other,
+        }
+    }
+
     /// `docs/openapi.json` holds the report's JSON Schema as the Rust types
     /// generate it, so the document cannot drift from the code. Run with
     /// `SEKISHO_UPDATE_OPENAPI=1` to write the generated schemas into it.
@@ -812,6 +829,7 @@ mod tests {
         if std::env::var_os("SEKISHO_UPDATE_OPENAPI").is_some() {
             let schemas = document["components"]["schemas"].as_object_mut().unwrap();
             schemas.extend(generated);
+            let document = sorted(document);
             std::fs::write(&path, serde_json::to_string_pretty(&document).unwrap() + "\n").unwrap();
             return;
         }

@@ -548,6 +548,7 @@ impl Gateway {
             "Upload bytes that may still be buffered.",
             &[("", self.uploads.free_bytes())],
         );
+        out.push_str(&scan_metrics(&self.sekisho.scanners().counts()));
         out
     }
 
@@ -658,7 +659,26 @@ pub fn run(sekisho: Sekisho, config: Config) -> Result<(), String> {
         .map_err(|e| format!("starting the runtime: {e}"))?;
     runtime.block_on(async move {
         let mut signals = StopSignals::listen()?;
+        #[cfg(unix)]
+        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .map_err(|e| format!("listening for signals: {e}"))?;
         let gateway = Arc::new(Gateway::new(sekisho, config.clone())?);
+        // SIGHUP compiles the YARA rules again; on error the old ones stay.
+        #[cfg(unix)]
+        {
+            let reloader = Arc::clone(&gateway);
+            tokio::spawn(async move {
+                while hangup.recv().await.is_some() {
+                    let gateway = Arc::clone(&reloader);
+                    match tokio::task::spawn_blocking(move || gateway.sekisho.scanners().reload_rules()).await {
+                        Ok(Some(Ok(rules))) => eprintln!("sekisho: SIGHUP: {rules} YARA rules compiled and in use"),
+                        Ok(Some(Err(e))) => eprintln!("sekisho: SIGHUP: the rules in use stay: {e}"),
+                        Ok(None) => eprintln!("sekisho: SIGHUP: no --rules to reload"),
+                        Err(e) => eprintln!("sekisho: SIGHUP: {e}"),
+                    }
+                }
+            });
+        }
         let http = tokio::net::TcpListener::bind(config.http).await.map_err(|e| format!("{}: {e}", config.http))?;
         eprintln!("sekisho: HTTP API on http://{}", http.local_addr().map_err(|e| e.to_string())?);
         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -712,6 +732,28 @@ pub fn run(sekisho: Sekisho, config: Config) -> Result<(), String> {
         gateway.sync_audit();
         Ok::<(), String>(())
     })
+}
+
+/// Scans, hits, errors and time per scanner engine, in the Prometheus
+/// text format (nothing without scanners).
+fn scan_metrics(counts: &[(&'static str, crate::scan::EngineCounts)]) -> String {
+    let mut out = String::new();
+    if counts.is_empty() {
+        return out;
+    }
+    let families: [(&str, &str, fn(&crate::scan::EngineCounts) -> f64); 4] = [
+        ("sekisho_scans_total", "Scans asked of each engine.", |c| c.scans as f64),
+        ("sekisho_scan_hits_total", "Scans where the engine recognised something.", |c| c.hits as f64),
+        ("sekisho_scan_errors_total", "Scans the engine could not do.", |c| c.errors as f64),
+        ("sekisho_scan_seconds_total", "Time spent in each engine.", |c| c.micros as f64 / 1e6),
+    ];
+    for (name, help, value) in families {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
+        for (engine, c) in counts {
+            out.push_str(&format!("{name}{{engine=\"{engine}\"}} {}\n", value(c)));
+        }
+    }
+    out
 }
 
 /// Each connection takes a descriptor: the soft limit (often 1024) is

@@ -363,7 +363,7 @@ fn load(options: &CheckOptions, wasm: &[u8], built_in: bool, folder: &Path) -> R
     let jobs = u32::try_from(options.jobs.max(1)).unwrap_or(u32::MAX);
     sandbox.pool_size = sandbox.pool_size.max(jobs.saturating_mul(per_file));
     let trusted_keys = options.trusted_keys.clone().filter(|_| options.require_signed);
-    let engine = Options { sandbox, plugin_dirs, notice: options.notice, trusted_keys };
+    let engine = Options { sandbox, plugin_dirs, notice: options.notice, trusted_keys, ..Options::default() };
     let sekisho = Sekisho::new(engine).map_err(|e| e.to_string())?;
     let sha256 = sha256_hex(wasm);
     let plugin = sekisho

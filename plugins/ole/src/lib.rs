@@ -21,7 +21,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 
 use sekisho_plugin_sdk::{
     Action, ContentClass, Decision, Disposition, Embedder, Failure, FailureKind, Findings, Format, Magic, PluginInfo,
-    Policy, Rebuilt,
+    Policy, Rebuilt, vba,
 };
 
 use crate::tree::{Node, Storage};
@@ -128,7 +128,7 @@ where
     match app {
         App::Word => paragraphs = word::sanitize(&mut root, policy, &mut findings)?,
         App::Excel => excel::check(&root, policy, &mut findings)?,
-        App::PowerPoint => powerpoint::check(&root, policy, &mut findings)?,
+        App::PowerPoint => powerpoint::check(&root, policy, &mut findings, embedder)?,
     }
     let mut kept = Vec::with_capacity(root.children.len());
     for (name, node) in std::mem::take(&mut root.children) {
@@ -151,6 +151,9 @@ where
                     None if app.keeps(&name) => None,
                     None => Some((ContentClass::UnknownParts, format!("not part of a {app:?} document"))),
                 };
+                if let (Some((ContentClass::Macros, _)), Node::Storage(project)) = (&verdict, &node) {
+                    inspect_project(embedder, project, policy, &location);
+                }
                 let keep = match verdict {
                     None => true,
                     Some((class, detail)) => {
@@ -172,6 +175,31 @@ where
         }
     }
     Ok(Rebuilt { format: "ole2".into(), findings: findings.into_vec() })
+}
+
+/// Hands the VBA project in a root storage (`Macros` in Word,
+/// `_VBA_PROJECT_CUR` in Excel: its `VBA` storage holds the modules) to the
+/// host's scanners, when it scans.
+fn inspect_project<E: Embedder + ?Sized>(embedder: &mut E, project: &Storage, policy: &Policy, location: &str) {
+    if let Some(Node::Storage(storage)) = project.get("VBA") {
+        inspect_vba(embedder, storage, policy.action(ContentClass::Macros) == Action::Allow, location);
+    }
+}
+
+/// Hands the modules of a `VBA` storage to the host's scanners, when it scans.
+pub(crate) fn inspect_vba<E: Embedder + ?Sized>(embedder: &mut E, storage: &Storage, kept: bool, location: &str) {
+    if !embedder.wants_active() {
+        return;
+    }
+    let streams: vba::Streams = storage
+        .children
+        .iter()
+        .filter_map(|(name, node)| match node {
+            Node::Stream(data) => Some((name.clone(), data.clone())),
+            Node::Storage(_) => None,
+        })
+        .collect();
+    vba::inspect(embedder, &streams, kept, location);
 }
 
 /// Records content that cannot be removed from its record stream: kept

@@ -5,13 +5,16 @@
 //!
 //! Removing them means rewriting the persist directory that locates every
 //! record by offset, which this plugin does not do: they are refused
-//! (blocked, with the reason) unless the policy allows them.
+//! (blocked, with the reason) unless the policy allows them. The VBA
+//! project is handed to the host's scanners all the same.
 
-use sekisho_plugin_sdk::{ContentClass, Failure, Findings, Policy};
+use std::io::{Cursor, Read};
 
-use crate::kept_or_refused;
-use crate::tree::Storage;
+use sekisho_plugin_sdk::{Action, ContentClass, Embedder, Failure, Findings, Policy};
+
+use crate::tree::{Node, Storage};
 use crate::word::{read_u16, read_u32};
+use crate::{inspect_vba, kept_or_refused};
 
 const EX_OLE_OBJ_STG: u16 = 0x1011;
 const VBA_INFO_ATOM: u16 = 0x0400;
@@ -22,8 +25,9 @@ const CRYPT_SESSION: u16 = 0x2F14;
 const MAX_DEPTH: usize = 16;
 
 #[derive(Default)]
-struct Seen {
-    storages: usize,
+struct Seen<'a> {
+    /// The `ExOleObjStg` records: instance (1: zlib-compressed) and body.
+    storages: Vec<(u16, &'a [u8])>,
     vba: bool,
     links: usize,
     programs: usize,
@@ -31,16 +35,29 @@ struct Seen {
     encrypted: bool,
 }
 
-/// Checks the presentation's records.
-pub fn check(root: &Storage, policy: &Policy, findings: &mut Findings) -> Result<(), Failure> {
-    const STREAM: &str = "PowerPoint Document";
+const STREAM: &str = "PowerPoint Document";
+
+/// Most bytes a compressed storage may inflate to.
+const MAX_STORAGE_BYTES: u64 = 64 << 20;
+
+/// Checks the presentation's records, and hands its VBA project to the
+/// host's scanners when they look at active parts.
+pub fn check<E: Embedder + ?Sized>(
+    root: &Storage,
+    policy: &Policy,
+    findings: &mut Findings,
+    embedder: &mut E,
+) -> Result<(), Failure> {
     let document = root.stream(STREAM).ok_or_else(|| Failure::invalid("no PowerPoint Document stream"))?;
     let mut seen = Seen::default();
     walk(document, 0, &mut seen);
     if seen.encrypted || root.has("EncryptedSummary") {
         return Err(Failure::encrypted("the presentation is password-protected"));
     }
-    let objects = seen.storages.saturating_sub(usize::from(seen.vba));
+    if seen.vba && embedder.wants_active() {
+        inspect_projects(&seen.storages, policy, embedder);
+    }
+    let objects = seen.storages.len().saturating_sub(usize::from(seen.vba));
     let refusals = [
         (seen.vba, ContentClass::Macros, "a VBA project".to_owned()),
         (seen.macros > 0, ContentClass::Macros, format!("{} click actions that run macros", seen.macros)),
@@ -61,7 +78,32 @@ pub fn check(root: &Storage, policy: &Policy, findings: &mut Findings) -> Result
     Ok(())
 }
 
-fn walk(data: &[u8], depth: usize, seen: &mut Seen) {
+/// The VBA project is the stored compound file (compressed or not) whose
+/// root holds a `VBA` storage; its modules go to the scanners.
+fn inspect_projects<E: Embedder + ?Sized>(storages: &[(u16, &[u8])], policy: &Policy, embedder: &mut E) {
+    let kept = policy.action(ContentClass::Macros) == Action::Allow;
+    for &(instance, body) in storages {
+        let bytes = match instance {
+            1 => {
+                let Some(packed) = body.get(4..) else { continue };
+                let mut inflated = Vec::new();
+                let mut reader = flate2::read::ZlibDecoder::new(packed).take(MAX_STORAGE_BYTES);
+                // PowerPoint often ends the stream without its checksum:
+                // what inflated before that is the storage.
+                let _ = reader.read_to_end(&mut inflated);
+                inflated
+            }
+            _ => body.to_vec(),
+        };
+        let size = bytes.len() as u64;
+        let Ok(storage) = Storage::read(Cursor::new(bytes), size) else { continue };
+        if let Some(Node::Storage(project)) = storage.get("VBA") {
+            inspect_vba(embedder, project, kept, STREAM);
+        }
+    }
+}
+
+fn walk<'a>(data: &'a [u8], depth: usize, seen: &mut Seen<'a>) {
     let mut at = 0;
     while let (Some(header), Some(kind), Some(length)) =
         (read_u16(data, at), read_u16(data, at + 2), read_u32(data, at + 4))
@@ -69,7 +111,7 @@ fn walk(data: &[u8], depth: usize, seen: &mut Seen) {
         let body = at + 8;
         let end = body.saturating_add(length as usize).min(data.len());
         match kind {
-            EX_OLE_OBJ_STG => seen.storages += 1,
+            EX_OLE_OBJ_STG => seen.storages.push((header >> 4, &data[body.min(end)..end])),
             VBA_INFO_ATOM => seen.vba = true,
             EX_OLE_LINK => seen.links += 1,
             CRYPT_SESSION => seen.encrypted = true,

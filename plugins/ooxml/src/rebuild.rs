@@ -11,6 +11,7 @@ use crate::classify::{self, is_embedded_package, is_passive, part_class, relatio
 use crate::fields::contains;
 use crate::markup::{self, Context};
 use crate::opc::{self, CONTENT_TYPES, ContentTypes, Relationship, key};
+use sekisho_plugin_sdk::vba::CFB_SIGNATURE;
 
 /// A package being rebuilt.
 pub struct Package {
@@ -81,7 +82,7 @@ impl Package {
         let embedded: BTreeSet<String> =
             self.rels.values().flatten().filter(|r| is_embedded_package(r)).filter_map(|r| r.part.clone()).collect();
         let mut kept_orphans = BTreeSet::new();
-        self.decide_parts(policy, findings, &targeted, &embedded, &mut kept_orphans)?;
+        self.decide_parts(policy, findings, embedder, &targeted, &embedded, &mut kept_orphans)?;
         self.decide_relationships(policy, findings)?;
         self.rebuild_embedded(policy, findings, embedder, &embedded)?;
         let opaque = self.check_legacy_drawings(policy, findings)?;
@@ -89,10 +90,11 @@ impl Package {
         self.rewrite_xml(policy, findings, &opaque)
     }
 
-    fn decide_parts(
+    fn decide_parts<E: Embedder + ?Sized>(
         &mut self,
         policy: &Policy,
         findings: &mut Findings,
+        embedder: &mut E,
         targeted: &BTreeSet<String>,
         embedded: &BTreeSet<String>,
         kept_orphans: &mut BTreeSet<String>,
@@ -118,6 +120,11 @@ impl Package {
                 },
             };
             let Some((class, detail)) = verdict else { continue };
+            // The host's scanners see each module's source, kept or not.
+            if class == ContentClass::Macros && part.data.starts_with(CFB_SIGNATURE) {
+                let kept = policy.action(ContentClass::Macros) == Action::Allow;
+                sekisho_plugin_sdk::vba::inspect_bin(embedder, &part.data, kept, &name);
+            }
             match findings.decide(policy, class, Disposition::Removed, &name, detail)? {
                 Decision::Sanitize => self.parts[position] = None,
                 Decision::Keep if !targeted.contains(&part_key) => {

@@ -19,8 +19,20 @@ pub fn rebuild<E: Embedder + ?Sized>(
     let mut removed = BTreeSet::new();
     for (id, name) in files {
         let location = format!("embedded file {name:?}");
+        let limit = policy.limits.max_expanded_bytes as usize;
+        let content = |doc: &Document| {
+            doc.get_object(id).and_then(Object::as_stream).and_then(|s| s.decompressed_content_with_limit(limit))
+        };
         match policy.action(ContentClass::EmbeddedFiles) {
             Action::Allow => {
+                // Kept as it is: the host's scanners see it (an unreadable
+                // one as its raw stream).
+                if embedder.wants_active() {
+                    let raw = || doc.get_object(id).and_then(Object::as_stream).map(|s| s.content.clone());
+                    if let Ok(data) = content(doc).or_else(|_| raw()) {
+                        embedder.inspect_active(ContentClass::EmbeddedFiles, true, &location, &data);
+                    }
+                }
                 findings.push(ContentClass::EmbeddedFiles, Disposition::Kept, location, "attached file kept as is");
                 continue;
             }
@@ -36,22 +48,19 @@ pub fn rebuild<E: Embedder + ?Sized>(
             }
             Action::Sanitize => {}
         }
-        let limit = policy.limits.max_expanded_bytes as usize;
-        let data =
-            match doc.get_object(id).and_then(Object::as_stream).and_then(|s| s.decompressed_content_with_limit(limit))
-            {
-                Ok(data) => data,
-                Err(e) => {
-                    findings.push(
-                        ContentClass::EmbeddedFiles,
-                        Disposition::Removed,
-                        location,
-                        format!("unreadable attached file removed: {e}"),
-                    );
-                    removed.insert(id);
-                    continue;
-                }
-            };
+        let data = match content(doc) {
+            Ok(data) => data,
+            Err(e) => {
+                findings.push(
+                    ContentClass::EmbeddedFiles,
+                    Disposition::Removed,
+                    location,
+                    format!("unreadable attached file removed: {e}"),
+                );
+                removed.insert(id);
+                continue;
+            }
+        };
         match findings.embed(embedder, ContentClass::EmbeddedFiles, &location, &name, &data)? {
             Embedded::Rebuilt(rebuilt) => {
                 let mut stream = Stream::new(

@@ -53,6 +53,7 @@ impl From<wit::Policy> for Policy {
                 .collect(),
             reencrypt: policy.reencrypt,
             collect_text: policy.collect_text,
+            inspect_active: policy.inspect_active,
         }
     }
 }

@@ -31,6 +31,21 @@ pub trait Host {
         true
     }
 
+    /// True when the host scans active parts (the policy's
+    /// `inspect_active`): a plugin then decodes each one it meets, kept or
+    /// removed, and hands it over with [`Host::inspect_active`].
+    fn wants_active(&self) -> bool {
+        false
+    }
+
+    /// Hands the host an active part for its scanners: the decompressed
+    /// source of a VBA module, a script. `kept` says whether the rebuilt
+    /// file keeps it; a match in a kept part refuses the file, one in a
+    /// removed part is reported.
+    fn inspect_active(&mut self, class: ContentClass, kept: bool, location: &str, content: &[u8]) {
+        let _ = (class, kept, location, content);
+    }
+
     /// Charges `bytes` that the plugin inflated for parts it keeps (the
     /// parts of a package, decompressed streams) to the expansion budget of
     /// the whole tree of files. Fails when the budget is spent.
@@ -44,18 +59,31 @@ pub trait Host {
 /// benchmarks) every document is answered as unsupported.
 pub struct HostEmbedder {
     collect_text: bool,
+    inspect_active: bool,
 }
 
 impl HostEmbedder {
-    /// The host of one `sanitize` call; `collect_text` is the policy's.
-    pub fn new(collect_text: bool) -> HostEmbedder {
-        HostEmbedder { collect_text }
+    /// The host of one `sanitize` call; `collect_text` and
+    /// `inspect_active` are the policy's.
+    pub fn new(collect_text: bool, inspect_active: bool) -> HostEmbedder {
+        HostEmbedder { collect_text, inspect_active }
     }
 }
 
 impl Host for HostEmbedder {
     fn wants_text(&self) -> bool {
         self.collect_text
+    }
+
+    fn wants_active(&self) -> bool {
+        self.inspect_active
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn inspect_active(&mut self, class: ContentClass, kept: bool, location: &str, content: &[u8]) {
+        if self.inspect_active {
+            crate::bindings::sekisho::plugin::host::inspect_active(class.name(), kept, location, content);
+        }
     }
 
     #[cfg(target_arch = "wasm32")]
@@ -114,6 +142,28 @@ impl Host for CollectText {
 
     fn emit_text(&mut self, location: &str, text: &str) {
         self.texts.push((location.to_owned(), text.to_owned()));
+    }
+}
+
+/// Keeps the active parts a plugin hands over for scanning, and refuses
+/// embedded documents (native tests of the scan channel).
+#[derive(Debug, Default)]
+pub struct CollectActive {
+    /// (class, kept, location, content), in order.
+    pub parts: Vec<(String, bool, String, Vec<u8>)>,
+}
+
+impl Host for CollectActive {
+    fn sanitize_embedded(&mut self, _name: &str, _data: &[u8]) -> Result<EmbeddedRebuilt, EmbeddedRefusal> {
+        Err(EmbeddedRefusal::Unsupported("no plugin in this test".into()))
+    }
+
+    fn wants_active(&self) -> bool {
+        true
+    }
+
+    fn inspect_active(&mut self, class: ContentClass, kept: bool, location: &str, content: &[u8]) {
+        self.parts.push((class.name().to_owned(), kept, location.to_owned(), content.to_vec()));
     }
 }
 

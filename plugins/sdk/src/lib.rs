@@ -31,6 +31,8 @@ pub mod package;
 pub mod passwords;
 mod types;
 pub mod url;
+#[cfg(feature = "vba")]
+pub mod vba;
 #[cfg(feature = "xml")]
 pub mod xml;
 
@@ -52,7 +54,7 @@ pub mod bindings {
 pub use bindings::sekisho::plugin::host::{Input, Output};
 pub use bindings::{Guest, export_plugin};
 pub use decide::{Decision, Findings};
-pub use embed::{CollectText, Embedded, Embedder, Host, HostEmbedder, RefuseAll};
+pub use embed::{CollectActive, CollectText, Embedded, Embedder, Host, HostEmbedder, RefuseAll};
 pub use fields::field_class;
 pub use io::{InputReader, OutputWriter, read_all};
 pub use types::{
@@ -104,6 +106,7 @@ impl Policy {
             passwords: Vec::new(),
             reencrypt: false,
             collect_text: true,
+            inspect_active: false,
         }
     }
 
@@ -170,16 +173,18 @@ pub fn log(level: LogLevel, message: &str) {
 /// resources: wraps them in `Read + Seek` / `Write` adapters, flushes the
 /// output and turns an output error (the host's size limit) into a failure.
 ///
-/// `collect_text` is the policy's: when false the host keeps no text, and
-/// the [`HostEmbedder`] drops it without a host call ([`Host::wants_text`]
-/// lets a plugin skip extracting it).
-pub fn run<F>(input: &Input, output: &Output, collect_text: bool, sanitize: F) -> Result<Rebuilt, Failure>
+/// The [`HostEmbedder`] follows the policy: when the host keeps no text
+/// (`collect_text`) or scans no active part (`inspect_active`) it drops them
+/// without a host call ([`Host::wants_text`] and [`Host::wants_active`] let
+/// a plugin skip extracting them).
+pub fn run<F>(input: &Input, output: &Output, policy: &Policy, sanitize: F) -> Result<Rebuilt, Failure>
 where
     F: FnOnce(&mut InputReader<'_>, &mut OutputWriter<'_>, &mut HostEmbedder) -> Result<Rebuilt, Failure>,
 {
     let mut reader = InputReader::new(input);
     let mut writer = OutputWriter::new(output);
-    let rebuilt = sanitize(&mut reader, &mut writer, &mut HostEmbedder::new(collect_text))?;
+    let mut host = HostEmbedder::new(policy.collect_text, policy.inspect_active);
+    let rebuilt = sanitize(&mut reader, &mut writer, &mut host)?;
     std::io::Write::flush(&mut writer).map_err(|e| Failure::too_large(format!("writing output: {e}")))?;
     Ok(rebuilt)
 }
@@ -216,7 +221,7 @@ macro_rules! export_library {
                 ) -> Result<contract::Rebuilt, contract::Failure> {
                     let policy: $crate::Policy = policy.into();
                     let ($format, $policy) = (format.as_str(), &policy);
-                    $crate::run(input, output, policy.collect_text, |$reader, $writer, $host| $body)
+                    $crate::run(input, output, &policy, |$reader, $writer, $host| $body)
                         .map(Into::into)
                         .map_err(Into::into)
                 }

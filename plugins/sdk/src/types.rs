@@ -146,6 +146,9 @@ pub struct Policy {
     pub reencrypt: bool,
     /// True when the host keeps the text of [`crate::Host::emit_text`].
     pub collect_text: bool,
+    /// True when the host scans the active parts handed over with
+    /// [`crate::Host::inspect_active`].
+    pub inspect_active: bool,
 }
 
 /// Where a password candidate came from. Findings name it, never the password.

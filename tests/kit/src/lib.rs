@@ -17,6 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod clamd;
 pub mod fixtures;
 pub mod office;
 pub mod ovba;

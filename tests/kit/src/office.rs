@@ -84,7 +84,13 @@ pub fn docx(body: &str, rels: &[(&str, &str, &str)], extra: &[(&str, &[u8])], ex
 /// project (`word/vbaProject.bin`) whose module runs `AutoOpen`: olevba
 /// lists the macro; the OOXML plugin removes it and makes a `docx`.
 pub fn docm(text: &str) -> Vec<u8> {
-    let vba = ovba::vba_project_bin(&[("Module1", ovba::AUTO_OPEN_MODULE)]);
+    docm_with_modules(text, &[("Module1", ovba::AUTO_OPEN_MODULE)])
+}
+
+/// A macro-enabled Word document showing `text` whose VBA project holds
+/// the given (name, source) modules.
+pub fn docm_with_modules(text: &str, modules: &[(&str, &str)]) -> Vec<u8> {
+    let vba = ovba::vba_project_bin(modules);
     let types = content_types(
         &[("bin", "application/vnd.ms-office.vbaProject")],
         &[("word/document.xml", "application/vnd.ms-word.document.macroEnabled.main+xml")],

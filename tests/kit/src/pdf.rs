@@ -62,6 +62,9 @@ pub struct Spec {
     pub launch: Option<String>,
     /// Attached files (`/Names /EmbeddedFiles`), by name.
     pub attachments: Vec<(String, Vec<u8>)>,
+    /// Attachments are written encoded (`/ASCIIHexDecode`), as real PDFs
+    /// write them compressed: their bytes are not in the file as they are.
+    pub encoded_attachments: bool,
 }
 
 /// Builds the PDF a [`Spec`] describes.
@@ -106,7 +109,13 @@ pub fn build(spec: &Spec) -> Vec<u8> {
         attachments.sort_by(|a, b| a.0.cmp(&b.0));
         for (name, data) in attachments {
             let file = objects.len() + 1;
-            objects.push(stream(" /Type /EmbeddedFile", data));
+            if spec.encoded_attachments {
+                let mut hex: String = data.iter().map(|b| format!("{b:02X}")).collect();
+                hex.push('>');
+                objects.push(stream(" /Type /EmbeddedFile /Filter /ASCIIHexDecode", hex.as_bytes()));
+            } else {
+                objects.push(stream(" /Type /EmbeddedFile", data));
+            }
             let spec_id = objects.len() + 1;
             objects.push(object(format!(
                 "<< /Type /Filespec /F ({n}) /UF ({n}) /EF << /F {file} 0 R >> >>",
@@ -137,7 +146,7 @@ pub fn with_javascript() -> Vec<u8> {
         lines: 40,
         open_action_js: Some("app.alert('Sekisho test fixture: this script runs when the file opens');".into()),
         launch: Some("calc.exe".into()),
-        attachments: Vec::new(),
+        ..Spec::default()
     })
 }
 
@@ -147,6 +156,17 @@ pub fn with_attachments(attachments: &[(&str, &[u8])]) -> Vec<u8> {
         pages: 1,
         lines: 3,
         attachments: attachments.iter().map(|(n, d)| (n.to_string(), d.to_vec())).collect(),
+        ..Spec::default()
+    })
+}
+
+/// [`with_attachments`], the attachments encoded (`/ASCIIHexDecode`).
+pub fn with_encoded_attachments(attachments: &[(&str, &[u8])]) -> Vec<u8> {
+    build(&Spec {
+        pages: 1,
+        lines: 3,
+        attachments: attachments.iter().map(|(n, d)| (n.to_string(), d.to_vec())).collect(),
+        encoded_attachments: true,
         ..Spec::default()
     })
 }

@@ -386,6 +386,10 @@ async fn modify<S: AsyncRead + AsyncWrite + Unpin>(
             let origin = Origin { interface: "icap", client: Some(peer.ip().to_string()), user: None };
             let Body { data, upload, .. } = body;
             match gateway.sanitize(name.clone(), data, policy, origin, upload).await {
+                Ok((_, result)) if result.report.retry_later() => {
+                    let why = result.report.reason.map(|r| r.detail).unwrap_or_default();
+                    return Reply::new(503).header("X-Sekisho-Error", why).send(conn, &gateway.istag).await;
+                }
                 Ok((id, result)) => verdict(id, result),
                 Err(refusal) => {
                     // The body was read: the connection stays usable.

@@ -405,6 +405,11 @@ impl Session {
                 return format!("{code} {}", safe_text(&self.gateway.explain(&refusal)));
             }
         };
+        if result.report.retry_later() {
+            self.reset_next_hop().await;
+            let why = result.report.reason.as_ref().map(|r| r.detail.as_str()).unwrap_or_default();
+            return format!("451 4.3.0 A scanner is unavailable, try again later ({})", safe_text(why));
+        }
         let outcome = result.report.outcome;
         let deadline = Instant::now() + self.gateway.config.request_timeout;
         let delivery = match (outcome, result.output) {
