@@ -503,3 +503,40 @@ fn reports_of(report: &Report) -> Vec<&Report> {
     }
     all
 }
+
+/// A picture inside a Word document goes through the image plugin: the
+/// text chunk a photo tool left (a position here) is gone, the picture
+/// still decodes at its size, and the report has it as a child. With
+/// `embedded-images = "keep"` it stays byte for byte.
+#[test]
+fn pictures_inside_documents_are_rebuilt_by_the_image_plugin() {
+    const IMAGE: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/image";
+    let photo = kit::fixtures::png_with_text(40, 30, "Comment", "GPS 35.6895N 139.6917E, taken at the site");
+    let docx = kit::office::docx(
+        &kit::office::paragraph("Site report"),
+        &[("rId7", IMAGE, "media/photo.png")],
+        &[("word/media/photo.png", &photo)],
+        &[("png", "image/png")],
+    );
+    let member = |data: &[u8]| {
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(data)).unwrap();
+        let mut file = archive.by_name("word/media/photo.png").expect("the picture stays");
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut bytes).unwrap();
+        bytes
+    };
+
+    let rebuilt = sanitize_bytes(engine(), "report.docx", &docx, &Policy::default());
+    assert_eq!(rebuilt.report.outcome, Outcome::Sanitized, "{}", rebuilt.report.summary());
+    let picture = member(rebuilt.output.as_deref().unwrap());
+    assert!(!picture.windows(4).any(|w| w == b"tEXt") && !String::from_utf8_lossy(&picture).contains("GPS"));
+    assert_eq!(kit::fixtures::picture_size(&picture), Some((40, 30)), "the picture still decodes at its size");
+    let child = rebuilt.report.children.iter().find(|c| c.input.name == "photo.png").expect("a child report");
+    assert_eq!(child.plugin.as_ref().map(|p| p.name.as_str()), Some("image"));
+    assert!(rebuilt.report.items.iter().any(|i| i.class == "metadata" && i.location == "pictures"));
+
+    let keep = Policy::from_toml("[options]\nembedded-images = \"keep\"\n", "keep.toml").unwrap();
+    let kept = sanitize_bytes(engine(), "report.docx", &docx, &engine().admit(keep).unwrap());
+    assert_eq!(member(kept.output.as_deref().unwrap()), photo);
+    assert!(kept.report.children.is_empty());
+}

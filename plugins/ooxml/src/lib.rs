@@ -109,6 +109,7 @@ pub fn describe() -> PluginInfo {
             ContentClass::MalformedStructure,
             ContentClass::Encryption,
         ],
+        options: vec![sekisho_plugin_sdk::pictures::option()],
         ..Default::default()
     }
 }

@@ -11,6 +11,7 @@ use crate::classify::{self, is_embedded_package, is_passive, part_class, relatio
 use crate::fields::contains;
 use crate::markup::{self, Context};
 use crate::opc::{self, CONTENT_TYPES, ContentTypes, Relationship, key};
+use sekisho_plugin_sdk::pictures::{self, Picture};
 use sekisho_plugin_sdk::vba::CFB_SIGNATURE;
 
 /// A package being rebuilt.
@@ -83,6 +84,7 @@ impl Package {
             self.rels.values().flatten().filter(|r| is_embedded_package(r)).filter_map(|r| r.part.clone()).collect();
         let mut kept_orphans = BTreeSet::new();
         self.decide_parts(policy, findings, embedder, &targeted, &embedded, &mut kept_orphans)?;
+        self.rebuild_pictures(policy, findings, embedder)?;
         self.decide_relationships(policy, findings)?;
         self.rebuild_embedded(policy, findings, embedder, &embedded)?;
         let opaque = self.check_legacy_drawings(policy, findings)?;
@@ -131,6 +133,33 @@ impl Package {
                     kept_orphans.insert(part_key);
                 }
                 Decision::Keep => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Every raster picture left (`image/*` parts) goes through the image
+    /// plugin, unless the policy keeps pictures as they are.
+    fn rebuild_pictures<E: Embedder + ?Sized>(
+        &mut self,
+        policy: &Policy,
+        findings: &mut Findings,
+        embedder: &mut E,
+    ) -> Result<(), Failure> {
+        for position in 0..self.parts.len() {
+            let Some(part) = &self.parts[position] else { continue };
+            if !self.types.of(&part.name).is_some_and(|ct| ct.to_ascii_lowercase().starts_with("image/")) {
+                continue;
+            }
+            let file = part.name.rsplit('/').next().unwrap_or(&part.name);
+            match pictures::rebuild(findings, policy, embedder, &part.name, file, &part.data)? {
+                Picture::Keep => {}
+                Picture::Rebuilt(data) => {
+                    if let Some(part) = &mut self.parts[position] {
+                        part.data = data;
+                    }
+                }
+                Picture::Remove => self.parts[position] = None,
             }
         }
         Ok(())

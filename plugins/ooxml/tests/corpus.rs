@@ -539,7 +539,9 @@ fn the_workbook_inside_a_word_document_is_rebuilt_and_kept() {
     let mut out = Vec::new();
     let mut embedder = Recurse { policy: strict(), seen: Vec::new() };
     sekisho_ooxml::sanitize("docx", Cursor::new(&data), &mut out, &strict(), &mut embedder).unwrap();
-    assert_eq!(embedder.seen, ["Microsoft_Excel_Worksheet.xlsx"], "the host rebuilt the workbook");
+    // Its preview picture goes to the host too, for the image plugin.
+    let documents: Vec<&String> = embedder.seen.iter().filter(|n| !n.ends_with(".png")).collect();
+    assert_eq!(documents, ["Microsoft_Excel_Worksheet.xlsx"], "the host rebuilt the workbook: {:?}", embedder.seen);
 }
 
 #[test]

@@ -29,6 +29,7 @@ pub mod office_crypto;
 #[cfg(feature = "package")]
 pub mod package;
 pub mod passwords;
+pub mod pictures;
 mod types;
 pub mod url;
 #[cfg(feature = "vba")]

@@ -151,6 +151,27 @@ pub fn png(width: u32, height: u32) -> Vec<u8> {
     out.into_inner()
 }
 
+/// Width and height of a picture that decodes, `None` when it does not.
+pub fn picture_size(data: &[u8]) -> Option<(u32, u32)> {
+    image::load_from_memory(data).ok().map(|picture| (picture.width(), picture.height()))
+}
+
+/// [`png`] with a `tEXt` chunk after its header (`keyword`, `text`): the
+/// place where photo tools and phones leave comments and positions.
+pub fn png_with_text(width: u32, height: u32, keyword: &str, text: &str) -> Vec<u8> {
+    let plain = png(width, height);
+    // Signature (8) and the IHDR chunk (4 + 4 + 13 + 4).
+    let (head, rest) = plain.split_at(33);
+    let mut data = keyword.as_bytes().to_vec();
+    data.push(0);
+    data.extend_from_slice(text.as_bytes());
+    let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
+    chunk.extend_from_slice(b"tEXt");
+    chunk.extend_from_slice(&data);
+    chunk.extend_from_slice(&crc32fast::hash(&chunk[4..]).to_be_bytes());
+    [head, &chunk, rest].concat()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
