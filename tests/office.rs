@@ -540,3 +540,93 @@ fn pictures_inside_documents_are_rebuilt_by_the_image_plugin() {
     assert_eq!(member(kept.output.as_deref().unwrap()), photo);
     assert!(kept.report.children.is_empty());
 }
+
+/// The tags exiftool reports for the metadata a picture must lose: XMP,
+/// IPTC, EXIF and GPS, comments, PNG text chunks and time stamps.
+fn picture_metadata(tags: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
+    const TEXT_KEYS: [&str; 13] = [
+        "Comment",
+        "Title",
+        "Author",
+        "Description",
+        "Copyright",
+        "Software",
+        "Source",
+        "Disclaimer",
+        "Warning",
+        "ModifyDate",
+        "CreateDate",
+        "CreationTime",
+        "DateTimeOriginal",
+    ];
+    tags.keys()
+        .filter(|key| {
+            let (group, name) = key.split_once(':').unwrap_or(("", key));
+            ["XMP", "IPTC", "GPS", "IFD0", "IFD1", "ExifIFD", "InteropIFD", "MakerNotes", "Photoshop"]
+                .iter()
+                .any(|g| group.starts_with(g))
+                || TEXT_KEYS.contains(&name)
+        })
+        .cloned()
+        .collect()
+}
+
+/// Every raster picture inside every rebuilt corpus OOXML document, as
+/// exiftool sees it: no metadata left, and the same size as in the input.
+#[test]
+fn pictures_inside_corpus_office_documents_lose_their_metadata() {
+    let Some(corpus) = corpus!() else { return };
+    if !tool("exiftool") {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let mut pictures = Vec::new();
+    for input in corpus.files("ooxml") {
+        let result = sanitize_file(engine(), &input, &Policy::default());
+        let Some(output) = result.output.filter(|_| result.report.outcome.passed()) else { continue };
+        let source = std::fs::read(&input).unwrap();
+        let (before, after) = (zip_members(&source), zip_members(&output));
+        for (name, data) in
+            after.iter().filter(|(n, d)| n.contains("/media/") && sekisho_plugin_sdk::pictures::is_raster(d))
+        {
+            let original = &before.iter().find(|(n, _)| n == name).expect("a picture of the input").1;
+            let label = format!("{}!{name}", input.file_name().unwrap().to_string_lossy());
+            assert_eq!(kit::fixtures::picture_size(data), kit::fixtures::picture_size(original), "{label}");
+            let (inside, outside) = (
+                work.path().join(format!("{}-in", pictures.len())),
+                work.path().join(format!("{}-out", pictures.len())),
+            );
+            std::fs::write(&inside, original).unwrap();
+            std::fs::write(&outside, data).unwrap();
+            pictures.push((label, inside, outside));
+        }
+    }
+    assert!(pictures.len() >= 5, "only {} pictures in the corpus documents", pictures.len());
+    let tags = |files: Vec<&PathBuf>| -> Vec<serde_json::Map<String, serde_json::Value>> {
+        let out = Command::new("exiftool").args(["-j", "-G1", "-a"]).args(files).output().unwrap();
+        let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("exiftool -j");
+        listed.as_array().unwrap().iter().map(|t| t.as_object().unwrap().clone()).collect()
+    };
+    let before = tags(pictures.iter().map(|(_, i, _)| i).collect());
+    let after = tags(pictures.iter().map(|(_, _, o)| o).collect());
+    let had = before.iter().filter(|t| !picture_metadata(t).is_empty()).count();
+    for ((label, _, _), tags) in pictures.iter().zip(&after) {
+        assert!(picture_metadata(tags).is_empty(), "{label} keeps {:?}", picture_metadata(tags));
+    }
+    eprintln!("{} pictures in corpus documents: {had} carried metadata before, none after", pictures.len());
+    assert!(had > 0, "the corpus has pictures with metadata to remove");
+}
+
+/// The members of a ZIP package, with their bytes.
+fn zip_members(data: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(data)).unwrap();
+    (0..archive.len())
+        .filter_map(|i| {
+            let mut file = archive.by_index(i).ok()?;
+            let name = file.name().ok()?.into_owned();
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut bytes).ok()?;
+            Some((name, bytes))
+        })
+        .collect()
+}

@@ -476,6 +476,22 @@ fn office_corpus(shared: &sekisho_testkit::Corpus, sekisho: &Sekisho, policy: &P
     let corpus = Corpus::load(shared, &["ooxml", "odf"], "office documents");
     let per_process = corpus.sekisho_rows(sekisho, policy);
     peer_row(&corpus, "mat2 FILE", per_process, mat2);
+    // Pictures inside the documents through the image plugin, or kept as they are.
+    let keep = Policy::from_toml("[options]\nembedded-images = \"keep\"\n", "bench-keep.toml").unwrap();
+    let run_all = |policy: &Policy| {
+        median(3, || {
+            for file in &corpus.files {
+                black_box(sekisho.sanitize(Source::open(file).unwrap(), &file.display().to_string(), policy));
+            }
+        })
+    };
+    let (kept, rebuilt) = (run_all(&keep), run_all(policy));
+    row(&format!("{}: embedded-images = keep", corpus.label), ms(kept), &corpus.rate(kept));
+    row(
+        &format!("{}: embedded-images = rebuild", corpus.label),
+        ms(rebuilt),
+        &format!("rebuild / keep = {:.2}", rebuilt.as_secs_f64() / kept.as_secs_f64()),
+    );
 }
 
 /// Images beside `exiftool -all=` and mat2 (both strip metadata only).
