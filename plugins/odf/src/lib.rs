@@ -25,6 +25,7 @@ mod text;
 use std::io::{Read, Seek, Write};
 
 use sekisho_plugin_sdk::package::{PackageReader, Part, write_parts};
+use sekisho_plugin_sdk::pictures::{self, Picture};
 use sekisho_plugin_sdk::{
     ContentClass, Decision, Disposition, Failure, Findings, Format, Magic, PluginInfo, Policy, Rebuilt,
 };
@@ -70,6 +71,7 @@ pub fn describe() -> PluginInfo {
             ContentClass::UnknownParts,
             ContentClass::MalformedStructure,
         ],
+        options: vec![pictures::option()],
         ..Default::default()
     }
 }
@@ -85,6 +87,7 @@ pub fn sanitize<R: Read + Seek, W: Write, H: sekisho_plugin_sdk::Host + ?Sized>(
 ) -> Result<Rebuilt, Failure> {
     let parts = PackageReader::open(input, &policy.limits)?.read_parts(host)?;
     let mut findings = Findings::new();
+    let parts = rebuild_pictures(parts, policy, &mut findings, host)?;
     let parts = match rebuild(format, parts, policy, &mut findings) {
         Ok(parts) => parts,
         Err(failure) if failure.findings.is_empty() => return Err(failure.with_findings(findings)),
@@ -95,6 +98,31 @@ pub fn sanitize<R: Read + Seek, W: Write, H: sekisho_plugin_sdk::Host + ?Sized>(
         text::emit(&parts, host);
     }
     Ok(Rebuilt { format: format.into(), findings: findings.into_vec() })
+}
+
+/// Every raster picture of the package (`Pictures/`, a sub-document's
+/// pictures) goes through the host to the image plugin, unless the policy
+/// keeps pictures as they are. One the image plugin refuses is left out:
+/// the rebuild then drops its manifest entry like any missing member.
+fn rebuild_pictures<H: sekisho_plugin_sdk::Host + ?Sized>(
+    parts: Vec<Part>,
+    policy: &Policy,
+    findings: &mut Findings,
+    host: &mut H,
+) -> Result<Vec<Part>, Failure> {
+    let mut kept = Vec::with_capacity(parts.len());
+    for mut part in parts {
+        if !part.is_dir {
+            let file = part.name.rsplit('/').next().unwrap_or(&part.name);
+            match pictures::rebuild(findings, policy, host, &part.name, file, &part.data)? {
+                Picture::Keep => {}
+                Picture::Rebuilt(data) => part.data = data,
+                Picture::Remove => continue,
+            }
+        }
+        kept.push(part);
+    }
+    Ok(kept)
 }
 
 /// Checks `mimetype` and puts it first, stored and exact, then rebuilds the rest.
