@@ -292,3 +292,94 @@ fn attachments_in_the_corpus_go_through_their_own_plugins() {
     assert_eq!(child.plugin.as_ref().unwrap().name, "text");
     assert!(child.outcome.passed());
 }
+
+/// A JPEG drawn on a page goes through the image plugin: its comment is
+/// gone, it still decodes at its size, and the report has it as a child.
+#[test]
+fn jpeg_images_inside_a_pdf_are_rebuilt_by_the_image_plugin() {
+    let photo = kit::fixtures::jpeg_with_comment(48, 32, "GPS 35.6895N 139.6917E, site photo");
+    let pdf = kit::pdf::with_jpeg(&photo, 48, 32);
+    let result = sanitize_bytes(engine(), "site.pdf", &pdf, &Policy::default());
+    assert_eq!(result.report.outcome, Outcome::Sanitized, "{}", result.report.summary());
+    let output = result.output.unwrap();
+    assert!(!String::from_utf8_lossy(&output).contains("GPS 35.6895N"), "the comment is gone");
+    let child = result.report.children.iter().find(|c| c.input.name == "image-5-0.jpg").expect("a child report");
+    assert_eq!(child.plugin.as_ref().map(|p| p.name.as_str()), Some("image"));
+    // The rebuilt JPEG is in the PDF as it is (DCTDecode): find it and decode it.
+    let start = output.windows(3).position(|w| w == b"\xFF\xD8\xFF").expect("a JPEG in the output");
+    let end = output[start..].windows(2).rposition(|w| w == b"\xFF\xD9").unwrap() + start + 2;
+    assert_eq!(kit::fixtures::picture_size(&output[start..end]), Some((48, 32)));
+
+    let keep =
+        engine().admit(Policy::from_toml("[options]\nembedded-images = \"keep\"\n", "keep.toml").unwrap()).unwrap();
+    let kept = sanitize_bytes(engine(), "site.pdf", &pdf, &keep);
+    assert!(String::from_utf8_lossy(kept.output.as_deref().unwrap()).contains("GPS 35.6895N"));
+    assert!(kept.report.children.is_empty());
+}
+
+/// The JPEG images of a PDF (image XObjects whose only filter is
+/// `/DCTDecode`), as qpdf reads them: its object list (JSON) and each
+/// stream's raw data.
+fn jpegs_of(pdf: &Path) -> Vec<Vec<u8>> {
+    let listing = Command::new("qpdf")
+        .args(["--json=2", "--json-key=qpdf", "--json-stream-data=none"])
+        .arg(pdf)
+        .output()
+        .unwrap();
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(&listing.stdout) else { return Vec::new() };
+    let Some(objects) = json["qpdf"][1].as_object() else { return Vec::new() };
+    let dct = |filter: &serde_json::Value| {
+        filter == "/DCTDecode" || filter.as_array().is_some_and(|f| f.len() == 1 && f[0] == "/DCTDecode")
+    };
+    objects
+        .iter()
+        .filter(|(_, o)| o["stream"]["dict"]["/Subtype"] == "/Image" && dct(&o["stream"]["dict"]["/Filter"]))
+        .filter_map(|(key, _)| {
+            let number = key.strip_prefix("obj:")?.split_whitespace().next()?;
+            let raw = Command::new("qpdf")
+                .arg(format!("--show-object={number}"))
+                .arg("--raw-stream-data")
+                .arg(pdf)
+                .output()
+                .ok()?;
+            raw.status.success().then_some(raw.stdout)
+        })
+        .collect()
+}
+
+/// Every JPEG drawn in a rebuilt corpus PDF, as qpdf reads it and
+/// exiftool sees it: no metadata left.
+#[test]
+fn jpeg_images_inside_corpus_pdfs_lose_their_metadata() {
+    let Some(corpus) = corpus!() else { return };
+    if !tool("exiftool") || !tool("qpdf") {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let mut pictures = Vec::new();
+    for (n, input) in corpus.files("pdf").into_iter().enumerate() {
+        let result = sanitize_file(engine(), &input, &Policy::default());
+        let Some(output) = result.output.filter(|_| result.report.outcome.passed()) else { continue };
+        let rebuilt = work.path().join(format!("{n}.pdf"));
+        std::fs::write(&rebuilt, output).unwrap();
+        for (side, pdf) in [("in", input.as_path()), ("out", rebuilt.as_path())] {
+            for (i, jpeg) in jpegs_of(pdf).into_iter().enumerate() {
+                let file = work.path().join(format!("{side}-{n}-{i}.jpg"));
+                std::fs::write(&file, jpeg).unwrap();
+                pictures.push((side, input.clone(), file));
+            }
+        }
+    }
+    let files = |side: &str| pictures.iter().filter(|p| p.0 == side).map(|p| p.2.as_path()).collect::<Vec<_>>();
+    let (before, after) = (files("in"), files("out"));
+    assert!(!after.is_empty(), "the corpus PDFs draw JPEGs");
+    for (file, tags) in after.iter().zip(exiftool_tags(&after)) {
+        assert!(picture_metadata(&tags).is_empty(), "{} keeps {:?}", file.display(), picture_metadata(&tags));
+    }
+    let had = exiftool_tags(&before).iter().filter(|t| !picture_metadata(t).is_empty()).count();
+    eprintln!(
+        "{} JPEGs in the corpus PDFs, {had} with metadata; {} after the rebuild, none with metadata",
+        before.len(),
+        after.len()
+    );
+}

@@ -237,3 +237,40 @@ impl Drop for SmtpFilter {
         let _ = self.child.wait();
     }
 }
+
+/// The tags exiftool reports for the metadata a picture must lose: XMP,
+/// IPTC, EXIF and GPS, comments, PNG text chunks and time stamps.
+pub fn picture_metadata(tags: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
+    const TEXT_KEYS: [&str; 13] = [
+        "Comment",
+        "Title",
+        "Author",
+        "Description",
+        "Copyright",
+        "Software",
+        "Source",
+        "Disclaimer",
+        "Warning",
+        "ModifyDate",
+        "CreateDate",
+        "CreationTime",
+        "DateTimeOriginal",
+    ];
+    tags.keys()
+        .filter(|key| {
+            let (group, name) = key.split_once(':').unwrap_or(("", key));
+            ["XMP", "IPTC", "GPS", "IFD0", "IFD1", "ExifIFD", "InteropIFD", "MakerNotes", "Photoshop"]
+                .iter()
+                .any(|g| group.starts_with(g))
+                || TEXT_KEYS.contains(&name)
+        })
+        .cloned()
+        .collect()
+}
+
+/// What exiftool says of each file (`-j -G1 -a`), in the order given.
+pub fn exiftool_tags(files: &[&Path]) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    let out = Command::new("exiftool").args(["-j", "-G1", "-a"]).args(files).output().unwrap();
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("exiftool -j");
+    listed.as_array().unwrap().iter().map(|t| t.as_object().unwrap().clone()).collect()
+}

@@ -12,6 +12,7 @@
 mod actions;
 mod annotations;
 mod attachments;
+mod images;
 mod numbering;
 mod structure;
 mod text;
@@ -55,6 +56,7 @@ pub fn describe() -> PluginInfo {
             ContentClass::MalformedStructure,
             ContentClass::Encryption,
         ],
+        options: vec![sekisho_plugin_sdk::pictures::option()],
         ..Default::default()
     }
 }
@@ -84,6 +86,7 @@ where
     run.catalog(&mut doc)?;
     actions::scrub_all(&mut doc, policy, &mut run.findings)?;
     attachments::rebuild(&mut doc, policy, &mut run.findings, embedder)?;
+    images::rebuild(&mut doc, policy, &mut run.findings, embedder)?;
     annotations::filter(&mut doc, policy, &mut run.findings)?;
     run.trailer(&mut doc)?;
     let Run { findings, .. } = run;

@@ -151,6 +151,15 @@ pub fn png(width: u32, height: u32) -> Vec<u8> {
     out.into_inner()
 }
 
+/// [`jpeg`] with a comment segment (`COM`) after its start marker.
+pub fn jpeg_with_comment(width: u32, height: u32, comment: &str) -> Vec<u8> {
+    let plain = jpeg(width, height);
+    let mut segment = vec![0xFF, 0xFE];
+    segment.extend(((comment.len() + 2) as u16).to_be_bytes());
+    segment.extend_from_slice(comment.as_bytes());
+    [&plain[..2], &segment, &plain[2..]].concat()
+}
+
 /// Width and height of a picture that decodes, `None` when it does not.
 pub fn picture_size(data: &[u8]) -> Option<(u32, u32)> {
     image::load_from_memory(data).ok().map(|picture| (picture.width(), picture.height()))

@@ -160,6 +160,27 @@ pub fn with_attachments(attachments: &[(&str, &[u8])]) -> Vec<u8> {
     })
 }
 
+/// A one-page PDF that draws `jpeg` (a JPEG file, `/DCTDecode`) of
+/// `width` by `height` pixels.
+pub fn with_jpeg(jpeg: &[u8], width: u32, height: u32) -> Vec<u8> {
+    let draw = format!("q {width} 0 0 {height} 40 600 cm /Im1 Do Q\n");
+    write(&[
+        object("<< /Type /Catalog /Pages 2 0 R >>"),
+        object("<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+        object(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Im1 5 0 R >> >> /Contents 4 0 R >>",
+        ),
+        stream("", draw.as_bytes()),
+        stream(
+            &format!(
+                " /Type /XObject /Subtype /Image /Width {width} /Height {height} /ColorSpace /DeviceRGB \
+                 /BitsPerComponent 8 /Filter /DCTDecode"
+            ),
+            jpeg,
+        ),
+    ])
+}
+
 /// [`with_attachments`], the attachments encoded (`/ASCIIHexDecode`).
 pub fn with_encoded_attachments(attachments: &[(&str, &[u8])]) -> Vec<u8> {
     build(&Spec {
