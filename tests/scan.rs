@@ -113,6 +113,14 @@ fn eicar_is_blocked_by_both_engines_alone_in_a_zip_in_a_mail_and_attached_to_a_p
     assert_eq!(engines_matched(child), ["yara-x", "clamav"]);
     assert!(engines_matched(&attached).is_empty(), "the verdict is the attachment's, not the PDF's");
 
+    // The same clamd over its Unix socket.
+    let socket = format!("unix:{}", clamd.socket.display());
+    let local = Scanners::none().with_clamd(Clamd::new(socket.parse().unwrap()));
+    let local = Sekisho::builder().cache_dir(cache_dir()).scanners(local).build().unwrap();
+    let report = sanitize(&local, "eicar.txt", EICAR, &policy).report;
+    assert_eq!(engines_matched(&report), ["clamav"], "{:?}", report.scans);
+    assert_eq!(sanitize(&local, "data.csv", b"a,b\n1,2\n", &policy).report.outcome, Outcome::Clean);
+
     // clamd stopped: files that need a scan fail closed, or pass saying so.
     let mut clamd = clamd;
     clamd.stop();

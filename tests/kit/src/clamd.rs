@@ -20,6 +20,8 @@ pub struct TestClamd {
     child: Child,
     /// `127.0.0.1:PORT`.
     pub address: String,
+    /// The same clamd's Unix socket.
+    pub socket: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -38,14 +40,16 @@ impl TestClamd {
         let pattern: String = TEST_PATTERN.iter().map(|b| format!("{b:02x}")).collect();
         std::fs::write(db.join("sekisho-test.ndb"), format!("Sekisho.Test.Pattern:0:*:{pattern}\n")).unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let socket = dir.path().join("clamd.sock");
         // Sekisho unpacks archives, mail, PDF and Office files itself, in
         // sandboxes, and hands every member to clamd on its own: clamd's
         // own unpackers are off, so a verdict lands in the report of the
         // member it is about (and clamd's C parsers never see the containers).
         let config = format!(
-            "DatabaseDirectory {}\nTCPSocket {port}\nTCPAddr 127.0.0.1\nForeground yes\nLogFile {}\n\
-             ScanArchive no\nScanMail no\nScanPDF no\nScanOLE2 no\nScanHTML no\n",
+            "DatabaseDirectory {}\nTCPSocket {port}\nTCPAddr 127.0.0.1\nLocalSocket {}\nForeground yes\n\
+             LogFile {}\nScanArchive no\nScanMail no\nScanPDF no\nScanOLE2 no\nScanHTML no\n",
             db.display(),
+            socket.display(),
             dir.path().join("clamd.log").display()
         );
         let conf = dir.path().join("clamd.conf");
@@ -57,7 +61,7 @@ impl TestClamd {
             .stderr(Stdio::null())
             .spawn()
             .expect("start clamd");
-        let mut clamd = TestClamd { child, address: format!("127.0.0.1:{port}"), _dir: dir };
+        let mut clamd = TestClamd { child, address: format!("127.0.0.1:{port}"), socket, _dir: dir };
         let started = Instant::now();
         while !ping(&clamd.address) {
             if started.elapsed() > Duration::from_secs(120) {
