@@ -596,3 +596,39 @@ fn zip_members(data: &[u8]) -> Vec<(String, Vec<u8>)> {
         })
         .collect()
 }
+
+/// A PNG in an RTF `\pict` group goes through the image plugin and comes
+/// back as hex without its text chunk; `embedded-images = "keep"` leaves
+/// the group as it was.
+#[test]
+fn pictures_inside_rtf_are_rebuilt_by_the_image_plugin() {
+    let photo = kit::fixtures::png_with_text(40, 30, "Comment", "GPS 35.6895N 139.6917E");
+    let hex: String = photo.iter().map(|b| format!("{b:02x}")).collect();
+    let rtf = format!(
+        "{{\\rtf1\\ansi{{\\fonttbl{{\\f0 Arial;}}}}\\f0 Site report\\par{{\\pict\\pngblip\\picw40\\pich30\n{hex}\n}}\\par}}"
+    );
+    let picture_in = |rtf: &[u8]| {
+        let text = String::from_utf8_lossy(rtf);
+        let start = text.find("\\pngblip").unwrap();
+        let digits: String = text[start..]
+            .split_once("\\pich30")
+            .unwrap()
+            .1
+            .chars()
+            .take_while(|c| *c != '}')
+            .filter(|c| c.is_ascii_hexdigit())
+            .collect();
+        (0..digits.len()).step_by(2).map(|i| u8::from_str_radix(&digits[i..i + 2], 16).unwrap()).collect::<Vec<u8>>()
+    };
+    assert_eq!(picture_in(rtf.as_bytes()), photo);
+    let rebuilt = sanitize_bytes(engine(), "report.rtf", rtf.as_bytes(), &Policy::default());
+    assert_eq!(rebuilt.report.outcome, Outcome::Sanitized, "{}", rebuilt.report.summary());
+    let picture = picture_in(rebuilt.output.as_deref().unwrap());
+    assert!(!picture.windows(4).any(|w| w == b"tEXt"), "the text chunk is gone");
+    assert_eq!(kit::fixtures::picture_size(&picture), Some((40, 30)));
+    assert!(rebuilt.report.children.iter().any(|c| c.input.name == "picture.png"));
+    let keep =
+        engine().admit(Policy::from_toml("[options]\nembedded-images = \"keep\"\n", "keep.toml").unwrap()).unwrap();
+    let kept = sanitize_bytes(engine(), "report.rtf", rtf.as_bytes(), &keep);
+    assert_eq!(picture_in(kept.output.as_deref().unwrap()), photo);
+}

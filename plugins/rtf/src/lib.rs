@@ -59,6 +59,7 @@ pub fn describe() -> PluginInfo {
             ContentClass::UnknownParts,
             ContentClass::MalformedStructure,
         ],
+        options: vec![sekisho_plugin_sdk::pictures::option()],
         ..Default::default()
     }
 }

@@ -7,6 +7,7 @@
 //! Everything else is written back token by token. Every call writes at
 //! most one group, always closed.
 
+use sekisho_plugin_sdk::pictures::{self, Picture};
 use sekisho_plugin_sdk::{Action, ContentClass, Decision, Disposition, Embedded, Embedder, Failure, Findings, Policy};
 
 use crate::fields::{self, field_class};
@@ -89,6 +90,9 @@ impl<'p, E: Embedder + ?Sized> Rebuild<'p, E> {
         if words().any(|w| w == b"field") {
             return self.field(group, skip, out);
         }
+        if words().any(|w| w == b"pict") && words().any(|w| w == b"pngblip" || w == b"jpegblip") {
+            return self.picture(group, out);
+        }
         if self.removes_destination(group, skip)? {
             return Ok(());
         }
@@ -133,6 +137,34 @@ impl<'p, E: Embedder + ?Sized> Rebuild<'p, E> {
             Node::Token(token) => out.token(token),
         }
         Ok(())
+    }
+
+    /// A `\pict` group holding a PNG or a JPEG: the picture goes through the
+    /// host to the image plugin (`embedded-images`) and the rebuilt bytes are
+    /// written back as hex. Its own control words and groups stay; a picture
+    /// whose data is not plain hex or `\bin` is written as it came.
+    #[inline(never)]
+    fn picture(&mut self, group: &Group, out: &mut Writer) -> Result<(), Failure> {
+        let Some(data) = picture_data(group) else { return self.plain(group, &[], out) };
+        let location = format!("picture at byte {}", group.at);
+        let name = if group.has_word(b"pngblip") { "picture.png" } else { "picture.jpg" };
+        match pictures::rebuild(&mut self.findings, self.policy, &mut *self.embedder, &location, name, &data)? {
+            Picture::Keep => self.plain(group, &[], out),
+            Picture::Remove => Ok(()),
+            Picture::Rebuilt(rebuilt) => {
+                out.open();
+                for node in &group.nodes {
+                    match node {
+                        Node::Token(token) if matches!(token.kind, Kind::Text | Kind::Bin { .. }) => {}
+                        Node::Token(token) => out.token(token),
+                        Node::Group(nested) => out.verbatim(nested),
+                    }
+                }
+                out.hex(&rebuilt);
+                out.close();
+                Ok(())
+            }
+        }
     }
 
     /// An `\object` group: kept as it is when the policy allows its class,
@@ -237,6 +269,31 @@ impl<'p, E: Embedder + ?Sized> Rebuild<'p, E> {
 }
 
 /// True when `group` holds a `\fldinst` outside a field of its own.
+/// The bytes of a picture group: its hex text (white space ignored) or its
+/// `\bin` data; `None` when anything else is there or the hex is odd.
+fn picture_data(group: &Group) -> Option<Vec<u8>> {
+    let mut hex = Vec::new();
+    let mut data = Vec::new();
+    for node in &group.nodes {
+        match node {
+            Node::Token(token) => match token.kind {
+                Kind::Text => hex.extend(token.bytes.iter().filter(|b| !b.is_ascii_whitespace())),
+                Kind::Bin { data: bytes } => data.extend_from_slice(bytes),
+                _ => {}
+            },
+            Node::Group(_) => {}
+        }
+    }
+    if !hex.is_empty() && !data.is_empty() || hex.len() % 2 != 0 {
+        return None;
+    }
+    let digit = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    for pair in hex.chunks(2) {
+        data.push(digit(pair[0])? << 4 | digit(pair[1])?);
+    }
+    (!data.is_empty()).then_some(data)
+}
+
 fn hides_instruction(group: &Group) -> bool {
     !group.has_word(b"field") && (group.has_word(b"fldinst") || group.groups().any(hides_instruction))
 }

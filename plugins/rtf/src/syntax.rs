@@ -256,6 +256,20 @@ impl Writer {
         self.text.close();
     }
 
+    /// Binary data as hex text, 128 digits a line (picture data).
+    pub fn hex(&mut self, data: &[u8]) {
+        if self.tail != Tail::Closed {
+            self.bytes.push(b' ');
+        }
+        for (i, byte) in data.iter().enumerate() {
+            if i % 64 == 0 {
+                self.bytes.extend_from_slice(b"\r\n");
+            }
+            self.bytes.extend_from_slice(format!("{byte:02x}").as_bytes());
+        }
+        self.tail = Tail::Closed;
+    }
+
     /// Bytes after the last group.
     pub fn trailing(&mut self, bytes: &[u8]) {
         self.bytes.extend_from_slice(bytes);

@@ -40,7 +40,8 @@ pub fn is_raster(data: &[u8]) -> bool {
 /// What becomes of one picture.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Picture {
-    /// Kept as it is: the policy keeps pictures, or it is not a raster picture.
+    /// Kept as it is: the policy keeps pictures, it is not a raster
+    /// picture, or its rebuild is byte for byte the same.
     Keep,
     /// Rebuilt: put these bytes in its place (same format).
     Rebuilt(Vec<u8>),
@@ -66,6 +67,8 @@ pub fn rebuild<H: Host + ?Sized>(
         return Ok(Picture::Keep);
     }
     match host.sanitize_embedded(name, data) {
+        // Nothing changed: the document keeps the picture as it came.
+        Ok(rebuilt) if rebuilt.data == data => Ok(Picture::Keep),
         Ok(rebuilt) => {
             if rebuilt.outcome == EmbeddedOutcome::Sanitized {
                 findings.decide_grouped(
