@@ -541,7 +541,7 @@ fn pictures_inside_documents_are_rebuilt_by_the_image_plugin() {
     assert!(kept.report.children.is_empty());
 }
 
-/// Every raster picture inside every rebuilt corpus OOXML and ODF document, as
+/// Every raster picture inside every rebuilt corpus OOXML, ODF and RTF document, as
 /// exiftool sees it: no metadata left, and the same size as in the input.
 #[test]
 fn pictures_inside_corpus_office_documents_lose_their_metadata() {
@@ -562,6 +562,23 @@ fn pictures_inside_corpus_office_documents_lose_their_metadata() {
         for (name, data) in after.iter().filter(picture) {
             let original = &before.iter().find(|(n, _)| n == name).expect("a picture of the input").1;
             let label = format!("{}!{name}", input.file_name().unwrap().to_string_lossy());
+            assert_eq!(kit::fixtures::picture_size(data), kit::fixtures::picture_size(original), "{label}");
+            let (inside, outside) = (
+                work.path().join(format!("{}-in", pictures.len())),
+                work.path().join(format!("{}-out", pictures.len())),
+            );
+            std::fs::write(&inside, original).unwrap();
+            std::fs::write(&outside, data).unwrap();
+            pictures.push((label, inside, outside));
+        }
+    }
+    for input in corpus.files("rtf") {
+        let result = sanitize_file(engine(), &input, &Policy::default());
+        let Some(output) = result.output.filter(|_| result.report.outcome.passed()) else { continue };
+        let (before, after) = (rtf_pictures(&std::fs::read(&input).unwrap()), rtf_pictures(&output));
+        assert_eq!(before.len(), after.len(), "{}: every picture stays", input.display());
+        for (i, (original, data)) in before.iter().zip(&after).enumerate() {
+            let label = format!("{}!picture {i}", input.file_name().unwrap().to_string_lossy());
             assert_eq!(kit::fixtures::picture_size(data), kit::fixtures::picture_size(original), "{label}");
             let (inside, outside) = (
                 work.path().join(format!("{}-in", pictures.len())),
@@ -631,4 +648,43 @@ fn pictures_inside_rtf_are_rebuilt_by_the_image_plugin() {
         engine().admit(Policy::from_toml("[options]\nembedded-images = \"keep\"\n", "keep.toml").unwrap()).unwrap();
     let kept = sanitize_bytes(engine(), "report.rtf", rtf.as_bytes(), &keep);
     assert_eq!(picture_in(kept.output.as_deref().unwrap()), photo);
+}
+
+/// The PNG and JPEG pictures of an RTF file (`\\pict` groups with
+/// `\\pngblip` or `\\jpegblip`), decoded from their hex: control words and
+/// nested groups of the picture group are skipped.
+fn rtf_pictures(rtf: &[u8]) -> Vec<Vec<u8>> {
+    let text = String::from_utf8_lossy(rtf);
+    let mut pictures = Vec::new();
+    for (start, _) in text.match_indices("{\\pict") {
+        let body = &text.as_bytes()[start + 1..];
+        let (mut depth, mut i, mut hex, mut blip) = (0usize, 0, Vec::new(), false);
+        while i < body.len() {
+            match body[i] {
+                b'{' => depth += 1,
+                b'}' if depth == 0 => break,
+                b'}' => depth -= 1,
+                b'\\' if depth == 0 => {
+                    let word: String =
+                        body[i + 1..].iter().take_while(|b| b.is_ascii_alphabetic()).map(|&b| b as char).collect();
+                    blip |= word == "pngblip" || word == "jpegblip";
+                    i += 1 + word.len();
+                    while i < body.len() && (body[i].is_ascii_digit() || body[i] == b'-') {
+                        i += 1;
+                    }
+                    continue;
+                }
+                b if depth == 0 && b.is_ascii_hexdigit() => hex.push(b),
+                _ => {}
+            }
+            i += 1;
+        }
+        if blip && hex.len() % 2 == 0 {
+            let digits = String::from_utf8(hex).unwrap();
+            pictures.push(
+                (0..digits.len()).step_by(2).map(|i| u8::from_str_radix(&digits[i..i + 2], 16).unwrap()).collect(),
+            );
+        }
+    }
+    pictures
 }
