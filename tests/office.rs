@@ -550,7 +550,8 @@ fn pictures_inside_corpus_office_documents_lose_their_metadata() {
         return;
     }
     let work = tempfile::tempdir().unwrap();
-    let mut pictures = Vec::new();
+    // (label, picture of the input, picture of the output file), each compared and written once.
+    let mut pairs: Vec<(String, Vec<u8>, Vec<u8>)> = Vec::new();
     for input in corpus.files("ooxml").into_iter().chain(corpus.files("odf")) {
         let result = sanitize_file(engine(), &input, &Policy::default());
         let Some(output) = result.output.filter(|_| result.report.outcome.passed()) else { continue };
@@ -562,14 +563,7 @@ fn pictures_inside_corpus_office_documents_lose_their_metadata() {
         for (name, data) in after.iter().filter(picture) {
             let original = &before.iter().find(|(n, _)| n == name).expect("a picture of the input").1;
             let label = format!("{}!{name}", input.file_name().unwrap().to_string_lossy());
-            assert_eq!(kit::fixtures::picture_size(data), kit::fixtures::picture_size(original), "{label}");
-            let (inside, outside) = (
-                work.path().join(format!("{}-in", pictures.len())),
-                work.path().join(format!("{}-out", pictures.len())),
-            );
-            std::fs::write(&inside, original).unwrap();
-            std::fs::write(&outside, data).unwrap();
-            pictures.push((label, inside, outside));
+            pairs.push((label, original.clone(), data.clone()));
         }
     }
     for input in corpus.files("rtf") {
@@ -577,17 +571,17 @@ fn pictures_inside_corpus_office_documents_lose_their_metadata() {
         let Some(output) = result.output.filter(|_| result.report.outcome.passed()) else { continue };
         let (before, after) = (rtf_pictures(&std::fs::read(&input).unwrap()), rtf_pictures(&output));
         assert_eq!(before.len(), after.len(), "{}: every picture stays", input.display());
-        for (i, (original, data)) in before.iter().zip(&after).enumerate() {
-            let label = format!("{}!picture {i}", input.file_name().unwrap().to_string_lossy());
-            assert_eq!(kit::fixtures::picture_size(data), kit::fixtures::picture_size(original), "{label}");
-            let (inside, outside) = (
-                work.path().join(format!("{}-in", pictures.len())),
-                work.path().join(format!("{}-out", pictures.len())),
-            );
-            std::fs::write(&inside, original).unwrap();
-            std::fs::write(&outside, data).unwrap();
-            pictures.push((label, inside, outside));
+        for (i, (original, data)) in before.into_iter().zip(after).enumerate() {
+            pairs.push((format!("{}!picture {i}", input.file_name().unwrap().to_string_lossy()), original, data));
         }
+    }
+    let mut pictures = Vec::new();
+    for (i, (label, original, data)) in pairs.into_iter().enumerate() {
+        assert_eq!(kit::fixtures::picture_size(&data), kit::fixtures::picture_size(&original), "{label}");
+        let (inside, outside) = (work.path().join(format!("{i}-in")), work.path().join(format!("{i}-out")));
+        std::fs::write(&inside, original).unwrap();
+        std::fs::write(&outside, data).unwrap();
+        pictures.push((label, inside, outside));
     }
     assert!(pictures.len() >= 5, "only {} pictures in the corpus documents", pictures.len());
     let before = exiftool_tags(&pictures.iter().map(|(_, i, _)| i.as_path()).collect::<Vec<_>>());

@@ -692,9 +692,8 @@ fn unsupported(
     if !inner.scanning(policy) {
         return refuse(report, Outcome::Unsupported, reason);
     }
-    let data = whole(source);
     if !scanned {
-        let (hits, _) = record(&mut report, inner.scanners.scan(&data, path));
+        let (hits, _) = record(&mut report, inner.scanners.scan(&whole(source), path));
         if !hits.is_empty()
             && let Some((outcome, why)) = malware(&mut report, policy, path, &hits, depth)
         {
@@ -726,7 +725,7 @@ fn unsupported(
         extension: detect::extension(&report.input.name).unwrap_or_else(|| "bin".into()),
     });
     report.outcome = Outcome::Clean;
-    Sanitized { report, output: Some(data.into_owned()), text: Vec::new() }
+    Sanitized { report, output: Some(whole(source).into_owned()), text: Vec::new() }
 }
 
 fn item(class: Class, action: Disposition, location: &str, detail: &str) -> Item {

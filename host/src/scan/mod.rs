@@ -82,22 +82,23 @@ impl Scanners {
         self
     }
 
-    /// The names of the configured engines.
-    pub fn engines(&self) -> Vec<&'static str> {
-        let mut engines = Vec::new();
+    /// Which engines of [`ENGINES`] are configured, in that order.
+    fn configured(&self) -> [bool; 2] {
         #[cfg(feature = "scan")]
-        if self.yara.is_some() {
-            engines.push(ENGINES[0]);
-        }
-        if self.clamd.is_some() {
-            engines.push(ENGINES[1]);
-        }
-        engines
+        let yara = self.yara.is_some();
+        #[cfg(not(feature = "scan"))]
+        let yara = false;
+        [yara, self.clamd.is_some()]
     }
 
-    /// True when no engine is configured.
+    /// The names of the configured engines.
+    pub fn engines(&self) -> Vec<&'static str> {
+        ENGINES.iter().zip(self.configured()).filter(|(_, on)| *on).map(|(name, _)| *name).collect()
+    }
+
+    /// True when no engine is configured (asked for every file: no allocation).
     pub fn is_empty(&self) -> bool {
-        self.engines().is_empty()
+        self.configured() == [false, false]
     }
 
     /// Compiles the YARA rules again from their folder (SIGHUP in `serve`):
@@ -125,7 +126,7 @@ impl Scanners {
         }
         if scans.is_empty() {
             let why = "the policy requires a scan and no scanner is configured (--rules, --clamd)";
-            scans.push(Scan::new("none", "", location, Err(why.into())));
+            scans.push(Scan::not_done(location, why));
         }
         scans
     }
@@ -144,11 +145,13 @@ impl Scanners {
 
     /// Counters per configured engine, by name.
     pub fn counts(&self) -> Vec<(&'static str, EngineCounts)> {
-        self.engines()
-            .into_iter()
-            .map(|name| {
-                let stats = &self.stats[ENGINES.iter().position(|e| *e == name).unwrap_or(0)];
-                let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        ENGINES
+            .iter()
+            .zip(&self.stats)
+            .zip(self.configured())
+            .filter(|(_, on)| *on)
+            .map(|((&name, stats), _)| {
                 let counts = EngineCounts {
                     scans: load(&stats.scans),
                     hits: load(&stats.hits),

@@ -199,9 +199,25 @@ impl Findings {
                 }
                 Ok(Embedded::Rebuilt(rebuilt))
             }
-            Err(EmbeddedRefusal::Unsupported(kind)) => Ok(Embedded::Refused(format!("no plugin rebuilds it ({kind})"))),
-            Err(EmbeddedRefusal::Failed(detail)) => Ok(Embedded::Refused(format!("it could not be rebuilt: {detail}"))),
-            Err(EmbeddedRefusal::Blocked(detail)) => {
+            Err(refusal) => Ok(Embedded::Refused(match self.refusal(class, location, refusal)? {
+                Refused::Unsupported(kind) => format!("no plugin rebuilds it ({kind})"),
+                Refused::Failed(detail) => format!("it could not be rebuilt: {detail}"),
+            })),
+        }
+    }
+
+    /// What the host's refusal of an embedded document at `location` means
+    /// for the whole file: a blocked child blocks it (recorded under
+    /// `class`), a child over a limit fails it; an unsupported or failed
+    /// child is given back for the caller's policy to decide.
+    pub(crate) fn refusal(
+        &mut self,
+        class: ContentClass,
+        location: &str,
+        refusal: EmbeddedRefusal,
+    ) -> Result<Refused, Failure> {
+        match refusal {
+            EmbeddedRefusal::Blocked(detail) => {
                 self.push(class, Disposition::Blocked, location, detail.clone());
                 Err(Failure {
                     kind: FailureKind::Blocked(class),
@@ -209,9 +225,19 @@ impl Findings {
                     findings: self.as_slice().to_vec(),
                 })
             }
-            Err(EmbeddedRefusal::LimitExceeded(detail)) => {
+            EmbeddedRefusal::LimitExceeded(detail) => {
                 Err(Failure::limit(format!("{location}: {detail}")).with_findings(self.clone()))
             }
+            EmbeddedRefusal::Unsupported(kind) => Ok(Refused::Unsupported(kind)),
+            EmbeddedRefusal::Failed(detail) => Ok(Refused::Failed(detail)),
         }
     }
+}
+
+/// A refusal the parent's policy decides ([`Findings::refusal`]).
+pub(crate) enum Refused {
+    /// No plugin rebuilds the child (what it is).
+    Unsupported(String),
+    /// Its plugin could not rebuild it (why).
+    Failed(String),
 }

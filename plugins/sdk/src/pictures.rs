@@ -5,10 +5,8 @@
 //! (`rebuild`, the default, or `keep`) decides; every plugin that holds
 //! pictures declares the same option.
 
-use crate::{
-    ContentClass, Decision, Disposition, EmbeddedOutcome, EmbeddedRefusal, Failure, FailureKind, Findings, Host,
-    OptionDeclaration, Policy,
-};
+use crate::embed::Refused;
+use crate::{ContentClass, Decision, Disposition, EmbeddedOutcome, Failure, Findings, Host, OptionDeclaration, Policy};
 
 /// The option's name in the policy's `[options]`.
 pub const OPTION: &str = "embedded-images";
@@ -81,26 +79,19 @@ pub fn rebuild<H: Host + ?Sized>(
             }
             Ok(Picture::Rebuilt(rebuilt.data))
         }
-        Err(EmbeddedRefusal::Blocked(detail)) => {
-            findings.push(ContentClass::Metadata, Disposition::Blocked, location, detail.clone());
-            Err(Failure {
-                kind: FailureKind::Blocked(ContentClass::Metadata),
-                detail: format!("{location} is blocked: {detail}"),
-                findings: findings.as_slice().to_vec(),
-            })
-        }
-        Err(EmbeddedRefusal::LimitExceeded(detail)) => {
-            Err(Failure::limit(format!("{location}: {detail}")).with_findings(findings.clone()))
-        }
-        // No plugin for pictures (a host without the image plugin, a native
-        // test): they stay as they were before pictures were rebuilt.
-        Err(EmbeddedRefusal::Unsupported(_)) => Ok(Picture::Keep),
-        Err(EmbeddedRefusal::Failed(why)) => {
-            let detail = format!("picture the image plugin could not rebuild ({why})");
-            Ok(match findings.decide(policy, ContentClass::UnknownParts, Disposition::Removed, location, detail)? {
-                Decision::Sanitize => Picture::Remove,
-                Decision::Keep => Picture::Keep,
-            })
-        }
+        Err(refusal) => match findings.refusal(ContentClass::Metadata, location, refusal)? {
+            // No plugin for pictures (a host without the image plugin, a
+            // native test): they stay as they were before pictures were rebuilt.
+            Refused::Unsupported(_) => Ok(Picture::Keep),
+            Refused::Failed(why) => {
+                let detail = format!("picture the image plugin could not rebuild ({why})");
+                Ok(
+                    match findings.decide(policy, ContentClass::UnknownParts, Disposition::Removed, location, detail)? {
+                        Decision::Sanitize => Picture::Remove,
+                        Decision::Keep => Picture::Keep,
+                    },
+                )
+            }
+        },
     }
 }
