@@ -6,24 +6,39 @@
 //! - the folder must belong to the user running Sekisho and be closed to
 //!   others (mode 0700; a folder of ours that is more open is closed, one
 //!   owned by someone else is refused);
-//! - each artifact carries a keyed BLAKE3 tag over the plugin's sha256 and
-//!   the artifact bytes, under a per-install key kept outside the cache
-//!   ([`key_path`]); an artifact that was altered, truncated or swapped for
+//! - each entry ends with a keyed BLAKE3 tag over its kind, the plugin's
+//!   sha256 and its bytes, under a per-install key kept outside the cache
+//!   ([`key_path`]); an entry that was altered, truncated or swapped for
 //!   another plugin's fails the check, is deleted and is compiled again;
-//! - the bytes that were checked are the bytes deserialized (never a second
-//!   read of the path).
+//! - the file that was checked is the file wasmtime maps: the same open
+//!   descriptor, never a second open of the path. Entries are never written
+//!   in place (a new one is renamed over the old), so only someone who can
+//!   already rewrite this user's private files could change one under us;
+//! - hashing 6 MB of native code is most of a one-file command's start-up,
+//!   so once an artifact has passed the full check, a keyed *stamp* of its
+//!   file identity (device, inode, size, modification and change times) is
+//!   kept beside it. A later run whose open file has that identity skips the
+//!   hash: the change time is set by the kernel on every write and cannot be
+//!   set back, and a stamp cannot be made without the key.
 //!
 //! An unusable folder falls back to a per-user folder under the system's
 //! temporary folder, and that to compiling in memory, with one warning.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-/// The first bytes of every cache file: format version of this module.
-const MAGIC: &[u8; 16] = b"sekisho-cache-1\n";
+/// Before the tag at the end of every cache file: format version of this
+/// module. Entries end with it (rather than start) so an artifact file is
+/// the serialized code itself, which wasmtime maps as is.
+const MAGIC: &[u8; 16] = b"sekisho-cache-2\n";
+/// The same version in the folder's name, so entries of an older format are
+/// never looked at (rather than failing their check one by one).
+const FORMAT: &str = "v2";
 const TAG_LEN: usize = 32;
+const TRAILER: usize = MAGIC.len() + TAG_LEN;
 
 /// What a cache entry holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +48,8 @@ enum Kind {
     /// The plugin's description, kept so a run need not compile it to know
     /// what it handles.
     Description,
+    /// The identity of an artifact file that passed the full check.
+    Stamp,
 }
 
 impl Kind {
@@ -40,6 +57,7 @@ impl Kind {
         match self {
             Kind::Artifact => "artifact",
             Kind::Description => "description",
+            Kind::Stamp => "stamp",
         }
     }
 }
@@ -53,8 +71,9 @@ pub struct CompileCache {
 
 impl CompileCache {
     /// Opens the cache under `requested` (or the fallback folder), in a
-    /// subfolder named after the engine's compatibility hash. Answers `None`
-    /// when no folder can be trusted; the reason is logged once.
+    /// subfolder named after the engine's compatibility hash and the cache
+    /// format. Answers `None` when no folder can be trusted; the reason is
+    /// logged once.
     pub fn open(requested: &Path, engine: &str) -> Option<CompileCache> {
         let key = match load_or_create_key(&key_path(requested)) {
             Ok(key) => key,
@@ -89,7 +108,7 @@ impl CompileCache {
     }
 
     fn in_dir(root: &Path, engine: &str, key: [u8; 32]) -> Option<CompileCache> {
-        let dir = root.join(engine);
+        let dir = root.join(format!("{engine}.{FORMAT}"));
         match prepare_dir(&dir) {
             Ok(()) => Some(CompileCache { dir, key }),
             Err(e) => {
@@ -115,13 +134,38 @@ impl CompileCache {
 
     /// The checked artifact for the plugin whose `.wasm` has `sha256`, or
     /// `None`. A file that fails the check is deleted.
-    pub fn load(&self, sha256: &str) -> Option<Vec<u8>> {
-        self.read(sha256, Kind::Artifact)
+    pub fn load(&self, sha256: &str) -> Option<Artifact> {
+        let path = self.path(sha256, Kind::Artifact);
+        let file = File::open(&path).ok()?;
+        let meta = file.metadata().ok()?;
+        let len = usize::try_from(meta.len()).ok()?;
+        let artifact = Artifact { file, payload: len.saturating_sub(TRAILER) };
+        let stamp = self.stamp(sha256, &meta);
+        let stamped = std::fs::read(self.path(sha256, Kind::Stamp)).is_ok_and(|kept| constant_time_eq(&kept, &stamp));
+        if stamped {
+            return Some(artifact);
+        }
+        let checked = len > TRAILER
+            && map_readonly(&artifact.file, len, |bytes| self.payload(sha256, Kind::Artifact, bytes).is_some())
+                .unwrap_or_else(|e| {
+                    tracing::warn!("cannot map {}: {e}", path.display());
+                    false
+                });
+        if !checked {
+            self.discard(&path, Kind::Artifact);
+            return None;
+        }
+        self.write_raw(sha256, Kind::Stamp, &stamp);
+        Some(artifact)
     }
 
-    /// Stores an artifact this host just compiled.
+    /// Stores an artifact this host just compiled, stamped as checked.
     pub fn store(&self, sha256: &str, artifact: &[u8]) {
-        self.write(sha256, Kind::Artifact, artifact)
+        if let Some(file) = self.write(sha256, Kind::Artifact, artifact) {
+            if let Ok(meta) = file.metadata() {
+                self.write_raw(sha256, Kind::Stamp, &self.stamp(sha256, &meta));
+            }
+        }
     }
 
     /// The checked description of the plugin whose `.wasm` has `sha256`
@@ -132,47 +176,50 @@ impl CompileCache {
 
     /// Stores the description of a plugin this host admitted.
     pub fn store_description(&self, sha256: &str, description: &[u8]) {
-        self.write(sha256, Kind::Description, description)
+        self.write(sha256, Kind::Description, description);
     }
 
     fn read(&self, sha256: &str, kind: Kind) -> Option<Vec<u8>> {
         let path = self.path(sha256, kind);
-        let mut file = File::open(&path).ok()?;
-        let mut bytes = Vec::new();
-        if let Err(e) = file.read_to_end(&mut bytes) {
-            tracing::warn!("cannot read {}: {e}", path.display());
+        let mut bytes = std::fs::read(&path).ok()?;
+        let Some(len) = self.payload(sha256, kind, &bytes).map(<[u8]>::len) else {
+            self.discard(&path, kind);
             return None;
-        }
-        let header = MAGIC.len() + TAG_LEN;
-        let valid = bytes.len() > header
-            && bytes.starts_with(MAGIC)
-            && constant_time_eq(&bytes[MAGIC.len()..header], &self.tag(sha256, kind, &bytes[header..]));
-        if !valid {
-            tracing::warn!(
-                "the cached {} {} failed its check: deleted, compiling again",
-                kind.extension(),
-                path.display()
-            );
-            let _ = std::fs::remove_file(&path);
-            return None;
-        }
-        bytes.drain(..header);
+        };
+        bytes.truncate(len);
         Some(bytes)
     }
 
-    /// Writes an entry atomically: to a temporary file, then renamed.
-    fn write(&self, sha256: &str, kind: Kind, data: &[u8]) {
-        let write = || -> std::io::Result<()> {
+    /// The payload of a whole entry (payload, magic, tag) whose tag is right.
+    fn payload<'a>(&self, sha256: &str, kind: Kind, entry: &'a [u8]) -> Option<&'a [u8]> {
+        let (payload, trailer) = entry.split_at_checked(entry.len().checked_sub(TRAILER)?)?;
+        let (magic, tag) = trailer.split_at(MAGIC.len());
+        (magic == MAGIC && constant_time_eq(tag, &self.tag(sha256, kind, payload))).then_some(payload)
+    }
+
+    fn discard(&self, path: &Path, kind: Kind) {
+        tracing::warn!("the cached {} {} failed its check: deleted, compiling again", kind.extension(), path.display());
+        let _ = std::fs::remove_file(path);
+        let _ = std::fs::remove_file(path.with_extension(Kind::Stamp.extension()));
+    }
+
+    /// Writes an entry (payload, magic, tag) atomically: to a temporary
+    /// file, then renamed. Answers the file written.
+    fn write(&self, sha256: &str, kind: Kind, data: &[u8]) -> Option<File> {
+        let mut entry = Vec::with_capacity(data.len() + TRAILER);
+        entry.extend_from_slice(data);
+        entry.extend_from_slice(MAGIC);
+        entry.extend_from_slice(&self.tag(sha256, kind, data));
+        self.write_raw(sha256, kind, &entry)
+    }
+
+    fn write_raw(&self, sha256: &str, kind: Kind, bytes: &[u8]) -> Option<File> {
+        let write = || -> std::io::Result<File> {
             let mut file = tempfile::Builder::new().prefix(".partial-").tempfile_in(&self.dir)?;
-            file.write_all(MAGIC)?;
-            file.write_all(&self.tag(sha256, kind, data))?;
-            file.write_all(data)?;
-            file.persist(self.path(sha256, kind)).map_err(|e| e.error)?;
-            Ok(())
+            file.write_all(bytes)?;
+            file.persist(self.path(sha256, kind)).map_err(|e| e.error)
         };
-        if let Err(e) = write() {
-            tracing::warn!("cannot write to the compile cache {}: {e}", self.dir.display());
-        }
+        write().map_err(|e| tracing::warn!("cannot write to the compile cache {}: {e}", self.dir.display())).ok()
     }
 
     /// The keyed tag of an entry: its kind, the plugin's sha256 and the bytes.
@@ -184,6 +231,61 @@ impl CompileCache {
         hasher.update(&(data.len() as u64).to_le_bytes());
         hasher.update(data);
         *hasher.finalize().as_bytes()
+    }
+
+    /// The keyed stamp of an artifact file's identity.
+    fn stamp(&self, sha256: &str, meta: &std::fs::Metadata) -> [u8; TAG_LEN] {
+        let identity = [
+            meta.dev(),
+            meta.ino(),
+            meta.size(),
+            meta.mtime() as u64,
+            meta.mtime_nsec() as u64,
+            meta.ctime() as u64,
+            meta.ctime_nsec() as u64,
+        ];
+        let bytes: Vec<u8> = identity.iter().flat_map(|n| n.to_le_bytes()).collect();
+        self.tag(sha256, Kind::Stamp, &bytes)
+    }
+}
+
+/// A checked artifact: an open cache file that wasmtime maps through
+/// [`Artifact::path`]. It ends with the cache's trailer, which the
+/// serialized code's own format ignores.
+#[derive(Debug)]
+pub struct Artifact {
+    file: File,
+    payload: usize,
+}
+
+impl Artifact {
+    /// The open file as a path (`/proc/self/fd/N`): wasmtime opens it again
+    /// there, which is the same file whatever happens to the cache's path.
+    pub fn path(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/self/fd/{}", self.file.as_raw_fd()))
+    }
+
+    /// The serialized code, read into memory (for a system without `/proc`).
+    pub fn bytes(&self) -> std::io::Result<Vec<u8>> {
+        let mut bytes = vec![0; self.payload];
+        std::os::unix::fs::FileExt::read_exact_at(&self.file, &mut bytes, 0)?;
+        Ok(bytes)
+    }
+}
+
+/// Runs `read` over the first `len` bytes of `file`, mapped read-only.
+fn map_readonly<T>(file: &File, len: usize, read: impl FnOnce(&[u8]) -> T) -> std::io::Result<T> {
+    // SAFETY: a fresh private read-only mapping of `len` bytes of an open
+    // file of that size; unmapped before returning, and the slice does not
+    // outlive it.
+    unsafe {
+        let ptr = libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_PRIVATE, file.as_raw_fd(), 0);
+        if ptr == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        let result = read(std::slice::from_raw_parts(ptr.cast::<u8>(), len));
+        libc::munmap(ptr, len);
+        Ok(result)
     }
 }
 
@@ -284,25 +386,42 @@ mod tests {
         let cache = cache(root.path());
         cache.store("aaaa", b"native code of a");
         cache.store("bbbb", b"native code of b");
-        assert_eq!(cache.load("aaaa").as_deref(), Some(&b"native code of a"[..]));
+        assert_eq!(cache.load("aaaa").unwrap().bytes().unwrap(), b"native code of a");
+        let stamp = cache.path("aaaa", Kind::Stamp);
+        assert!(stamp.is_file(), "a stored artifact is stamped as checked");
+        std::fs::remove_file(&stamp).unwrap();
+        let loaded = cache.load("aaaa").expect("an unstamped artifact passes the full check");
+        assert!(stamp.is_file(), "and is stamped again");
+        assert_eq!(std::fs::read(loaded.path()).unwrap().len(), b"native code of a".len() + TRAILER);
         // Swapped artifacts: each is refused, and deleted.
         let path = |sha: &str| cache.path(sha, Kind::Artifact);
         std::fs::rename(path("aaaa"), root.path().join("tmp")).unwrap();
         std::fs::rename(path("bbbb"), path("aaaa")).unwrap();
         std::fs::rename(root.path().join("tmp"), path("bbbb")).unwrap();
-        assert_eq!(cache.load("aaaa"), None);
+        assert!(cache.load("aaaa").is_none(), "another file has another identity: its stamp does not hold");
         assert!(!cache.contains("aaaa"), "a bad artifact is deleted");
-        assert_eq!(cache.load("bbbb"), None);
-        // A flipped byte in the middle.
+        assert!(!stamp.exists(), "with its stamp");
+        assert!(cache.load("bbbb").is_none());
+        // A flipped byte in the middle, written in place with the
+        // modification time put back: the kernel still moves the change
+        // time, so the stamp does not cover the file any more.
         cache.store("cccc", &[0x90; 4096]);
-        let mut bytes = std::fs::read(cache.path("cccc", Kind::Artifact)).unwrap();
-        bytes[2000] = 0xCC;
-        std::fs::write(cache.path("cccc", Kind::Artifact), bytes).unwrap();
-        assert_eq!(cache.load("cccc"), None);
+        let file = std::fs::OpenOptions::new().write(true).open(cache.path("cccc", Kind::Artifact)).unwrap();
+        let modified = file.metadata().unwrap().modified().unwrap();
+        std::os::unix::fs::FileExt::write_all_at(&file, &[0xCC], 2000).unwrap();
+        file.set_modified(modified).unwrap();
+        drop(file);
+        assert!(cache.load("cccc").is_none());
+        // A stamp cannot be carried to another artifact.
+        cache.store("eeee", b"native code of e");
+        cache.store("ffff", b"native code of f");
+        std::fs::copy(cache.path("eeee", Kind::Stamp), cache.path("ffff", Kind::Stamp)).unwrap();
+        std::fs::write(path("ffff"), std::fs::read(path("eeee")).unwrap()).unwrap();
+        assert!(cache.load("ffff").is_none());
         // A description cannot pass for an artifact, or the other way round.
         cache.store_description("dddd", b"{}");
         std::fs::copy(cache.path("dddd", Kind::Description), cache.path("dddd", Kind::Artifact)).unwrap();
-        assert_eq!(cache.load("dddd"), None);
+        assert!(cache.load("dddd").is_none());
         assert_eq!(cache.load_description("dddd").as_deref(), Some(&b"{}"[..]));
     }
 

@@ -18,7 +18,7 @@ use crate::audit::{AuditLog, Entry as AuditEntry, Origin};
 use crate::batch;
 use crate::policy::Policy;
 use crate::report::{Outcome, Report};
-use crate::sandbox::SandboxConfig;
+use crate::sandbox::{Allocator, SandboxConfig};
 use crate::scan::Scanners;
 use crate::scan::clamd::Clamd;
 use crate::scan::yara::YaraRules;
@@ -211,8 +211,10 @@ struct BatchArgs {
 }
 
 impl BatchArgs {
-    fn threads(&self) -> usize {
-        self.jobs.unwrap_or_else(cores)
+    /// Workers for this many inputs: `--jobs` or one per core, never more
+    /// than there are inputs.
+    fn workers(&self, inputs: usize) -> usize {
+        self.jobs.unwrap_or_else(cores).min(inputs).max(1)
     }
 
     fn audit(&self) -> Result<Option<AuditLog>, String> {
@@ -449,6 +451,11 @@ fn announce(message: &str) {
 /// values (what reports and `policy show` name by its sha256).
 fn engine(args: &EngineArgs, files: usize, policy: &Policy) -> Result<(Sekisho, Policy), String> {
     let mut sandbox = SandboxConfig::default();
+    if files == 1 {
+        // One file at a time makes a few instances: reserving and releasing
+        // a pool would cost more than it saves (a one-file command's start).
+        sandbox.allocator = Allocator::OnDemand;
+    }
     let per_file = policy.limits.max_depth.saturating_add(1);
     let wanted = u32::try_from(files).unwrap_or(u32::MAX).saturating_mul(per_file);
     sandbox.pool_size = sandbox.pool_size.max(wanted);
@@ -524,9 +531,10 @@ fn run(cli: Cli) -> Result<u8, String> {
                 policy.name = format!("{}+pii", policy.name);
             }
             let jobs = collect_inputs(&inputs, batch.stdin_name(), None);
-            let (sekisho, policy) = engine(&cli.engine, batch.threads(), &policy)?;
+            let workers = batch.workers(jobs.len());
+            let (sekisho, policy) = engine(&cli.engine, workers, &policy)?;
             let audit = batch.audit()?;
-            let results = batch::run(&jobs, batch.threads(), |job| {
+            let results = batch::run(&jobs, workers, |job| {
                 let result = job.open().map(|source| {
                     let report = sekisho.sanitize(source, &job.name, &policy).report;
                     record(audit.as_ref(), &report);
@@ -564,9 +572,10 @@ fn run(cli: Cli) -> Result<u8, String> {
             if matches!(&target, Target::File(p) if p == Path::new("-")) && report.as_deref() == Some(Path::new("-")) {
                 return Err("the output and the report cannot both go to standard output".into());
             }
-            let (sekisho, policy) = engine(&cli.engine, batch.threads(), &policy)?;
+            let workers = batch.workers(jobs.len());
+            let (sekisho, policy) = engine(&cli.engine, workers, &policy)?;
             let audit = batch.audit()?;
-            let results = batch::run(&jobs, batch.threads(), |job| {
+            let results = batch::run(&jobs, workers, |job| {
                 if resume && let Some(done) = target.already_done(job, &policy, resume_failed) {
                     let line = format!("{} (done before, skipped)", done.summary());
                     return (Ok(done), line);

@@ -19,7 +19,7 @@ use wasmtime::{
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::cache::CompileCache;
+use crate::cache::{Artifact, CompileCache};
 use crate::contract::{self, SUPPORTED};
 use crate::report::Limit;
 use crate::source::Source;
@@ -234,9 +234,7 @@ impl Sandbox {
             return Ok((component, false));
         };
         if let Some(artifact) = cache.load(sha256) {
-            // SAFETY: these bytes passed the cache's keyed check: this host
-            // compiled them from the plugin whose sha256 they are stored under.
-            match unsafe { Component::deserialize(&self.engine, &artifact) } {
+            match self.deserialize_checked(&artifact) {
                 Ok(component) => return Ok((component, true)),
                 Err(e) => tracing::warn!("ignoring an unusable cache entry for {name}: {e}"),
             }
@@ -248,6 +246,21 @@ impl Sandbox {
         let component =
             unsafe { Component::deserialize(&self.engine, &artifact) }.map_err(|e| plugin_error(name, e))?;
         Ok((component, false))
+    }
+
+    /// Loads a checked cache entry: mapped from its open file (no copy),
+    /// or from memory where `/proc` is not mounted.
+    fn deserialize_checked(&self, artifact: &Artifact) -> wasmtime::Result<Component> {
+        // SAFETY (both calls): the file passed the cache's keyed check (this
+        // host compiled it from the plugin whose sha256 it is stored under),
+        // and it is the same open file that was checked.
+        match unsafe { Component::deserialize_file(&self.engine, artifact.path()) } {
+            Ok(component) => Ok(component),
+            Err(e) => {
+                tracing::debug!("cannot map a cached artifact ({e}); loading it from memory");
+                unsafe { Component::deserialize(&self.engine, artifact.bytes()?) }
+            }
+        }
     }
 
     /// Refuses components that import anything outside the allow-list, or an
