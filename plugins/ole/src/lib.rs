@@ -9,11 +9,15 @@
 //! in place (see [`word`]). What lives inside Excel and PowerPoint record
 //! streams (XLM macro sheets, external links, PowerPoint's VBA and OLE
 //! objects) cannot be removed safely: such files are refused, with the
-//! reason, unless the policy allows the class.
+//! reason, unless the policy allows the class. Password-protected
+//! presentations are opened with the policy's candidates and written out
+//! unencrypted (see [`ppt_crypto`]); encrypted Word and Excel files are
+//! refused as encrypted.
 
 mod excel;
 mod objects;
 mod powerpoint;
+mod ppt_crypto;
 mod tree;
 mod word;
 
@@ -128,7 +132,10 @@ where
     match app {
         App::Word => paragraphs = word::sanitize(&mut root, policy, &mut findings)?,
         App::Excel => excel::check(&root, policy, &mut findings)?,
-        App::PowerPoint => powerpoint::check(&root, policy, &mut findings, embedder)?,
+        App::PowerPoint => {
+            ppt_crypto::decrypt(&mut root, powerpoint::STREAM, policy, &mut findings)?;
+            powerpoint::check(&root, policy, &mut findings, embedder)?
+        }
     }
     let mut kept = Vec::with_capacity(root.children.len());
     for (name, node) in std::mem::take(&mut root.children) {

@@ -20,7 +20,7 @@ const EX_OLE_OBJ_STG: u16 = 0x1011;
 const VBA_INFO_ATOM: u16 = 0x0400;
 const EX_OLE_LINK: u16 = 0x0FCE;
 const INTERACTIVE_INFO_ATOM: u16 = 0x0FF3;
-const CRYPT_SESSION: u16 = 0x2F14;
+pub(crate) const CRYPT_SESSION: u16 = 0x2F14;
 /// Records nest; real presentations stay shallow.
 const MAX_DEPTH: usize = 16;
 
@@ -35,7 +35,7 @@ struct Seen<'a> {
     encrypted: bool,
 }
 
-const STREAM: &str = "PowerPoint Document";
+pub(crate) const STREAM: &str = "PowerPoint Document";
 
 /// Most bytes a compressed storage may inflate to.
 const MAX_STORAGE_BYTES: u64 = 64 << 20;
@@ -112,7 +112,9 @@ fn walk<'a>(data: &'a [u8], depth: usize, seen: &mut Seen<'a>) {
         let end = body.saturating_add(length as usize).min(data.len());
         match kind {
             EX_OLE_OBJ_STG => seen.storages.push((header >> 4, &data[body.min(end)..end])),
-            VBA_INFO_ATOM => seen.vba = true,
+            // persistIdRef and fHasMacros, both 0 when there is no project
+            // (PowerPoint writes the atom either way); cut short counts as one.
+            VBA_INFO_ATOM => seen.vba |= read_u32(data, body).is_none_or(|r| r != 0) || read_u32(data, body + 4) != Some(0),
             EX_OLE_LINK => seen.links += 1,
             CRYPT_SESSION => seen.encrypted = true,
             INTERACTIVE_INFO_ATOM => match data.get(body + 8) {

@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 
 use sekisho_testkit::Corpus;
 use sekisho_testkit::office::{self, WordOptions};
+use sekisho_testkit::ppt::Presentation;
 
 use sekisho_plugin_sdk::{
     Action, ContentClass, Disposition, EmbeddedOutcome, EmbeddedRebuilt, EmbeddedRefusal, Embedder, Failure,
-    FailureKind, HyperlinkMode, Policy, Rebuilt,
+    FailureKind, HyperlinkMode, PasswordSource, Policy, Rebuilt,
 };
 
 fn corpus_files(corpus: &Corpus) -> Vec<PathBuf> {
@@ -256,11 +257,78 @@ fn encrypted_documents_fail_as_encrypted() {
 }
 
 #[test]
-fn encrypted_documents_in_the_corpus_fail_as_encrypted() {
+fn an_encrypted_presentation_opens_with_its_password_and_comes_out_plain() {
+    let png = sekisho_testkit::fixtures::png(4, 3);
+    let plain = Presentation::new("見積書 v2", &png, None);
+    let locked = Presentation::new("見積書 v2", &png, Some("Tk9#xq2"));
+    assert_ne!(locked.document[..plain.container_len], plain.document[..plain.container_len], "encrypted");
+
+    let policy = strict().with_password("wrong", PasswordSource::Request).with_password("Tk9#xq2", PasswordSource::Mail);
+    let (out, rebuilt) = run(&locked.file(), &policy).expect("the second candidate opens it");
+    let finding = rebuilt.findings.iter().find(|f| f.class == ContentClass::Encryption).expect("a finding");
+    assert_eq!((finding.disposition, finding.detail.as_str()), (Disposition::Removed, "decrypted (password from: mail)"));
+    assert!(!format!("{rebuilt:?}").contains("Tk9#xq2"), "no password in the report");
+
+    let mut file = cfb::CompoundFile::open(Cursor::new(out)).unwrap();
+    let mut read = |name: &str| {
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut file.open_stream(name).unwrap(), &mut data).unwrap();
+        data
+    };
+    let document = read("/PowerPoint Document");
+    assert_eq!(document[..plain.container_len], plain.document[..plain.container_len], "the text is back");
+    assert_eq!(read("/Pictures"), plain.pictures, "the picture is back");
+    assert_eq!(read("/Current User")[12..16], 0xE391_C05Fu32.to_le_bytes(), "the unencrypted token");
+    // The edit points at no encryption header, and the header is an inert
+    // record of the same size: read again, the file is not encrypted.
+    let edit = document.len() - 40;
+    assert_eq!(document[edit + 8 + 28..edit + 8 + 32], [0; 4]);
+    let (_, reread) = run(&rebuilt_file(&document, &read("/Current User"), &read("/Pictures")), &strict())
+        .expect("the output opens without a password");
+    assert!(!has(&reread, ContentClass::Encryption), "{:?}", reread.findings);
+}
+
+fn rebuilt_file(document: &[u8], current_user: &[u8], pictures: &[u8]) -> Vec<u8> {
+    office::compound_file(
+        &[("/PowerPoint Document", document), ("/Current User", current_user), ("/Pictures", pictures)],
+        &[],
+        None,
+    )
+}
+
+#[test]
+fn an_encrypted_presentation_without_the_password_fails_as_encrypted() {
+    let locked = Presentation::new("secret", &sekisho_testkit::fixtures::png(2, 2), Some("Tk9#xq2")).file();
+    assert_eq!(run(&locked, &strict()).unwrap_err().kind, FailureKind::Encrypted, "no candidates");
+    let wrong = strict().with_password("Tk9#xq3", PasswordSource::Request);
+    let failure = run(&locked, &wrong).unwrap_err();
+    assert_eq!(failure.kind, FailureKind::Encrypted);
+    assert!(failure.detail.ends_with("the password candidate does not open it"), "{}", failure.detail);
+    let blocked = strict().with(ContentClass::Encryption, Action::Block).with_password("Tk9#xq2", PasswordSource::Request);
+    assert_eq!(run(&locked, &blocked).unwrap_err().kind, FailureKind::Blocked(ContentClass::Encryption));
+}
+
+#[test]
+fn encrypted_documents_in_the_corpus() {
     let Some(corpus) = sekisho_testkit::corpus!() else { return };
-    for file in ["poi__PasswordProtected.doc", "poi__Password_Protected-hello.ppt"] {
-        assert_eq!(run(&corpus.read("ole", file), &strict()).unwrap_err().kind, FailureKind::Encrypted, "{file}");
-    }
+    // POI's test presentation, password "hello" (its file name): it opens,
+    // and the slide text is readable in the output.
+    let hello = corpus.read("ole", "poi__Password_Protected-hello.ppt");
+    assert_eq!(run(&hello, &strict()).unwrap_err().kind, FailureKind::Encrypted, "no candidates");
+    let (out, rebuilt) = run(&hello, &strict().with_password("hello", PasswordSource::Request)).unwrap();
+    assert!(has(&rebuilt, ContentClass::Encryption));
+    let utf16 = |text: &str| text.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>();
+    let mut file = cfb::CompoundFile::open(Cursor::new(&out)).unwrap();
+    assert!(!file.exists("/EncryptedSummary"), "the encrypted properties are left out");
+    let mut document = Vec::new();
+    std::io::Read::read_to_end(&mut file.open_stream("/PowerPoint Document").unwrap(), &mut document).unwrap();
+    assert!(document.windows(28).any(|w| w == b"This is a protected document"), "the slide text");
+    assert!(document.windows(utf16("It only has the one slide").len()).any(|w| w == utf16("It only has the one slide")));
+    std::fs::write(Path::new(env!("CARGO_TARGET_TMPDIR")).join("hello-decrypted.ppt"), &out).unwrap();
+    // POI's test document has no published password: it stays refused.
+    let doc = corpus.read("ole", "poi__PasswordProtected.doc");
+    let policy = strict().with_password("hello", PasswordSource::Request);
+    assert_eq!(run(&doc, &policy).unwrap_err().kind, FailureKind::Encrypted, "doc");
 }
 
 #[test]

@@ -64,9 +64,12 @@ pub fn open<T>(
 
 /// The failure when none of `count` candidates opens `what`.
 pub fn wrong_passwords(what: &str, count: usize) -> Failure {
-    let candidates =
-        if count == 1 { "the password candidate".to_owned() } else { format!("{count} password candidates") };
-    Failure::encrypted(format!("{what} is encrypted with a password; none of the {candidates} opens it"))
+    let tried = if count == 1 {
+        "the password candidate does not open it".to_owned()
+    } else {
+        format!("none of the {count} password candidates opens it")
+    };
+    Failure::encrypted(format!("{what} is encrypted with a password; {tried}"))
 }
 
 /// The detail of the finding for a decrypted file: `decrypted (password

@@ -22,6 +22,7 @@ pub mod fixtures;
 pub mod office;
 pub mod ovba;
 pub mod pdf;
+pub mod ppt;
 
 /// Owned (location, text) pairs, to compare with what a plugin hands the
 /// host (`sekisho_plugin_sdk::CollectText::texts`).

@@ -5,8 +5,9 @@
 //! Two of the three schemes are read: **agile** encryption (version 4.4,
 //! an XML descriptor; Office 2010 and later) and **standard** encryption
 //! (versions 2.2, 3.2, 4.2; AES in ECB mode; Office 2007). Extensible
-//! encryption (x.3) and the RC4 CryptoAPI of binary `.doc`/`.xls`/`.ppt`
-//! are not: such files stay refused as encrypted.
+//! encryption (x.3) is not: such files stay refused as encrypted. The RC4
+//! CryptoAPI encryption of binary `.doc`/`.xls`/`.ppt` is in [`rc4`]; each
+//! binary format says itself where its encrypted bytes are.
 //!
 //! A hostile descriptor cannot make one try endless: the spin count is at
 //! most [`MAX_SPIN_COUNT`] (the specification's own maximum) and every
@@ -21,6 +22,8 @@ use aes::cipher::{BlockCipherDecrypt, KeyInit};
 use sha2::Digest;
 
 use crate::Failure;
+
+pub mod rc4;
 
 /// The specification's largest spin count (MS-OFFCRYPTO 2.3.4.11).
 pub const MAX_SPIN_COUNT: u32 = 10_000_000;
@@ -315,38 +318,72 @@ fn declared_size(package: &[u8]) -> Result<usize, Failure> {
 
 fn parse_info(info: &[u8]) -> Result<Info, Failure> {
     let u16_at = |at: usize| info.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
-    let u32_at = |at: usize| info.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
     let (Some(major), Some(minor)) = (u16_at(0), u16_at(2)) else {
         return Err(invalid("the EncryptionInfo stream is truncated"));
     };
     match (major, minor) {
         (4, 4) => parse_agile(info.get(8..).unwrap_or_default()),
         (2..=4, 2) => {
-            let truncated = || invalid("the standard EncryptionInfo is truncated");
-            let header_size = u32_at(8).ok_or_else(truncated)? as usize;
-            let header = info.get(12..12usize.checked_add(header_size).ok_or_else(truncated)?).ok_or_else(truncated)?;
-            let alg = u32::from_le_bytes(header.get(8..12).ok_or_else(truncated)?.try_into().unwrap_or_default());
-            let key_bits = u32::from_le_bytes(header.get(16..20).ok_or_else(truncated)?.try_into().unwrap_or_default());
-            if !matches!(alg, 0x660E..=0x6610) {
+            let binary = Binary::parse(info)?;
+            if !matches!(binary.algorithm, 0x660E..=0x6610) {
                 return Err(Failure::unsupported(format!(
-                    "standard encryption with algorithm 0x{alg:04x} (only AES is read)"
+                    "standard encryption with algorithm 0x{:04x} (only AES is read)",
+                    binary.algorithm
                 )));
             }
-            let verifier = &info[12 + header_size..];
-            let salt_size = u32::from_le_bytes(verifier.get(..4).ok_or_else(truncated)?.try_into().unwrap_or_default());
-            if salt_size != 16 || !matches!(key_bits, 128 | 192 | 256) {
-                return Err(invalid("unexpected salt or key size"));
+            if !matches!(binary.key_bits, 128 | 192 | 256) {
+                return Err(invalid("unexpected key size"));
             }
             Ok(Info::Standard(Standard {
-                key_bytes: key_bits as usize / 8,
-                salt: verifier.get(4..20).ok_or_else(truncated)?.to_vec(),
-                verifier: verifier.get(20..36).ok_or_else(truncated)?.to_vec(),
-                verifier_hash: verifier.get(40..72).ok_or_else(truncated)?.to_vec(),
+                key_bytes: binary.key_bits as usize / 8,
+                salt: binary.salt.to_vec(),
+                verifier: binary.verifier.to_vec(),
+                verifier_hash: binary
+                    .verifier_hash
+                    .get(..32)
+                    .ok_or_else(|| invalid("the standard EncryptionInfo is truncated"))?
+                    .to_vec(),
             }))
         }
         _ => Err(Failure::encrypted(format!(
             "encryption version {major}.{minor} (extensible or RC4) is not one Sekisho opens"
         ))),
+    }
+}
+
+/// The binary `EncryptionInfo` of standard and RC4 CryptoAPI encryption
+/// (MS-OFFCRYPTO 2.3.2 and 2.3.3): version, flags, the header's size, the
+/// header, then the verifier with a 16-byte salt.
+struct Binary<'a> {
+    algorithm: u32,
+    key_bits: u32,
+    salt: &'a [u8],
+    verifier: &'a [u8],
+    /// Everything after the verifier hash's size.
+    verifier_hash: &'a [u8],
+}
+
+impl Binary<'_> {
+    fn parse(info: &[u8]) -> Result<Binary<'_>, Failure> {
+        let truncated = || invalid("the binary EncryptionInfo is truncated");
+        let u32_at = |data: &[u8], at: usize| -> Result<u32, Failure> {
+            let bytes = data.get(at..at + 4).ok_or_else(truncated)?;
+            Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+        };
+        let header_size = u32_at(info, 8)? as usize;
+        let end = 12usize.checked_add(header_size).ok_or_else(truncated)?;
+        let header = info.get(12..end).ok_or_else(truncated)?;
+        let verifier = &info[end..];
+        if u32_at(verifier, 0)? != 16 {
+            return Err(invalid("a salt that is not 16 bytes"));
+        }
+        Ok(Binary {
+            algorithm: u32_at(header, 8)?,
+            key_bits: u32_at(header, 16)?,
+            salt: verifier.get(4..20).ok_or_else(truncated)?,
+            verifier: verifier.get(20..36).ok_or_else(truncated)?,
+            verifier_hash: verifier.get(40..).ok_or_else(truncated)?,
+        })
     }
 }
 
