@@ -37,6 +37,12 @@ struct Seen<'a> {
 
 pub(crate) const STREAM: &str = "PowerPoint Document";
 
+pub(crate) const CURRENT_USER: &str = "Current User";
+const USER_EDIT_ATOM: u16 = 0x0FF5;
+const PERSIST_DIRECTORY_ATOM: u16 = 0x1772;
+/// Saves kept in one file; real presentations have a handful.
+const MAX_EDITS: usize = 4096;
+
 /// Most bytes a compressed storage may inflate to.
 const MAX_STORAGE_BYTES: u64 = 64 << 20;
 
@@ -51,6 +57,25 @@ pub fn check<E: Embedder + ?Sized>(
     let document = root.stream(STREAM).ok_or_else(|| Failure::invalid("no PowerPoint Document stream"))?;
     let mut seen = Seen::default();
     walk(document, 0, &mut seen);
+    // PowerPoint finds records by the persist directory, not by walking:
+    // a record hidden inside another's declared length is still loaded.
+    // Every persist object that does not start a top-level record is
+    // walked on its own.
+    let objects = root
+        .stream(CURRENT_USER)
+        .and_then(|current| edits(current, document))
+        .and_then(|edits| persist_objects(document, &edits).ok())
+        .unwrap_or_default();
+    let top_level = top_level_offsets(document);
+    let mut walked = std::collections::BTreeSet::new();
+    for (_, at) in objects {
+        if !top_level.contains(&at) && walked.insert(at) {
+            let end = read_u32(document, at + 4).map_or(at, |len| (at + 8).saturating_add(len as usize));
+            if let Some(record) = document.get(at..end.min(document.len())) {
+                walk(record, 0, &mut seen);
+            }
+        }
+    }
     if seen.encrypted || root.has("EncryptedSummary") {
         return Err(Failure::encrypted("the presentation is password-protected"));
     }
@@ -103,6 +128,17 @@ fn inspect_projects<E: Embedder + ?Sized>(storages: &[(u16, &[u8])], policy: &Po
     }
 }
 
+/// Where the top-level records start, walking from the first.
+fn top_level_offsets(data: &[u8]) -> std::collections::BTreeSet<usize> {
+    let mut offsets = std::collections::BTreeSet::new();
+    let mut at = 0;
+    while let Some(length) = read_u32(data, at + 4) {
+        offsets.insert(at);
+        at = (at + 8).saturating_add(length as usize);
+    }
+    offsets
+}
+
 fn walk<'a>(data: &'a [u8], depth: usize, seen: &mut Seen<'a>) {
     let mut at = 0;
     while let (Some(header), Some(kind), Some(length)) =
@@ -130,4 +166,65 @@ fn walk<'a>(data: &'a [u8], depth: usize, seen: &mut Seen<'a>) {
         }
         at = body.saturating_add(length as usize);
     }
+}
+
+/// One save of the presentation, read from its `UserEditAtom`.
+pub(crate) struct Edit {
+    pub offset: usize,
+    pub persist_directory: usize,
+    /// The persist id of the encryption header, when the save encrypted.
+    pub crypt_session: Option<u32>,
+}
+
+/// The record at `at`: its type and body.
+pub(crate) fn record(data: &[u8], at: usize) -> Option<(u16, &[u8])> {
+    let kind = read_u16(data, at.checked_add(2)?)?;
+    let len = read_u32(data, at.checked_add(4)?)? as usize;
+    Some((kind, data.get(at + 8..(at + 8).checked_add(len)?)?))
+}
+
+/// The saves, newest first, from the pointer in the `Current User` stream.
+/// `None` when the chain cannot be followed.
+pub(crate) fn edits(current: &[u8], document: &[u8]) -> Option<Vec<Edit>> {
+    let mut edits: Vec<Edit> = Vec::new();
+    let mut at = read_u32(current, 16)? as usize;
+    loop {
+        let (kind, body) = record(document, at)?;
+        if kind != USER_EDIT_ATOM || body.len() < 0x1C || edits.len() >= MAX_EDITS {
+            return None;
+        }
+        if edits.iter().any(|edit| edit.offset == at) {
+            return None;
+        }
+        let previous = read_u32(body, 8)? as usize;
+        let crypt_session = if body.len() >= 0x20 { read_u32(body, 28).filter(|&id| id != 0) } else { None };
+        edits.push(Edit { offset: at, persist_directory: read_u32(body, 12)? as usize, crypt_session });
+        if previous == 0 {
+            return Some(edits);
+        }
+        at = previous;
+    }
+}
+
+/// Every persist object of every save (persist id, offset), the newest
+/// save's first.
+pub(crate) fn persist_objects(document: &[u8], edits: &[Edit]) -> Result<Vec<(u32, usize)>, Failure> {
+    let mut objects = Vec::new();
+    for edit in edits {
+        let (kind, body) =
+            record(document, edit.persist_directory).ok_or_else(|| Failure::invalid("presentation: a persist directory is cut short"))?;
+        if kind != PERSIST_DIRECTORY_ATOM {
+            return Err(Failure::invalid("presentation: a save points at no persist directory"));
+        }
+        let mut at = 0;
+        while let Some(entry) = read_u32(body, at) {
+            let (first, count) = (entry & 0x000F_FFFF, (entry >> 20) as usize);
+            for index in 0..count {
+                let offset = read_u32(body, at + 4 + 4 * index).ok_or_else(|| Failure::invalid("presentation: a persist entry is cut short"))?;
+                objects.push((first + index as u32, offset as usize));
+            }
+            at += 4 + 4 * count;
+        }
+    }
+    Ok(objects)
 }

@@ -19,28 +19,15 @@
 use sekisho_plugin_sdk::office_crypto::rc4::{CryptoApi, Key, StreamCipher};
 use sekisho_plugin_sdk::{Failure, Findings, Policy, passwords};
 
-use crate::powerpoint::CRYPT_SESSION;
+use crate::powerpoint::{CRYPT_SESSION, CURRENT_USER, edits, persist_objects, record};
 use crate::tree::Storage;
 use crate::word::{read_u16, read_u32};
 
-const CURRENT_USER: &str = "Current User";
 const PICTURES: &str = "Pictures";
 const ENCRYPTED_SUMMARY: &str = "EncryptedSummary";
-const USER_EDIT_ATOM: u16 = 0x0FF5;
-const PERSIST_DIRECTORY_ATOM: u16 = 0x1772;
 /// The current-user token of an unencrypted file (MS-PPT 2.3.2).
 const TOKEN_PLAIN: u32 = 0xE391_C05F;
-/// Saves kept in one file; real presentations have a handful.
-const MAX_EDITS: usize = 4096;
 const FBSE: u16 = 0xF007;
-
-/// One save of the presentation, read from its `UserEditAtom`.
-struct Edit {
-    offset: usize,
-    persist_directory: usize,
-    /// The persist id of the encryption header, when the save encrypted.
-    crypt_session: Option<u32>,
-}
 
 fn invalid(detail: &str) -> Failure {
     Failure::invalid(format!("encrypted presentation: {detail}"))
@@ -98,60 +85,6 @@ pub fn decrypt(root: &mut Storage, stream: &str, policy: &Policy, findings: &mut
     root.children.retain(|(name, _)| !name.eq_ignore_ascii_case(ENCRYPTED_SUMMARY));
     findings.decrypted(stream, opened, None);
     Ok(())
-}
-
-/// The record at `at`: its type and body.
-fn record(data: &[u8], at: usize) -> Option<(u16, &[u8])> {
-    let kind = read_u16(data, at.checked_add(2)?)?;
-    let len = read_u32(data, at.checked_add(4)?)? as usize;
-    Some((kind, data.get(at + 8..(at + 8).checked_add(len)?)?))
-}
-
-/// The saves, newest first, from the pointer in the `Current User` stream.
-/// `None` when the chain cannot be followed (the file's own checks decide
-/// about such a file; it is not one PowerPoint encrypted).
-fn edits(current: &[u8], document: &[u8]) -> Option<Vec<Edit>> {
-    let mut edits: Vec<Edit> = Vec::new();
-    let mut at = read_u32(current, 16)? as usize;
-    loop {
-        let (kind, body) = record(document, at)?;
-        if kind != USER_EDIT_ATOM || body.len() < 0x1C || edits.len() >= MAX_EDITS {
-            return None;
-        }
-        if edits.iter().any(|edit| edit.offset == at) {
-            return None;
-        }
-        let previous = read_u32(body, 8)? as usize;
-        let crypt_session = if body.len() >= 0x20 { read_u32(body, 28).filter(|&id| id != 0) } else { None };
-        edits.push(Edit { offset: at, persist_directory: read_u32(body, 12)? as usize, crypt_session });
-        if previous == 0 {
-            return Some(edits);
-        }
-        at = previous;
-    }
-}
-
-/// Every persist object of every save (persist id, offset), the newest
-/// save's first.
-fn persist_objects(document: &[u8], edits: &[Edit]) -> Result<Vec<(u32, usize)>, Failure> {
-    let mut objects = Vec::new();
-    for edit in edits {
-        let (kind, body) =
-            record(document, edit.persist_directory).ok_or_else(|| invalid("a persist directory is cut short"))?;
-        if kind != PERSIST_DIRECTORY_ATOM {
-            return Err(invalid("a save points at no persist directory"));
-        }
-        let mut at = 0;
-        while let Some(entry) = read_u32(body, at) {
-            let (first, count) = (entry & 0x000F_FFFF, (entry >> 20) as usize);
-            for index in 0..count {
-                let offset = read_u32(body, at + 4 + 4 * index).ok_or_else(|| invalid("a persist entry is cut short"))?;
-                objects.push((first + index as u32, offset as usize));
-            }
-            at += 4 + 4 * count;
-        }
-    }
-    Ok(objects)
 }
 
 /// Decrypts the persist object at `at`: its header first, whose length

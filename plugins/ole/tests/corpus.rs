@@ -332,6 +332,20 @@ fn encrypted_documents_in_the_corpus() {
 }
 
 #[test]
+fn a_record_hidden_inside_another_is_found_through_the_persist_directory() {
+    // An embedded OLE object (ExOleObjStg) inside a text atom's declared
+    // length: a walk from the first record skips it, PowerPoint loads it.
+    let hidden = sekisho_testkit::ppt::hiding(0x1011, b"an embedded storage");
+    let failure = run(&hidden, &strict()).unwrap_err();
+    assert_eq!(failure.kind, FailureKind::Blocked(ContentClass::EmbeddedFiles), "{failure:?}");
+    let allowed = strict().with(ContentClass::EmbeddedFiles, Action::Allow);
+    let (_, rebuilt) = run(&hidden, &allowed).unwrap();
+    let kept: Vec<_> = rebuilt.findings.iter().filter(|f| f.class == ContentClass::EmbeddedFiles).collect();
+    assert_eq!(kept.len(), 1, "counted once: {kept:?}");
+    assert!(kept[0].detail.starts_with("1 embedded OLE objects"), "{}", kept[0].detail);
+}
+
+#[test]
 fn hostile_inputs_are_refused() {
     assert_eq!(
         run(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1 truncated", &strict()).unwrap_err().kind,

@@ -24,6 +24,52 @@ const BLIP_PNG: u16 = 0xF01E;
 const SALT: [u8; 16] = *b"sekisho ppt salt";
 const VERIFIER: [u8; 16] = *b"verifier 16bytes";
 
+/// Appends the persist directory (ids from 1 at `offsets`) and the edit
+/// record to `document`; answers the `Current User` stream pointing at it.
+fn close(document: &mut Vec<u8>, offsets: &[u32], crypt_session: Option<u32>) -> Vec<u8> {
+    let directory_at = document.len() as u32;
+    let mut entries = ((offsets.len() as u32) << 20 | 1).to_le_bytes().to_vec();
+    offsets.iter().for_each(|offset| entries.extend(offset.to_le_bytes()));
+    document.extend(record(0, PERSIST_DIRECTORY_ATOM, &entries));
+    let edit_at = document.len() as u32;
+    let mut edit = Vec::new();
+    edit.extend(0u32.to_le_bytes()); // lastSlideIdRef
+    edit.extend(0u16.to_le_bytes()); // version
+    edit.extend([0, 3]); // minor, major
+    edit.extend(0u32.to_le_bytes()); // offsetLastEdit: the first save
+    edit.extend(directory_at.to_le_bytes());
+    edit.extend(1u32.to_le_bytes()); // docPersistIdRef
+    edit.extend((offsets.len() as u32 + 1).to_le_bytes()); // persistIdSeed
+    edit.extend(1u16.to_le_bytes()); // lastView
+    edit.extend(0u16.to_le_bytes());
+    if let Some(id) = crypt_session {
+        edit.extend(id.to_le_bytes()); // encryptSessionPersistIdRef
+    }
+    document.extend(record(0, USER_EDIT_ATOM, &edit));
+
+    let token: u32 = if crypt_session.is_some() { 0xF3D1_C4DF } else { 0xE391_C05F };
+    let mut atom = Vec::new();
+    atom.extend(0x14u32.to_le_bytes());
+    atom.extend(token.to_le_bytes());
+    atom.extend(edit_at.to_le_bytes());
+    atom.extend(0u16.to_le_bytes()); // lenUserName
+    atom.extend(0x03F4u16.to_le_bytes()); // docFileVersion
+    atom.extend([3, 0]); // major, minor
+    atom.extend(0u16.to_le_bytes());
+    atom.extend(8u32.to_le_bytes()); // relVersion
+    record(0, CURRENT_USER_ATOM, &atom)
+}
+
+/// A presentation whose top-level records hide one: an atom's declared
+/// length covers a record of type `hidden` (body `body`) that the persist
+/// directory points at, as PowerPoint would load it.
+pub fn hiding(hidden: u16, body: &[u8]) -> Vec<u8> {
+    let inner = record(0x000F, hidden, body);
+    let mut document = record(0, TEXT_CHARS_ATOM, &inner);
+    let current_user = close(&mut document, &[8], None);
+    compound_file(&[("/PowerPoint Document", &document), ("/Current User", &current_user)], &[], None)
+}
+
 fn record(version_instance: u16, kind: u16, body: &[u8]) -> Vec<u8> {
     let mut record = Vec::with_capacity(8 + body.len());
     record.extend(version_instance.to_le_bytes());
@@ -88,37 +134,8 @@ impl Presentation {
             offsets.push(document.len() as u32);
             document.extend(record(0x000F, CRYPT_SESSION, &encryption_info(password)));
         }
-        let directory_at = document.len() as u32;
-        let mut entries = ((offsets.len() as u32) << 20 | 1).to_le_bytes().to_vec();
-        offsets.iter().for_each(|offset| entries.extend(offset.to_le_bytes()));
-        document.extend(record(0, PERSIST_DIRECTORY_ATOM, &entries));
-        let edit_at = document.len() as u32;
-        let mut edit = Vec::new();
-        edit.extend(0u32.to_le_bytes()); // lastSlideIdRef
-        edit.extend(0u16.to_le_bytes()); // version
-        edit.extend([0, 3]); // minor, major
-        edit.extend(0u32.to_le_bytes()); // offsetLastEdit: the first save
-        edit.extend(directory_at.to_le_bytes());
-        edit.extend(1u32.to_le_bytes()); // docPersistIdRef
-        edit.extend((offsets.len() as u32 + 1).to_le_bytes()); // persistIdSeed
-        edit.extend(1u16.to_le_bytes()); // lastView
-        edit.extend(0u16.to_le_bytes());
-        if password.is_some() {
-            edit.extend(2u32.to_le_bytes()); // encryptSessionPersistIdRef
-        }
-        document.extend(record(0, USER_EDIT_ATOM, &edit));
-
-        let token: u32 = if password.is_some() { 0xF3D1_C4DF } else { 0xE391_C05F };
-        let mut atom = Vec::new();
-        atom.extend(0x14u32.to_le_bytes());
-        atom.extend(token.to_le_bytes());
-        atom.extend(edit_at.to_le_bytes());
-        atom.extend(0u16.to_le_bytes()); // lenUserName
-        atom.extend(0x03F4u16.to_le_bytes()); // docFileVersion
-        atom.extend([3, 0]); // major, minor
-        atom.extend(0u16.to_le_bytes());
-        atom.extend(8u32.to_le_bytes()); // relVersion
-        let current_user = record(0, CURRENT_USER_ATOM, &atom);
+        let crypt_session = password.map(|_| 2);
+        let current_user = close(&mut document, &offsets, crypt_session);
 
         // A PNG picture record: header, one id, a tag byte, the PNG (each
         // field its own block-0 stream when encrypted).
