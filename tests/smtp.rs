@@ -7,6 +7,7 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,9 +23,11 @@ struct Received {
 
 /// A minimal next hop: accepts everything but recipients starting with
 /// `nobody` (550), and records each message with its raw DATA bytes.
+/// While `down`, it greets with 421 (out of service).
 struct NextHop {
     address: SocketAddr,
     received: Arc<Mutex<Vec<Received>>>,
+    down: Arc<AtomicBool>,
 }
 
 impl NextHop {
@@ -32,19 +35,28 @@ impl NextHop {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let address = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
-        let record = Arc::clone(&received);
+        let down = Arc::new(AtomicBool::new(false));
+        let (record, out_of_service) = (Arc::clone(&received), Arc::clone(&down));
         std::thread::spawn(move || {
             for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
+                let Ok(mut stream) = stream else { return };
+                if out_of_service.load(Ordering::SeqCst) {
+                    let _ = stream.write_all(b"421 4.3.2 next.test out of service\r\n");
+                    continue;
+                }
                 let record = Arc::clone(&record);
                 std::thread::spawn(move || next_hop_session(stream, &record));
             }
         });
-        NextHop { address, received }
+        NextHop { address, received, down }
     }
 
     fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
+    }
+
+    fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
     }
 }
 
@@ -255,4 +267,93 @@ fn a_scanner_that_is_down_defers_the_message() {
     assert!(replies[4].starts_with("451 4.3.0") && replies[4].contains("clamav"), "the MTA retries later: {replies:?}");
     assert!(replies[5].starts_with("221"), "{replies:?}");
     assert!(next.received().is_empty(), "nothing was delivered unscanned");
+}
+
+/// `POST /v1/holds/ID/VERB` on the filter's gateway with `token`: the
+/// status code and body.
+fn decide(filter: &Filter, token: &str, id: &str, verb: &str) -> (u16, String) {
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "60", "-X", "POST"])
+        .args(["-H", &format!("Authorization: Bearer {token}")])
+        .arg(format!("http://{}/v1/holds/{id}/{verb}", filter.0.http))
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    (code.parse().unwrap(), body.to_owned())
+}
+
+/// A message with a list of people's names and mail addresses, which the
+/// outbound audit holds.
+const PERSONAL: &str = "From: a@sender.test\r\nTo: b@example.test\r\nSubject: list\r\n\r\n\
+    Tanaka Taro, tanaka@example.jp, 090-1234-5678\r\nSuzuki Hanako, suzuki@example.jp, 090-2345-6789\r\n\
+    Sato Jiro, sato@example.jp, 090-3456-7890\r\nTakahashi Yumi, takahashi@example.jp, 090-4567-8901\r\n.\r\n";
+
+#[test]
+fn a_message_the_audit_holds_waits_in_the_spool_and_goes_out_when_approved() {
+    let next = NextHop::start();
+    let work = tempfile::tempdir().unwrap();
+    let tokens = work.path().join("tokens");
+    std::fs::write(&tokens, "postmaster:postmaster-token-0123:approver\n").unwrap();
+    let spool = work.path().join("spool");
+    let filter = Filter::start(
+        next.address,
+        &["--profile", "outbound", "--smtp-refused", "hold", "--spool", spool.to_str().unwrap()]
+            .into_iter()
+            .chain(["--token-file", tokens.to_str().unwrap()])
+            .collect::<Vec<_>>(),
+    );
+    let send = || {
+        let commands = format!(
+            "EHLO mta.test\r\nMAIL FROM:<a@sender.test>\r\nRCPT TO:<b@example.test>\r\n\
+             RCPT TO:<c@example.test>\r\nDATA\r\n{PERSONAL}QUIT\r\n"
+        );
+        let replies = filter.talk(commands.as_bytes(), 7);
+        assert!(replies[5].starts_with("250 2.0.0 Ok: held for approval"), "{replies:?}");
+        replies[5].rsplit(' ').next().unwrap().to_owned()
+    };
+    let id = send();
+    assert!(next.received().is_empty(), "nothing is delivered while held");
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(spool.join(format!("{id}.json"))).unwrap()).unwrap();
+    assert_eq!(record["envelope"]["to"], serde_json::json!(["b@example.test", "c@example.test"]));
+    assert_eq!(record["submitter"], "a@sender.test");
+
+    // The next hop is down when the approver approves: nothing is decided.
+    next.set_down(true);
+    let (status, body) = decide(&filter, "postmaster-token-0123", &id, "approve");
+    assert_eq!(status, 502, "{body}");
+    assert!(spool.join(format!("{id}.bin")).exists(), "the message is still held");
+    next.set_down(false);
+    let (status, body) = decide(&filter, "postmaster-token-0123", &id, "approve");
+    assert_eq!(status, 200, "{body}");
+    let received = next.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert!(received[0].from.starts_with("<a@sender.test>"), "{:?}", received[0].from);
+    assert_eq!(received[0].to, ["<b@example.test>", "<c@example.test>"]);
+    let data = String::from_utf8_lossy(&received[0].data);
+    assert!(data.starts_with("X-Sekisho: held; report="), "{data}");
+    assert!(data.contains("Subject: list"), "{data}");
+    assert!(!spool.join(format!("{id}.bin")).exists(), "delivered, the message leaves the spool");
+    let (status, _) = decide(&filter, "postmaster-token-0123", &id, "approve");
+    assert_eq!(status, 409, "approved once, delivered once");
+    assert_eq!(next.received().len(), 1);
+
+    // Rejected: deleted, never delivered.
+    let rejected = send();
+    let (status, body) = decide(&filter, "postmaster-token-0123", &rejected, "reject");
+    assert_eq!(status, 200, "{body}");
+    assert!(!spool.join(format!("{rejected}.bin")).exists());
+    assert_eq!(next.received().len(), 1);
+}
+
+#[test]
+fn hold_without_a_spool_does_not_start() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sekisho"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--smtp", "127.0.0.1:0", "--smtp-next", "127.0.0.1:25"])
+        .args(["--smtp-refused", "hold"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--spool"), "{out:?}");
 }

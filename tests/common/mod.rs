@@ -210,6 +210,8 @@ pub struct SmtpFilter {
     child: std::process::Child,
     /// The filter's address.
     pub smtp: std::net::SocketAddr,
+    /// The gateway's HTTP address (its API and approval page).
+    pub http: std::net::SocketAddr,
     /// What it wrote to stderr.
     pub log: ServerLog,
 }
@@ -217,14 +219,14 @@ pub struct SmtpFilter {
 impl SmtpFilter {
     /// Starts it and waits until the SMTP port takes connections.
     pub fn start(port: u16, next: std::net::SocketAddr, extra: &[&str]) -> SmtpFilter {
-        let (child, _, log) = spawn_server_logged(
+        let (child, http, log) = spawn_server_logged(
             Command::new(env!("CARGO_BIN_EXE_sekisho"))
                 .args(["-vv", "serve", "--listen", "127.0.0.1:0", "--smtp", &format!("127.0.0.1:{port}")])
                 .args(["--smtp-next", &next.to_string()])
                 .args(extra),
         );
         let smtp = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-        let filter = SmtpFilter { child, smtp, log };
+        let filter = SmtpFilter { child, smtp, http, log };
         let listening = within(std::time::Duration::from_secs(10), || std::net::TcpStream::connect(smtp).is_ok());
         assert!(listening.is_some(), "the SMTP filter does not listen");
         filter

@@ -49,7 +49,10 @@ pub(super) struct ServeArgs {
     smtp_next: Option<String>,
     /// What happens to a message the policy refuses: `reject` answers 554
     /// (the MTA bounces it to its sender); `notify` delivers a short
-    /// notice with the report id to its recipients instead.
+    /// notice with the report id to its recipients instead; `hold` keeps a
+    /// message the personal-information audit holds (`--profile
+    /// outbound`) in the approval spool (`--spool`), rebuilt, and delivers
+    /// it when an approver approves it (other refusals are rejected).
     #[arg(long, value_enum, default_value = "reject")]
     smtp_refused: MailRefusal,
     /// The host name the SMTP filter greets with and says in notices.

@@ -7,6 +7,10 @@
 //! bytes) beside `ID.json` (mode 0600, its record: who sent it, to whom,
 //! when, the masked findings and report, the decision). A rejected or expired
 //! file is deleted at once; its record stays. Ids are 128 random bits, hex.
+//!
+//! A message held by the SMTP filter (`--smtp-refused hold`) carries its
+//! envelope: approving it delivers it to the next hop first, and only a
+//! delivered message counts as approved; its file is then deleted.
 
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
@@ -103,10 +107,25 @@ pub struct Hold {
     pub comment: Option<String>,
     /// Whether the rebuilt file is still in the spool.
     pub file_present: bool,
+    /// Where a held mail message goes once approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envelope: Option<Envelope>,
     /// The personal information found (masked values only).
     pub findings: Vec<Finding>,
     /// The file's report (masked values only).
     pub report: Report,
+}
+
+/// The SMTP envelope of a held message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// `MAIL FROM` (empty: the null sender).
+    pub from: String,
+    /// `RCPT TO`, each one the next hop accepted when the message came.
+    pub to: Vec<String>,
+    /// The message asked for SMTPUTF8.
+    #[serde(default)]
+    pub smtputf8: bool,
 }
 
 impl Hold {
@@ -156,6 +175,26 @@ pub enum SpoolError {
 pub struct Spool {
     config: SpoolConfig,
     inner: Mutex<Index>,
+    /// Mail holds being delivered: a second approver waits for the first.
+    delivering: Mutex<std::collections::BTreeSet<String>>,
+}
+
+/// A held message claimed for delivery ([`Spool::claim_delivery`]); the
+/// claim ends when it is dropped.
+pub struct Delivery<'a> {
+    spool: &'a Spool,
+    /// The hold, as claimed.
+    pub hold: Hold,
+    /// Its envelope.
+    pub envelope: Envelope,
+    /// The message to deliver.
+    pub message: Vec<u8>,
+}
+
+impl Drop for Delivery<'_> {
+    fn drop(&mut self) {
+        self.spool.delivering.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&self.hold.id);
+    }
 }
 
 #[derive(Default)]
@@ -219,7 +258,7 @@ impl Spool {
             }
             index.holds.insert(hold.id.clone(), hold);
         }
-        Ok(Spool { config, inner: Mutex::new(index) })
+        Ok(Spool { config, inner: Mutex::new(index), delivering: Mutex::default() })
     }
 
     /// The configuration.
@@ -246,13 +285,15 @@ impl Spool {
         std::fs::rename(&temporary, self.sidecar(&hold.id)).map_err(|e| SpoolError::Io(e.to_string()))
     }
 
-    /// Stores a held file: its rebuilt bytes and its record.
+    /// Stores a held file: its rebuilt bytes and its record (with the
+    /// envelope of a held mail message).
     pub fn hold(
         &self,
         submitter: &User,
         recipient: Option<String>,
         report: &Report,
         output: &[u8],
+        envelope: Option<Envelope>,
     ) -> Result<Hold, SpoolError> {
         let mut index = self.lock();
         let size = output.len() as u64;
@@ -276,6 +317,7 @@ impl Spool {
             decided_at: None,
             comment: None,
             file_present: true,
+            envelope,
             findings: report.pii.clone(),
             report: report.clone(),
         };
@@ -310,7 +352,8 @@ impl Spool {
 
     /// Approves or rejects a held file. Nobody decides their own file;
     /// only approvers in scope and admins decide. A rejected file is
-    /// deleted at once.
+    /// deleted at once, and so is an approved mail message (approved only
+    /// once delivered: see [`Spool::claim_delivery`]).
     pub fn decide(&self, id: &str, user: &User, approve: bool, comment: Option<String>) -> Result<Hold, SpoolError> {
         if let Some(comment) = &comment
             && carries_personal_information(comment)
@@ -322,23 +365,13 @@ impl Spool {
             ));
         }
         let mut index = self.lock();
-        let hold = index.holds.get(id).filter(|h| h.visible_to(user)).ok_or(SpoolError::NotFound)?;
-        if hold.submitter == user.name {
-            return Err(SpoolError::Forbidden("nobody approves or rejects their own file"));
-        }
-        if !hold.in_scope_of(user) {
-            return Err(SpoolError::Forbidden("only an approver of the submitter's group or an admin decides"));
-        }
-        if hold.status != Status::Held {
-            return Err(SpoolError::Conflict(format!("the file is already {}", hold.status.name())));
-        }
-        let mut hold = hold.clone();
+        let mut hold = decidable(&index, id, user)?;
         hold.status = if approve { Status::Approved } else { Status::Rejected };
         hold.decided_by = Some(user.name.clone());
         hold.decided_at = Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
         hold.comment = comment;
         let mut freed = 0;
-        if !approve {
+        if !approve || hold.envelope.is_some() {
             remove(&self.file(id)).map_err(|e| SpoolError::Io(e.to_string()))?;
             hold.file_present = false;
             freed = hold.size;
@@ -347,6 +380,24 @@ impl Spool {
         index.bytes = index.bytes.saturating_sub(freed);
         index.holds.insert(id.to_owned(), hold.clone());
         Ok(hold)
+    }
+
+    /// A held mail message `user` may approve, claimed for delivery (one
+    /// approver at a time); `None` for a hold without an envelope.
+    pub fn claim_delivery(&self, id: &str, user: &User) -> Result<Option<Delivery<'_>>, SpoolError> {
+        let hold = decidable(&self.lock(), id, user)?;
+        let Some(envelope) = hold.envelope.clone() else { return Ok(None) };
+        if !self.delivering.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id.to_owned()) {
+            return Err(SpoolError::Conflict("the message is being delivered".into()));
+        }
+        let claimed = |message| Delivery { spool: self, hold, envelope, message };
+        match std::fs::read(self.file(id)) {
+            Ok(message) => Ok(Some(claimed(message))),
+            Err(e) => {
+                drop(claimed(Vec::new()));
+                Err(SpoolError::Io(e.to_string()))
+            }
+        }
     }
 
     /// The rebuilt bytes of an approved file, for its submitter only.
@@ -429,6 +480,22 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
+/// The hold `id` when `user` may decide it now: they see it, it is not
+/// theirs, they are in scope, and it is still held.
+fn decidable(index: &Index, id: &str, user: &User) -> Result<Hold, SpoolError> {
+    let hold = index.holds.get(id).filter(|h| h.visible_to(user)).ok_or(SpoolError::NotFound)?;
+    if hold.submitter == user.name {
+        return Err(SpoolError::Forbidden("nobody approves or rejects their own file"));
+    }
+    if !hold.in_scope_of(user) {
+        return Err(SpoolError::Forbidden("only an approver of the submitter's group or an admin decides"));
+    }
+    if hold.status != Status::Held {
+        return Err(SpoolError::Conflict(format!("the file is already {}", hold.status.name())));
+    }
+    Ok(hold.clone())
+}
+
 fn remove(path: &Path) -> std::io::Result<()> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
@@ -471,9 +538,9 @@ mod tests {
         })
         .unwrap();
         let alice = user("alice", Role::Submitter, &["finance"]);
-        let hold = spool.hold(&alice, None, &report, b"abc").unwrap();
+        let hold = spool.hold(&alice, None, &report, b"abc", None).unwrap();
         assert!(valid_id(&hold.id));
-        assert!(matches!(spool.hold(&alice, None, &report, b"0123456789"), Err(SpoolError::Full)));
+        assert!(matches!(spool.hold(&alice, None, &report, b"0123456789", None), Err(SpoolError::Full)));
         let bob = user("bob", Role::Approver, &["finance"]);
         let carol = user("carol", Role::Approver, &["hr"]);
         let dave = user("dave", Role::Approver, &[]);

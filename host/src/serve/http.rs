@@ -398,7 +398,7 @@ async fn sanitize(
     if result.report.outcome == Outcome::Held
         && let (Some(spool), Some(user), Some(output)) = (&gateway.spool, &user, &result.output)
     {
-        let mut response = match spool.hold(user, recipient, &result.report, output) {
+        let mut response = match spool.hold(user, recipient, &result.report, output, None) {
             Ok(hold) => {
                 let origin = origin(client, user);
                 gateway.audit_hold("hold", &hold, Some(&origin));
@@ -559,21 +559,13 @@ async fn decide_hold(
         }
     };
     let comment = decision.comment.filter(|c| !c.trim().is_empty()).map(|c| c.chars().take(2000).collect());
-    let gateway2 = Arc::clone(&gateway);
-    let user2 = user.clone();
-    let decided = tokio::task::spawn_blocking(move || {
-        let spool = gateway2.spool.as_ref().expect("checked above");
-        spool.decide(&id, &user2, approve, comment)
-    })
-    .await;
-    match decided {
-        Ok(Ok(hold)) => {
-            let origin = origin(client, &user);
-            gateway.audit_hold(if approve { "approve" } else { "reject" }, &hold, Some(&origin));
-            json(&hold)
+    match gateway.decide_hold(&id, &user, approve, comment, &origin(client, &user)).await {
+        Ok(hold) => json(&hold),
+        Err(super::HoldDecisionError::Spool(e)) => spool_error(e),
+        Err(super::HoldDecisionError::Delivery(why)) => {
+            tracing::warn!("hold {id}: {why}");
+            error(StatusCode::BAD_GATEWAY, &format!("the held message was not delivered, try again ({why})"))
         }
-        Ok(Err(e)) => spool_error(e),
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "the decision failed"),
     }
 }
 

@@ -573,6 +573,35 @@ impl Gateway {
         }
     }
 
+    /// Approves or rejects a held file for `user`, with one audit line. A
+    /// held mail message is delivered to the SMTP next hop before its
+    /// approval is recorded: if the next hop does not take it, nothing is
+    /// decided and the approver may try again.
+    pub async fn decide_hold(
+        &self,
+        id: &str,
+        user: &User,
+        approve: bool,
+        comment: Option<String>,
+        origin: &Origin,
+    ) -> Result<holds::Hold, HoldDecisionError> {
+        let spool = self.spool.as_ref().ok_or(HoldDecisionError::Spool(holds::SpoolError::NotFound))?;
+        let delivery = if approve { spool.claim_delivery(id, user)? } else { None };
+        if let Some(delivery) = &delivery {
+            let smtp = self.config.smtp.as_ref().ok_or_else(|| {
+                HoldDecisionError::Delivery("a held mail message needs the SMTP filter's next hop (--smtp-next)".into())
+            })?;
+            let reply = smtp::deliver(smtp, &delivery.envelope, &delivery.message, self.config.request_timeout)
+                .await
+                .map_err(HoldDecisionError::Delivery)?;
+            tracing::info!("held message {id} delivered to {} recipients: {reply}", delivery.envelope.to.len());
+        }
+        let hold = spool.decide(id, user, approve, comment)?;
+        drop(delivery);
+        self.audit_hold(if approve { "approve" } else { "reject" }, &hold, Some(origin));
+        Ok(hold)
+    }
+
     /// Deletes the spool's expired files, one audit line each.
     pub fn expire_holds(&self) {
         let Some(spool) = &self.spool else { return };
@@ -586,6 +615,21 @@ impl Gateway {
         if let Some(audit) = &self.audit {
             audit.sync();
         }
+    }
+}
+
+/// Why a hold was not decided.
+#[derive(Debug)]
+pub enum HoldDecisionError {
+    /// The spool refused (not found, not the caller's to decide, already decided…).
+    Spool(holds::SpoolError),
+    /// The held mail message could not be delivered.
+    Delivery(String),
+}
+
+impl From<holds::SpoolError> for HoldDecisionError {
+    fn from(e: holds::SpoolError) -> HoldDecisionError {
+        HoldDecisionError::Spool(e)
     }
 }
 
@@ -626,6 +670,9 @@ pub fn run(sekisho: Sekisho, config: Config) -> Result<(), String> {
             "ICAP on {icap} (not loopback) needs a client allow-list, as ICAP has no authentication: \
              give --icap-allow CIDR for each proxy's address (e.g. --icap-allow 10.0.0.5/32)"
         ));
+    }
+    if config.smtp.as_ref().is_some_and(|smtp| smtp.refused == smtp::MailRefusal::Hold) && config.spool.is_none() {
+        return Err("--smtp-refused hold keeps held messages in the approval spool: give --spool DIR".into());
     }
     if let Some(smtp) = &config.smtp
         && !smtp.listen.ip().is_loopback()

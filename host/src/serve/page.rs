@@ -18,7 +18,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
-use super::holds::{Hold, Status};
+use super::HoldDecisionError;
+use super::holds::{Hold, SpoolError, Status};
 use super::media::escape_html;
 use super::{Gateway, User};
 
@@ -186,9 +187,9 @@ pub async fn decide(
     headers: HeaderMap,
     Form(form): Form<DecisionForm>,
 ) -> Response {
-    let Some(spool) = &gateway.spool else {
+    if gateway.spool.is_none() {
         return (StatusCode::NOT_FOUND, "this server keeps no held files (no --spool)\n").into_response();
-    };
+    }
     let Some((user, csrf)) = gateway.sessions.find(&headers) else {
         let mut response = login_form("ログインしてください / Please sign in");
         *response.status_mut() = StatusCode::UNAUTHORIZED;
@@ -203,28 +204,30 @@ pub async fn decide(
         _ => return (StatusCode::NOT_FOUND, "no such action\n").into_response(),
     };
     let comment = form.comment.filter(|c| !c.trim().is_empty()).map(|c| c.chars().take(2000).collect());
-    match spool.decide(&id, &user, approve, comment) {
-        Ok(hold) => {
-            let origin = crate::audit::Origin {
-                interface: "http",
-                client: Some(client.ip().to_string()),
-                user: Some(user.name.clone()).filter(|u| !u.is_empty()),
-            };
-            gateway.audit_hold(if approve { "approve" } else { "reject" }, &hold, Some(&origin));
-            (StatusCode::SEE_OTHER, [(header::LOCATION, "/holds")]).into_response()
-        }
+    let origin = crate::audit::Origin {
+        interface: "http",
+        client: Some(client.ip().to_string()),
+        user: Some(user.name.clone()).filter(|u| !u.is_empty()),
+    };
+    match gateway.decide_hold(&id, &user, approve, comment, &origin).await {
+        Ok(_) => (StatusCode::SEE_OTHER, [(header::LOCATION, "/holds")]).into_response(),
         Err(e) => {
             let (status, message) = match e {
-                super::holds::SpoolError::NotFound => (StatusCode::NOT_FOUND, "見つかりません / Not found".to_owned()),
-                super::holds::SpoolError::Forbidden(why) => (StatusCode::FORBIDDEN, why.to_owned()),
-                super::holds::SpoolError::Conflict(why) => (StatusCode::CONFLICT, why),
-                super::holds::SpoolError::Invalid(why) => (StatusCode::BAD_REQUEST, why),
-                other => (StatusCode::INTERNAL_SERVER_ERROR, format!("{other:?}")),
+                HoldDecisionError::Spool(SpoolError::NotFound) => {
+                    (StatusCode::NOT_FOUND, "見つかりません / Not found".to_owned())
+                }
+                HoldDecisionError::Spool(SpoolError::Forbidden(why)) => (StatusCode::FORBIDDEN, why.to_owned()),
+                HoldDecisionError::Spool(SpoolError::Conflict(why)) => (StatusCode::CONFLICT, why),
+                HoldDecisionError::Spool(SpoolError::Invalid(why)) => (StatusCode::BAD_REQUEST, why),
+                HoldDecisionError::Delivery(why) => (
+                    StatusCode::BAD_GATEWAY,
+                    format!("配送できませんでした。もう一度お試しください / Not delivered, try again ({why})"),
+                ),
+                HoldDecisionError::Spool(other) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{other:?}")),
             };
             let mut response =
                 page(&format!("<p>{}</p><p><a href=\"/holds\">戻る / Back</a></p>", escape_html(&message)));
             *response.status_mut() = status;
             response
         }
-    }
-}
+    }}

@@ -14,8 +14,10 @@
 //! the next hop down or answering 4xx) answers 4xx, so Postfix keeps the
 //! message and retries: back-pressure comes from the MTA's own queue. A
 //! refused message is handled by `--smtp-refused`: `reject` answers 554
-//! (Postfix bounces it to the sender) and `notify` delivers a short notice
-//! to the recipients instead, with the report id.
+//! (Postfix bounces it to the sender), `notify` delivers a short notice
+//! to the recipients instead, with the report id, and `hold` keeps a
+//! message the personal-information audit holds in the approval spool,
+//! rebuilt, until an approver releases it to the next hop.
 //!
 //! Announced: PIPELINING, SIZE (the policy's input limit), 8BITMIME,
 //! SMTPUTF8, ENHANCEDSTATUSCODES. No AUTH or STARTTLS: the filter listens
@@ -39,6 +41,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::holds::{Envelope, SpoolError};
 use super::limits::Cidr;
 use super::{Gateway, stopped};
 use crate::audit::Origin;
@@ -75,6 +78,10 @@ pub enum MailRefusal {
     Reject,
     /// Deliver a short notice with the report id to the recipients instead.
     Notify,
+    /// A message the personal-information audit holds waits, rebuilt, in
+    /// the approval spool (`--spool`) and is delivered when approved; a
+    /// message refused for its content is rejected as with `reject`.
+    Hold,
 }
 
 /// The name a message goes by in reports and text pieces.
@@ -136,6 +143,8 @@ struct Transaction {
     from: String,
     /// Recipients the next hop accepted.
     recipients: Vec<String>,
+    /// The sender asked for SMTPUTF8.
+    smtputf8: bool,
 }
 
 /// One connection from the MTA.
@@ -285,7 +294,7 @@ impl Session {
         }
         match answer {
             Ok(reply) => {
-                self.transaction = Some(Transaction { from: from.address, recipients: Vec::new() });
+                self.transaction = Some(Transaction { from: from.address, recipients: Vec::new(), smtputf8 });
                 self.wire.line(&relayed(&reply));
             }
             Err(refused) => self.wire.line(&refused_reply(&refused)),
@@ -418,11 +427,15 @@ impl Session {
                 stamped.extend_from_slice(&rebuilt);
                 stamped
             }
+            (Outcome::Held, Some(rebuilt)) if self.config.refused == MailRefusal::Hold => {
+                self.reset_next_hop().await;
+                return self.hold(&transaction, &id, &result.report, &rebuilt);
+            }
             _ => {
                 let reason =
                     result.report.reason.as_ref().map_or_else(|| outcome.name().to_owned(), |r| r.detail.clone());
                 match self.config.refused {
-                    MailRefusal::Reject => {
+                    MailRefusal::Reject | MailRefusal::Hold => {
                         self.reset_next_hop().await;
                         return format!(
                             "554 5.7.1 Refused by Sekisho: {} ({}), report {id}",
@@ -452,6 +465,35 @@ impl Session {
                     self.next_hop = None;
                 }
                 refused_reply(&refused)
+            }
+        }
+    }
+
+    /// Puts a message the audit holds into the approval spool, with its
+    /// envelope; the reply to `DATA`. Postfix is done with it: Sekisho now
+    /// keeps it until an approver decides.
+    fn hold(&self, transaction: &Transaction, id: &str, report: &crate::report::Report, rebuilt: &[u8]) -> String {
+        let Some(spool) = &self.gateway.spool else {
+            return format!("554 5.7.1 Held by Sekisho's audit, and no spool keeps it, report {id}");
+        };
+        let mut stamped = format!("X-Sekisho: held; report={id}\r\n").into_bytes();
+        stamped.extend_from_slice(rebuilt);
+        let sender = super::User { name: transaction.from.clone(), role: super::Role::Submitter, groups: Vec::new() };
+        let envelope = Envelope {
+            from: transaction.from.clone(),
+            to: transaction.recipients.clone(),
+            smtputf8: transaction.smtputf8,
+        };
+        let recipients = Some(transaction.recipients.join(", "));
+        match spool.hold(&sender, recipients, report, &stamped, Some(envelope)) {
+            Ok(hold) => {
+                self.gateway.audit_hold("hold", &hold, Some(&self.origin()));
+                format!("250 2.0.0 Ok: held for approval, report {id}, hold {}", hold.id)
+            }
+            Err(SpoolError::Full) => "452 4.3.1 The approval spool is full, try again later".into(),
+            Err(e) => {
+                tracing::error!("spool: {e:?}");
+                "451 4.3.0 The message could not be held, try again later".into()
             }
         }
     }
@@ -545,6 +587,38 @@ fn relayed(reply: &Reply) -> String {
 
 /// Our answer when the next hop said no or could not be reached: its own
 /// code when it answered, 451 when it is down (the MTA retries).
+/// Delivers an approved held message to the next hop: its envelope's
+/// sender and recipients (at least one must be accepted), then the
+/// message; the next hop's answer to it.
+pub async fn deliver(
+    config: &SmtpConfig,
+    envelope: &Envelope,
+    message: &[u8],
+    timeout: std::time::Duration,
+) -> Result<String, String> {
+    let deadline = Instant::now() + timeout;
+    let step = |refused: Refused| match refused {
+        Refused::Reply(reply) => format!("the next hop answered {} {}", reply.code, reply.text()),
+        Refused::Down(why) => why,
+    };
+    let mut next = NextHop::connect(config.next_hop, &config.hostname, deadline).await.map_err(step)?;
+    next.mail(&envelope.from, envelope.smtputf8, deadline).await.map_err(step)?;
+    let mut accepted = 0;
+    for to in &envelope.to {
+        match next.rcpt(to, deadline).await {
+            Ok(_) => accepted += 1,
+            Err(Refused::Reply(reply)) => tracing::warn!("held message: the next hop refused {to}: {}", reply.text()),
+            Err(down) => return Err(step(down)),
+        }
+    }
+    if accepted == 0 {
+        return Err("the next hop accepted none of the recipients".into());
+    }
+    let reply = next.data(message, deadline).await.map_err(step)?;
+    next.quit(deadline).await;
+    Ok(reply.text())
+}
+
 fn refused_reply(refused: &Refused) -> String {
     match refused {
         Refused::Reply(reply) if reply.code >= 400 => format!("{} {} (next hop)", reply.code, reply.text()),
