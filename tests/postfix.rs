@@ -348,6 +348,51 @@ fn a_refused_message_is_bounced_or_replaced_by_a_notice() {
     assert!(postfix.delivered().is_empty());
 }
 
+/// A message listing people with their mail addresses and phone numbers,
+/// which the outbound audit holds.
+const PERSONAL_LIST: &str = "From: sender@sender.test\r\nTo: tanaka@example.test\r\nSubject: contact list\r\n\r\n\
+    Tanaka Taro, tanaka@example.jp, 090-1234-5678\r\nSuzuki Hanako, suzuki@example.jp, 090-2345-6789\r\n\
+    Sato Jiro, sato@example.jp, 090-3456-7890\r\nTakahashi Yumi, takahashi@example.jp, 090-4567-8901\r\n";
+
+#[test]
+fn a_message_the_audit_holds_reaches_the_maildir_once_approved() {
+    if !available() || !tool_with("swaks", "--version") || !tool_with("curl", "--version") {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let tokens = work.path().join("tokens");
+    std::fs::write(&tokens, "postmaster:postmaster-token-0123:approver\n").unwrap();
+    let spool = work.path().join("spool");
+    let filter_port = free_port();
+    let postfix = Postfix::start(filter_port);
+    let args = ["--profile", "outbound", "--smtp-refused", "hold", "--spool", spool.to_str().unwrap()];
+    let filter = start_filter(filter_port, postfix.back, &[&args[..], &["--token-file", tokens.to_str().unwrap()]].concat());
+    postfix.swaks("tanaka@example.test", PERSONAL_LIST.as_bytes());
+    let record = || {
+        let records = std::fs::read_dir(&spool).ok()?;
+        records.filter_map(Result::ok).map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "json"))
+    };
+    let held = within(Duration::from_secs(60), || record().is_some());
+    assert!(held.is_some(), "nothing held\n{}", postfix.log());
+    let record = record().unwrap();
+    let id = record.file_stem().unwrap().to_str().unwrap().to_owned();
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(postfix.delivered().is_empty(), "held, not delivered");
+    assert!(postfix.log().contains("held for approval"), "Postfix handed it over: {}", postfix.log());
+
+    let approved = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "60", "-X", "POST"])
+        .args(["-H", "Authorization: Bearer postmaster-token-0123"])
+        .arg(format!("http://{}/v1/holds/{id}/approve", filter.http))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&approved.stdout), "200");
+    let delivered = postfix.wait_delivered(1, Duration::from_secs(60));
+    assert_eq!(delivered.len(), 1, "delivered once");
+    let message = read(&delivered[0]);
+    assert!(message.contains("X-Sekisho: held; report=") && message.contains("Subject: contact list"), "{message}");
+}
+
 /// Messages per second through Postfix alone and through Postfix with the
 /// filter, in one run (printed; the test checks the counts, not the time).
 #[test]
