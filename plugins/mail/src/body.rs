@@ -180,7 +180,9 @@ impl<E: Embedder + ?Sized> Rebuild<'_, E> {
         }
         let html = String::from_utf8_lossy(&out).trim_start_matches('\u{feff}').to_owned();
         if self.html_mode == HtmlMode::Sanitize {
-            let html = self.mask_passwords(html, location);
+            let (masked, count) = sekisho_plugin_sdk::passwords::mask_announced_html(&html, self.policy);
+            self.findings.masked_passwords(location, count);
+            let html = masked.into_owned();
             return Ok(Node::new("text/html", Content::Text(html)));
         }
         let detail = "HTML body converted to plain text (html-mode text)";

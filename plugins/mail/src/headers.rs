@@ -43,6 +43,15 @@ pub fn kept(raw: &[u8], part: &MessagePart, policy: &Policy, findings: &mut Find
                 continue;
             }
         }
+        if lower == "subject"
+            && let Some(masked) = masked_subject(header.value.as_text(), policy, findings)
+        {
+            out.push_str(name);
+            out.push_str(": ");
+            out.push_str(&encode_text(&masked));
+            out.push_str("\r\n");
+            continue;
+        }
         out.push_str(name);
         out.push(':');
         let value = field(header.offset_start, header.offset_end);
@@ -61,6 +70,18 @@ pub fn kept(raw: &[u8], part: &MessagePart, policy: &Policy, findings: &mut Find
         out.push_str("\r\n");
     }
     Ok(out)
+}
+
+/// The subject (decoded) with the passwords announced in this message
+/// masked, when it carries one (PPAP password mails often put it there);
+/// `None` leaves the header as it was written.
+fn masked_subject(subject: Option<&str>, policy: &Policy, findings: &mut Findings) -> Option<String> {
+    let (masked, count) = sekisho_plugin_sdk::passwords::mask_announced(subject?, policy);
+    if count == 0 {
+        return None;
+    }
+    findings.masked_passwords("header Subject", count);
+    Some(masked.into_owned())
 }
 
 /// Hands `host` the headers a reader sees, as the rebuilt message says them
@@ -168,6 +189,33 @@ pub fn shown(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_announced_in_the_subject_is_masked() {
+        use sekisho_plugin_sdk::{Action, PasswordSource};
+        let policy = Policy::uniform(Action::Sanitize).with_password("Tk9#xq2", PasswordSource::Mail);
+        let subjects = [
+            "PW: Tk9#xq2".to_owned(),
+            // =?UTF-8?B?…?= of "【パスワード】Tk9#xq2", as Japanese mailers write it.
+            format!("=?UTF-8?B?{}?=", "44CQ44OR44K544Ov44O844OJ44CRVGs5I3hxMg=="),
+        ];
+        for subject in subjects {
+            let raw = format!("From: a@example.jp\r\nSubject: {subject}\r\nTo: b@example.jp\r\n\r\nbody\r\n");
+            let message = MessageParser::default().parse(raw.as_bytes()).unwrap();
+            let mut findings = Findings::new();
+            let headers = kept(raw.as_bytes(), &message.parts[0], &policy, &mut findings).unwrap();
+            assert!(!headers.contains("Tk9#xq2") && !headers.contains("VGs5I3hxMg"), "{headers}");
+            let parsed = MessageParser::default().parse_headers(headers.as_bytes()).unwrap();
+            assert!(parsed.subject().unwrap().ends_with("********"), "{headers}");
+            assert!(headers.starts_with("From: a@example.jp\r\nSubject: ") && headers.ends_with("To: b@example.jp\r\n"));
+            assert_eq!(findings.as_slice()[0].location, "header Subject");
+        }
+        let list = Policy::uniform(Action::Sanitize).with_password("Tk9#xq2", PasswordSource::List);
+        let raw = "Subject: PW: Tk9#xq2\r\n\r\nbody\r\n";
+        let message = MessageParser::default().parse(raw.as_bytes()).unwrap();
+        let headers = kept(raw.as_bytes(), &message.parts[0], &list, &mut Findings::new()).unwrap();
+        assert_eq!(headers, "Subject: PW: Tk9#xq2\r\n", "only passwords the mail announced are masked");
+    }
 
     #[test]
     fn non_ascii_words_are_encoded_and_spaces_kept() {

@@ -92,13 +92,33 @@ pub const MASK: &str = "********";
 /// mail is delivered without its password. Candidates from the request or
 /// the policy's list are left alone: they are not the message's own words.
 pub fn mask_announced<'t>(text: &'t str, policy: &Policy) -> (std::borrow::Cow<'t, str>, usize) {
+    mask(text, policy, |secret| vec![secret.to_owned()])
+}
+
+/// As [`mask_announced`], in HTML: a password is also found as HTML
+/// writes it, with `&`, `<`, `>` and quotes escaped.
+pub fn mask_announced_html<'t>(html: &'t str, policy: &Policy) -> (std::borrow::Cow<'t, str>, usize) {
+    mask(html, policy, |secret| {
+        let escaped = secret
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#39;");
+        if escaped == secret { vec![escaped] } else { vec![escaped, secret.to_owned()] }
+    })
+}
+
+fn mask<'t>(text: &'t str, policy: &Policy, forms: impl Fn(&str) -> Vec<String>) -> (std::borrow::Cow<'t, str>, usize) {
     let mut text = std::borrow::Cow::Borrowed(text);
     let mut count = 0;
     for password in policy.passwords.iter().filter(|p| p.source == PasswordSource::Mail && !p.secret.is_empty()) {
-        let found = text.matches(password.secret.as_str()).count();
-        if found > 0 {
-            count += found;
-            text = std::borrow::Cow::Owned(text.replace(password.secret.as_str(), MASK));
+        for form in forms(&password.secret) {
+            let found = text.matches(form.as_str()).count();
+            if found > 0 {
+                count += found;
+                text = std::borrow::Cow::Owned(text.replace(form.as_str(), MASK));
+            }
         }
     }
     (text, count)
@@ -156,6 +176,13 @@ mod tests {
         assert_eq!((text.as_ref(), count), ("PW: ******** (Welcome1) ********", 2));
         let (text, count) = mask_announced("nothing here", &policy);
         assert!(matches!(text, std::borrow::Cow::Borrowed(_)) && count == 0);
+    }
+
+    #[test]
+    fn in_html_a_password_is_also_found_escaped() {
+        let policy = Policy::uniform(Action::Sanitize).with_password("a<b&c", PasswordSource::Mail);
+        let (html, count) = mask_announced_html("<p>PW: a&lt;b&amp;c</p><p title=\"a<b&c\"></p>", &policy);
+        assert_eq!((html.as_ref(), count), ("<p>PW: ********</p><p title=\"********\"></p>", 2));
     }
 
     #[test]
