@@ -31,27 +31,31 @@ where
     });
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..threads.clamp(1, items.len().max(1)) {
-            let worker = || {
-                while let Some(index) = Some(next.fetch_add(1, Ordering::Relaxed)).filter(|&i| i < items.len()) {
-                    let (result, line) = work(&items[index]);
-                    match &progress {
-                        Some(bar) => {
-                            bar.println(&line);
-                            bar.inc(1);
-                        }
-                        None => eprintln!("{line}"),
-                    }
-                    results.lock().unwrap_or_else(|p| p.into_inner())[index] = Some(result);
+    let worker = || {
+        while let Some(index) = Some(next.fetch_add(1, Ordering::Relaxed)).filter(|&i| i < items.len()) {
+            let (result, line) = work(&items[index]);
+            match &progress {
+                Some(bar) => {
+                    bar.println(&line);
+                    bar.inc(1);
                 }
-            };
-            let spawned = std::thread::Builder::new().stack_size(WORKER_STACK).spawn_scoped(scope, worker);
-            if let Err(e) = spawned {
-                eprintln!("sekisho: cannot start a worker thread: {e}");
+                None => eprintln!("{line}"),
             }
+            results.lock().unwrap_or_else(|p| p.into_inner())[index] = Some(result);
         }
-    });
+    };
+    match threads.clamp(1, items.len().max(1)) {
+        // One worker is the calling thread (the CLI's, with the same stack).
+        1 => worker(),
+        workers => std::thread::scope(|scope| {
+            for _ in 0..workers {
+                let spawned = std::thread::Builder::new().stack_size(WORKER_STACK).spawn_scoped(scope, &worker);
+                if let Err(e) = spawned {
+                    eprintln!("sekisho: cannot start a worker thread: {e}");
+                }
+            }
+        }),
+    }
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
