@@ -469,6 +469,32 @@ fn an_agile_encrypted_docm_opens_and_comes_out_a_docx_without_macros() {
     }
 }
 
+#[test]
+fn a_standard_encrypted_docm_opens_and_comes_out_a_docx_without_macros() {
+    let docm = sekisho_testkit::office::docm("budget 2027, standard encryption");
+    let locked = sekisho_testkit::office::standard_encrypted(&docm, RIGHT);
+    // msoffcrypto-tool, an independent reader, opens the fixture to the
+    // same package: the fixture is what Office 2007 would write.
+    if tool("msoffcrypto-tool") {
+        let dir = tempfile::tempdir().unwrap();
+        let (input, output) = (dir.path().join("locked.docm"), dir.path().join("plain.docm"));
+        std::fs::write(&input, &locked).unwrap();
+        let status = Command::new("msoffcrypto-tool").args(["-p", RIGHT]).arg(&input).arg(&output).status().unwrap();
+        assert!(status.success());
+        assert_eq!(std::fs::read(&output).unwrap(), docm, "msoffcrypto-tool reads the same package");
+    }
+    let without = sanitize_bytes(engine(), "locked.docm", &locked, &try_passwords());
+    assert_eq!(reason(&without.report).0, "encrypted", "{:#?}", without.report);
+    let policy = try_passwords().with_passwords(candidates(&[WRONG, RIGHT], PasswordSource::Request));
+    let result = sanitize_bytes(engine(), "locked.docm", &locked, &policy);
+    assert_eq!(result.report.outcome, Outcome::Sanitized, "{:#?}", result.report);
+    assert_eq!(decrypted(&result.report), ["decrypted (password from: request)"]);
+    let output = result.output.unwrap();
+    assert!(!zip_names(&output).iter().any(|n| n.contains("vbaProject")), "{:?}", zip_names(&output));
+    assert_no_secret(&output, "the output");
+    assert_no_secret(serde_json::to_string(&result.report).unwrap().as_bytes(), "the report");
+}
+
 /// The slide text of a presentation, as LibreOffice renders it (to PDF,
 /// read back with pdftotext); `None` without those tools.
 fn presentation_text(dir: &Path, ppt: &[u8]) -> Option<String> {
