@@ -413,6 +413,36 @@ fn a_pdf_with_a_user_password_opens_and_comes_out_decrypted_and_sanitized() {
 }
 
 #[test]
+fn reencrypt_writes_a_rebuilt_pdf_aes_256_with_the_same_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(locked) = qpdf_encrypted(dir.path(), &sekisho_testkit::pdf::with_javascript(), RIGHT) else { return };
+    let policy = Policy::from_toml("encrypted = \"try-passwords\"\nreencrypt = true\n", "t")
+        .unwrap()
+        .with_passwords(candidates(&[RIGHT], PasswordSource::List));
+    let result = sanitize_bytes(engine(), "locked.pdf", &locked, &policy);
+    assert_eq!(result.report.outcome, Outcome::Sanitized, "{:#?}", result.report);
+    assert_eq!(
+        decrypted(&result.report),
+        ["decrypted and encrypted again with the same password, AES-256 (password from: list)"]
+    );
+    assert!(result.report.items.iter().any(|i| i.class == "scripts"), "sanitized before it was locked again");
+    let output = result.output.unwrap();
+    assert_no_secret(&output, "the output");
+    let path = dir.path().join("relocked.pdf");
+    std::fs::write(&path, &output).unwrap();
+    let qpdf = |args: &[&str]| Command::new("qpdf").args(args).arg(&path).output().unwrap();
+    let shown = qpdf(&["--show-encryption", &format!("--password={RIGHT}")]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains("R = 6") && shown.contains("AESv3"), "AES-256 (revision 6): {shown}");
+    assert!(qpdf(&["--check", &format!("--password={RIGHT}")]).status.success(), "opens with the password");
+    let without = qpdf(&["--check", "--password=not-it"]);
+    assert!(!without.status.success(), "and not without it");
+    // Through again with the same password: it opens, and is locked again.
+    let again = sanitize_bytes(engine(), "relocked.pdf", &output, &policy);
+    assert!(again.report.outcome.passed(), "{:#?}", again.report);
+}
+
+#[test]
 fn an_agile_encrypted_docm_opens_and_comes_out_a_docx_without_macros() {
     if !tool("msoffcrypto-tool") {
         return;

@@ -20,7 +20,7 @@
 //! ```toml
 //! encrypted = "try-passwords"      # default "block": refused as `encrypted`
 //! password-list = "passwords.txt"  # one password a line, beside the policy file
-//! reencrypt = false                # true: a decrypted ZIP is written AES-256 encrypted again
+//! reencrypt = false                # true: a decrypted ZIP or PDF is written AES-256 encrypted again
 //! ```
 //!
 //! Scanners (`--rules DIR`, `--clamd ADDR`) look at what the rebuild
@@ -370,7 +370,8 @@ pub struct Policy {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password_list: Option<std::path::PathBuf>,
     /// Write a decrypted file encrypted again with the password that opened
-    /// it, where the format allows (ZIP, AES-256); otherwise decrypted.
+    /// it, where Sekisho can (ZIP members and PDF, AES-256); otherwise
+    /// decrypted (Office documents, PowerPoint 97).
     pub reencrypt: bool,
     /// Where the scanners look (`[scan]`).
     #[serde(skip_serializing_if = "ScanPolicy::is_default")]

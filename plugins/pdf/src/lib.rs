@@ -20,6 +20,7 @@ mod text;
 use std::io::{Read, Write};
 
 use lopdf::{Dictionary, Document, LoadOptions, Object};
+use sekisho_plugin_sdk::passwords::Opened;
 use sekisho_plugin_sdk::{
     ContentClass, Decision, Disposition, Embedder, Failure, Findings, Format, Magic, PluginInfo, Policy, Rebuilt,
     read_all,
@@ -71,7 +72,7 @@ where
     let bytes = read_all(input, policy.limits.max_expanded_bytes)?;
     let mut findings = Findings::new();
     structure::raw_findings(&bytes, policy, &mut findings)?;
-    let mut doc = load(&bytes, policy, &mut findings)?;
+    let (mut doc, opened) = load(&bytes, policy, &mut findings)?;
     drop(bytes);
     if doc.objects.len() > policy.limits.max_entries as usize * 100 {
         return Err(
@@ -98,19 +99,52 @@ where
     // A classic cross-reference table: every object stays plain text for
     // auditors, and no xref stream takes an object number.
     doc.reference_table.cross_reference_type = lopdf::xref::XrefType::CrossReferenceTable;
-    let mut rebuilt = Vec::new();
-    doc.save_to(&mut rebuilt).map_err(|e| Failure::invalid(format!("writing the rebuilt PDF: {e}")))?;
-    output.write_all(&rebuilt).map_err(|e| Failure::too_large(format!("writing output: {e}")))?;
     if embedder.wants_text() {
         text::emit(&doc, embedder);
     }
+    if let Some(opened) = opened.filter(|_| policy.reencrypt) {
+        encrypt(&mut doc, opened.secret(policy)).map_err(|failure| failure.with_findings(findings.clone()))?;
+    }
+    let mut rebuilt = Vec::new();
+    doc.save_to(&mut rebuilt).map_err(|e| Failure::invalid(format!("writing the rebuilt PDF: {e}")))?;
+    output.write_all(&rebuilt).map_err(|e| Failure::too_large(format!("writing output: {e}")))?;
     Ok(Rebuilt { format: "pdf".into(), findings: findings.into_vec() })
+}
+
+/// Encrypts the rebuilt document again with the password that opened it
+/// (`reencrypt`): AES-256 (PDF 2.0, revision 6), that password as both the
+/// user and the owner password, every permission granted. An encrypted
+/// file must have an `/ID`: a fresh random one, which says nothing of the
+/// input.
+fn encrypt(doc: &mut Document, password: &str) -> Result<(), Failure> {
+    use lopdf::encryption::crypt_filters::{Aes256CryptFilter, CryptFilter};
+    let mut key = [0u8; 32];
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut key)
+        .and_then(|()| getrandom::fill(&mut id))
+        .map_err(|e| Failure::invalid(format!("no randomness to encrypt with: {e}")))?;
+    let id = Object::String(id.to_vec(), lopdf::StringFormat::Hexadecimal);
+    doc.trailer.set(b"ID", Object::Array(vec![id.clone(), id]));
+    let filter: std::sync::Arc<dyn CryptFilter> = std::sync::Arc::new(Aes256CryptFilter);
+    let version = lopdf::EncryptionVersion::V5 {
+        encrypt_metadata: true,
+        crypt_filters: std::collections::BTreeMap::from([(b"StdCF".to_vec(), filter)]),
+        file_encryption_key: &key,
+        stream_filter: b"StdCF".to_vec(),
+        string_filter: b"StdCF".to_vec(),
+        owner_password: password,
+        user_password: password,
+        permissions: lopdf::Permissions::all(),
+    };
+    let state = lopdf::EncryptionState::try_from(version)
+        .map_err(|e| Failure::invalid(format!("encrypting the rebuilt PDF again: {e}")))?;
+    doc.encrypt(&state).map_err(|e| Failure::invalid(format!("encrypting the rebuilt PDF again: {e}")))
 }
 
 /// Loads the document; an empty user password is tried and the encryption
 /// removed; other encryption is opened with the policy's candidates (user
-/// or owner password), or fails as `encrypted`.
-fn load(bytes: &[u8], policy: &Policy, findings: &mut Findings) -> Result<Document, Failure> {
+/// or owner password), or fails as `encrypted`. Answers what opened it.
+fn load(bytes: &[u8], policy: &Policy, findings: &mut Findings) -> Result<(Document, Option<Opened>), Failure> {
     let options = LoadOptions {
         max_decompressed_size: Some(MAX_STREAM_BYTES.min(policy.limits.max_expanded_bytes as usize)),
         ..LoadOptions::default()
@@ -140,7 +174,7 @@ fn load(bytes: &[u8], policy: &Policy, findings: &mut Findings) -> Result<Docume
         opened = Some(how);
     }
     if let Some(opened) = opened {
-        findings.decrypted("trailer /Encrypt", opened, None);
+        findings.decrypted("trailer /Encrypt", opened, policy.reencrypt.then_some("AES-256"));
         doc.trailer.remove(b"Encrypt");
         doc.encryption_state = None;
     } else if doc.was_encrypted() {
@@ -166,7 +200,7 @@ fn load(bytes: &[u8], policy: &Policy, findings: &mut Findings) -> Result<Docume
     if doc.catalog().is_err() {
         return Err(Failure::invalid("no document catalog").with_findings(findings.clone()));
     }
-    Ok(doc)
+    Ok((doc, opened))
 }
 
 /// Document-level state while sanitizing.
