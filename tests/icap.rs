@@ -961,3 +961,50 @@ fn a_scanner_that_is_down_is_503() {
     let why = answer.header("X-Sekisho-Error").unwrap();
     assert!(why.contains("could not be scanned") && why.contains("clamav"), "{why}");
 }
+
+#[test]
+fn passwords_come_with_the_http_request_and_do_not_go_on() {
+    let work = tempfile::tempdir().unwrap();
+    let policy = work.path().join("try.toml");
+    std::fs::write(&policy, "encrypted = \"try-passwords\"\n").unwrap();
+    let server = Server::start(&["--policy", policy.to_str().unwrap()]);
+    let mut client = server.connect();
+    let secret = "Kc9#icap-pass";
+    let mut archive = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().with_aes_encryption(zip::AesMode::Aes256, secret);
+    archive.start_file("sheet.csv", options).unwrap();
+    archive.write_all(b"a,b\n=1+1,2\n").unwrap();
+    let locked = archive.finish().unwrap().into_inner();
+    let put = |extra: &str| {
+        format!(
+            "PUT http://example.test/upload/sheet.zip HTTP/1.1\r\nHost: example.test\r\n{extra}\
+             Content-Type: application/zip\r\nContent-Length: {}\r\n\r\n",
+            locked.len()
+        )
+    };
+    // Without a password, the member no candidate opens is removed.
+    client.send(&request("REQMOD", "reqmod", &["Allow: 204"], Some(&put("")), None, Some(&locked)));
+    let emptied = client.answer();
+    let emptied = zip::ZipArchive::new(std::io::Cursor::new(emptied.body().to_vec())).unwrap();
+    assert_eq!(emptied.len(), 0, "the locked member is not passed on");
+    // With a wrong and the right one: opened, rebuilt, and the request
+    // goes on without its password headers.
+    let headers = format!("X-Sekisho-Password: wrong-one\r\nX-Sekisho-Password: {secret}\r\n");
+    client.send(&request("REQMOD", "reqmod", &["Allow: 204"], Some(&put(&headers)), None, Some(&locked)));
+    let answer = client.answer();
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.start_line(), "PUT http://example.test/upload/sheet.zip HTTP/1.1");
+    assert_eq!(answer.http_header("X-Sekisho-Password"), None, "{}", answer.head());
+    assert!(!contains(answer.head().as_bytes(), secret.as_bytes()) && !contains(answer.body(), secret.as_bytes()));
+    let mut rebuilt = zip::ZipArchive::new(std::io::Cursor::new(answer.body().to_vec())).unwrap();
+    let mut member = String::new();
+    rebuilt.by_name("sheet.csv").unwrap().read_to_string(&mut member).unwrap();
+    assert_eq!(member, "a,b\n'=1+1,2\n", "decrypted and rebuilt");
+    // A request with no body but a password header is not answered 204,
+    // which would forward the header: it goes on without it.
+    let plain = format!("GET http://example.test/page HTTP/1.1\r\nHost: example.test\r\n{headers}\r\n");
+    client.send(&request("REQMOD", "reqmod", &["Allow: 204"], Some(&plain), None, None));
+    let echoed = client.answer();
+    assert_eq!(echoed.status, 200, "{echoed:?}");
+    assert!(!echoed.head().contains("X-Sekisho-Password"), "{}", echoed.head());
+}

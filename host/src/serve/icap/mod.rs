@@ -12,6 +12,13 @@
 //! ICAP URI chooses a profile the operator allows (`--allow-profile`),
 //! which can only tighten the server's policy.
 //!
+//! Password candidates for an encrypted file come as on the HTTP API: each
+//! `X-Sekisho-Password` header of the encapsulated HTTP request (an upload's
+//! own, or the request a download answers). A REQMOD request goes on
+//! without them (never `204`, which would forward them); the proxy should
+//! not forward them to origin servers either (Squid:
+//! `request_header_access X-Sekisho-Password deny all`).
+//!
 //! ICAP has no authentication: off loopback, only the addresses of
 //! `--icap-allow` are served, others are closed at accept. Connections are
 //! bounded per listener and per client address; at a bound the connection
@@ -70,7 +77,11 @@ use self::reply::Reply;
 use self::request::{Message, Method, read_message};
 use super::{Gateway, IcapRefusal, Refusal, limits, stopped};
 use crate::audit::Origin;
-use crate::policy::Policy;
+use crate::policy::{Password, PasswordSource, Policy};
+
+/// The HTTP request header that carries a password candidate (repeatable),
+/// as on the HTTP API.
+const PASSWORD_HEADER: &str = "X-Sekisho-Password";
 
 /// Bytes of the ICAP request line and headers; also of the encapsulated
 /// HTTP headers, and of the trailers of a chunked body.
@@ -366,7 +377,19 @@ async fn modify<S: AsyncRead + AsyncWrite + Unpin>(
     let may_204 = message.header("Allow").is_some_and(|v| has_token(v, "204"))
         || (message.preview && message.has_body && !continued);
     let respmod = message.method == Method::Respmod;
-    let Message { req, res, .. } = message;
+    let Message { mut req, res, .. } = message;
+    // Passwords the user's client sent with the file, as on the HTTP API:
+    // `X-Sekisho-Password` headers of the HTTP request. They are taken out
+    // of the request that goes on, so the upload never carries them further.
+    let passwords: Vec<Password> = req
+        .as_ref()
+        .map(|req| req.values(PASSWORD_HEADER).map(|secret| Password::new(&secret, PasswordSource::Request)).collect())
+        .unwrap_or_default();
+    if let Some(req) = &mut req {
+        req.remove(PASSWORD_HEADER);
+    }
+    let carried_passwords = !passwords.is_empty();
+    let policy = policy.with_passwords(passwords);
     let name = file_name(if respmod { res.as_ref() } else { None }, req.as_ref(), respmod);
     let (kind, mut head) = match (respmod, req, res) {
         (true, _, res) => ("res", res.unwrap_or_else(|| HttpHead::new("HTTP/1.1 200 OK"))),
@@ -374,6 +397,8 @@ async fn modify<S: AsyncRead + AsyncWrite + Unpin>(
         // `layout` requires req-hdr in REQMOD.
         (false, None, _) => return Err(bad("REQMOD without req-hdr")),
     };
+    // 204 would send the request on as it came, password headers included.
+    let may_204 = may_204 && !(carried_passwords && !respmod);
     if body.size == 0 {
         // No body, or an empty one: nothing to check.
         let answer = if may_204 { Reply::new(204) } else { Reply::new(200).message(kind, head.to_bytes(), None) };
