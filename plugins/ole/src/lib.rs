@@ -6,13 +6,14 @@
 //! that are active content as a whole (VBA projects, ActiveX data, document
 //! properties) are left out; embedded objects are rebuilt through the host
 //! or removed (see [`objects`]); Word fields that reach outside are blanked
-//! in place (see [`word`]). What lives inside Excel and PowerPoint record
-//! streams (XLM macro sheets, external links, PowerPoint's VBA and OLE
-//! objects) cannot be removed safely: such files are refused, with the
-//! reason, unless the policy allows the class. Password-protected
-//! presentations are opened with the policy's candidates and written out
-//! unencrypted (see [`ppt_crypto`]); encrypted Word and Excel files are
-//! refused as encrypted.
+//! in place (see [`word`]). PowerPoint's record stream is written anew
+//! without its VBA project and OLE objects (see [`powerpoint`]). What lives
+//! inside Excel record streams (XLM macro sheets, external links) and
+//! PowerPoint's linked objects cannot be removed safely: such files are
+//! refused, with the reason, unless the policy allows the class.
+//! Password-protected presentations are opened with the policy's
+//! candidates and written out unencrypted (see [`ppt_crypto`]); encrypted
+//! Word and Excel files are refused as encrypted.
 
 mod excel;
 mod objects;
@@ -134,7 +135,7 @@ where
         App::Excel => excel::check(&root, policy, &mut findings)?,
         App::PowerPoint => {
             ppt_crypto::decrypt(&mut root, powerpoint::STREAM, policy, &mut findings)?;
-            powerpoint::check(&root, policy, &mut findings, embedder)?
+            powerpoint::check(&mut root, policy, &mut findings, embedder)?
         }
     }
     let mut kept = Vec::with_capacity(root.children.len());

@@ -3,14 +3,22 @@
 //! record stream (`ExOleObjStg`), linked objects and click actions that run
 //! programs or macros are records too.
 //!
-//! Removing them means rewriting the persist directory that locates every
-//! record by offset, which this plugin does not do: they are refused
-//! (blocked, with the reason) unless the policy allows them. The VBA
-//! project is handed to the host's scanners all the same.
+//! Every record is located by offset through the persist directory, so the
+//! stream is written anew as one save ([`compact`]): the newest version of
+//! each persist object in id order, without the storages the policy
+//! removes (the VBA project, embedded OLE objects and ActiveX controls),
+//! the references to them cleared (an OLE object keeps its picture), click
+//! actions that run macros or programs turned into no action, then one
+//! persist directory and one edit record. Older saves do not survive.
+//! Linked OLE objects are still refused unless the policy allows them, as
+//! is everything when the chain of saves cannot be read. The VBA project
+//! is handed to the host's scanners first.
 
 use std::io::{Cursor, Read};
 
-use sekisho_plugin_sdk::{Action, ContentClass, Embedder, Failure, Findings, Policy};
+use std::collections::{BTreeMap, BTreeSet};
+
+use sekisho_plugin_sdk::{Action, ContentClass, Decision, Disposition, Embedder, Failure, Findings, Policy};
 
 use crate::tree::{Node, Storage};
 use crate::word::{read_u16, read_u32};
@@ -18,6 +26,10 @@ use crate::{inspect_vba, kept_or_refused};
 
 const EX_OLE_OBJ_STG: u16 = 0x1011;
 const VBA_INFO_ATOM: u16 = 0x0400;
+const EX_OLE_OBJ_ATOM: u16 = 0x0FC3;
+/// The actions of an `InteractiveInfoAtom` that run a macro or a program.
+const ACTION_MACRO: u8 = 2;
+const ACTION_PROGRAM: u8 = 3;
 const EX_OLE_LINK: u16 = 0x0FCE;
 const INTERACTIVE_INFO_ATOM: u16 = 0x0FF3;
 pub(crate) const CRYPT_SESSION: u16 = 0x2F14;
@@ -49,7 +61,7 @@ const MAX_STORAGE_BYTES: u64 = 64 << 20;
 /// Checks the presentation's records, and hands its VBA project to the
 /// host's scanners when they look at active parts.
 pub fn check<E: Embedder + ?Sized>(
-    root: &Storage,
+    root: &mut Storage,
     policy: &Policy,
     findings: &mut Findings,
     embedder: &mut E,
@@ -61,14 +73,11 @@ pub fn check<E: Embedder + ?Sized>(
     // a record hidden inside another's declared length is still loaded.
     // Every persist object that does not start a top-level record is
     // walked on its own.
-    let objects = root
-        .stream(CURRENT_USER)
-        .and_then(|current| edits(current, document))
-        .and_then(|edits| persist_objects(document, &edits).ok())
-        .unwrap_or_default();
+    let chain = root.stream(CURRENT_USER).and_then(|current| edits(current, document));
+    let objects = chain.as_ref().and_then(|edits| persist_objects(document, edits).ok()).unwrap_or_default();
     let top_level = top_level_offsets(document);
-    let mut walked = std::collections::BTreeSet::new();
-    for (_, at) in objects {
+    let mut walked = BTreeSet::new();
+    for &(_, at) in &objects {
         if !top_level.contains(&at) && walked.insert(at) {
             let end = read_u32(document, at + 4).map_or(at, |len| (at + 8).saturating_add(len as usize));
             if let Some(record) = document.get(at..end.min(document.len())) {
@@ -82,25 +91,187 @@ pub fn check<E: Embedder + ?Sized>(
     if seen.vba && embedder.wants_active() {
         inspect_projects(&seen.storages, policy, embedder);
     }
-    let objects = seen.storages.len().saturating_sub(usize::from(seen.vba));
-    let refusals = [
-        (seen.vba, ContentClass::Macros, "a VBA project".to_owned()),
-        (seen.macros > 0, ContentClass::Macros, format!("{} click actions that run macros", seen.macros)),
-        (objects > 0, ContentClass::EmbeddedFiles, format!("{objects} embedded OLE objects")),
-        (seen.links > 0, ContentClass::ExternalLinks, format!("{} linked OLE objects", seen.links)),
+    let storages = seen.storages.len().saturating_sub(usize::from(seen.vba));
+    let (links, macros, programs, vba) = (seen.links, seen.macros, seen.programs, seen.vba);
+    let mut plan = Plan::default();
+    let removable = [
+        (vba, ContentClass::Macros, Disposition::Removed, "a VBA project".to_owned(), &mut plan.vba),
         (
-            seen.programs > 0,
+            storages > 0,
+            ContentClass::EmbeddedFiles,
+            Disposition::Removed,
+            format!("{storages} embedded OLE objects or ActiveX controls (their pictures stay)"),
+            &mut plan.objects,
+        ),
+        (
+            macros > 0,
+            ContentClass::Macros,
+            Disposition::Neutralized,
+            format!("{macros} click actions that run macros (now do nothing)"),
+            &mut plan.macro_actions,
+        ),
+        (
+            programs > 0,
             ContentClass::ExternalActions,
-            format!("{} click actions that run programs", seen.programs),
+            Disposition::Neutralized,
+            format!("{programs} click actions that run programs (now do nothing)"),
+            &mut plan.program_actions,
         ),
     ];
-    for (found, class, what) in refusals {
-        if found {
-            let detail = format!("{what} inside the record stream, which cannot be removed safely");
+    for (found, class, disposition, what, remove) in removable {
+        if !found {
+            continue;
+        }
+        if chain.is_some() && !objects.is_empty() {
+            *remove = findings.decide(policy, class, disposition, STREAM, what)? == Decision::Sanitize;
+        } else {
+            let detail = format!("{what} inside a record stream whose saves cannot be read, so it cannot be removed");
             kept_or_refused(policy, findings, class, STREAM, detail)?;
         }
     }
+    if links > 0 {
+        let detail = format!("{links} linked OLE objects inside the record stream, which are not removed");
+        kept_or_refused(policy, findings, ContentClass::ExternalLinks, STREAM, detail)?;
+    }
+    if let (true, Some(edits)) = (plan.any(), &chain) {
+        let (rebuilt, edit_at) = compact(document, edits, &objects, &plan)?;
+        *root.stream_mut(STREAM).ok_or_else(|| Failure::invalid("no PowerPoint Document stream"))? = rebuilt;
+        if let Some(current) = root.stream_mut(CURRENT_USER)
+            && let Some(pointer) = current.get_mut(16..20)
+        {
+            pointer.copy_from_slice(&edit_at.to_le_bytes());
+        }
+    }
     Ok(())
+}
+
+/// What the rewritten record stream leaves out or turns off.
+#[derive(Default)]
+struct Plan {
+    vba: bool,
+    objects: bool,
+    macro_actions: bool,
+    program_actions: bool,
+}
+
+impl Plan {
+    fn any(&self) -> bool {
+        self.vba || self.objects || self.macro_actions || self.program_actions
+    }
+}
+
+/// The record stream written anew as one save (see the module's text);
+/// answers it and the offset of its edit record.
+fn compact(document: &[u8], edits: &[Edit], objects: &[(u32, usize)], plan: &Plan) -> Result<(Vec<u8>, u32), Failure> {
+    let invalid = |detail: &str| Failure::invalid(format!("presentation: {detail}"));
+    let mut newest = BTreeMap::new();
+    for &(id, at) in objects {
+        newest.entry(id).or_insert(at);
+    }
+    let record = |at: usize| -> Result<&[u8], Failure> {
+        let len = read_u32(document, at + 4).ok_or_else(|| invalid("a persist object is cut short"))? as usize;
+        document.get(at..(at + 8).saturating_add(len)).ok_or_else(|| invalid("a persist object is cut short"))
+    };
+    // The VBA project is the storage a VBAInfoAtom points at.
+    let mut projects = BTreeSet::new();
+    for &at in newest.values() {
+        visit(&mut record(at)?.to_vec(), 0, &mut |kind, body| {
+            if kind == VBA_INFO_ATOM && let Some(id) = read_u32(body, 0) {
+                projects.insert(id);
+            }
+        });
+    }
+    let mut dropped = BTreeSet::new();
+    for (&id, &at) in &newest {
+        if read_u16(document, at + 2) == Some(EX_OLE_OBJ_STG) && (plan.vba || plan.objects) {
+            let project = projects.contains(&id);
+            if (project && plan.vba) || (!project && plan.objects) {
+                dropped.insert(id);
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(document.len());
+    let mut kept = Vec::new();
+    for (&id, &at) in &newest {
+        if dropped.contains(&id) {
+            continue;
+        }
+        let start = out.len();
+        out.extend_from_slice(record(at)?);
+        visit(&mut out[start..], 0, &mut |kind, body| clear(kind, body, &dropped, plan));
+        kept.push((id, u32::try_from(start).map_err(|_| invalid("larger than 4 GiB"))?));
+    }
+    let mut directory = Vec::new();
+    for run in kept.chunk_by(|a, b| b.0 == a.0 + 1) {
+        for part in run.chunks(0xFFF) {
+            directory.extend((part[0].0 | (part.len() as u32) << 20).to_le_bytes());
+            part.iter().for_each(|&(_, offset)| directory.extend(offset.to_le_bytes()));
+        }
+    }
+    let directory_at = out.len() as u32;
+    out.extend(header(PERSIST_DIRECTORY_ATOM, directory.len()));
+    out.extend(directory);
+    let newest_edit = edits.first().ok_or_else(|| invalid("no save"))?;
+    let mut edit = document
+        .get(newest_edit.offset + 8..newest_edit.offset + 8 + 0x1C)
+        .ok_or_else(|| invalid("the edit record is cut short"))?
+        .to_vec();
+    edit[8..12].fill(0); // offsetLastEdit: this is the only save.
+    edit[12..16].copy_from_slice(&directory_at.to_le_bytes());
+    let seed = kept.last().map_or(1, |&(id, _)| id + 1).max(read_u32(&edit, 20).unwrap_or(0));
+    edit[20..24].copy_from_slice(&seed.to_le_bytes());
+    let edit_at = out.len() as u32;
+    out.extend(header(USER_EDIT_ATOM, edit.len()));
+    out.extend(edit);
+    Ok((out, edit_at))
+}
+
+/// The header of an atom (recVer 0, recInstance 0) of `len` bytes.
+fn header(kind: u16, len: usize) -> Vec<u8> {
+    let mut header = vec![0, 0];
+    header.extend(kind.to_le_bytes());
+    header.extend((len as u32).to_le_bytes());
+    header
+}
+
+/// Clears, in one atom, a reference to a storage that is left out, and a
+/// click action the plan turns off.
+fn clear(kind: u16, body: &mut [u8], dropped: &BTreeSet<u32>, plan: &Plan) {
+    let points_at_dropped = |body: &[u8], at: usize| read_u32(body, at).is_some_and(|id| dropped.contains(&id));
+    match kind {
+        // persistIdRef and fHasMacros.
+        VBA_INFO_ATOM if points_at_dropped(body, 0) => body[..8].fill(0),
+        EX_OLE_OBJ_ATOM if points_at_dropped(body, 16) => body[16..20].fill(0),
+        INTERACTIVE_INFO_ATOM => {
+            if let Some(action) = body.get_mut(8)
+                && ((*action == ACTION_MACRO && plan.macro_actions) || (*action == ACTION_PROGRAM && plan.program_actions))
+            {
+                *action = 0;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Calls `atom` on the type and body of every atom in `data`, containers
+/// entered (as [`walk`] reads them).
+fn visit(data: &mut [u8], depth: usize, atom: &mut impl FnMut(u16, &mut [u8])) {
+    let mut at = 0;
+    while let (Some(header), Some(kind), Some(length)) =
+        (read_u16(data, at), read_u16(data, at + 2), read_u32(data, at + 4))
+    {
+        let body = at + 8;
+        let end = body.saturating_add(length as usize).min(data.len());
+        let part = &mut data[body.min(end)..end];
+        if header & 0x000F == 0x000F {
+            if depth < MAX_DEPTH {
+                visit(part, depth + 1, atom);
+            }
+        } else {
+            atom(kind, part);
+        }
+        at = body.saturating_add(length as usize);
+    }
 }
 
 /// The VBA project is the stored compound file (compressed or not) whose

@@ -336,13 +336,54 @@ fn a_record_hidden_inside_another_is_found_through_the_persist_directory() {
     // An embedded OLE object (ExOleObjStg) inside a text atom's declared
     // length: a walk from the first record skips it, PowerPoint loads it.
     let hidden = sekisho_testkit::ppt::hiding(0x1011, b"an embedded storage");
-    let failure = run(&hidden, &strict()).unwrap_err();
-    assert_eq!(failure.kind, FailureKind::Blocked(ContentClass::EmbeddedFiles), "{failure:?}");
+    let (out, rebuilt) = run(&hidden, &strict()).unwrap();
+    let removed = rebuilt.findings.iter().find(|f| f.class == ContentClass::EmbeddedFiles).expect("found");
+    assert_eq!(removed.disposition, Disposition::Removed, "{removed:?}");
+    assert!(!contains(&out, b"an embedded storage"), "the storage is not in the rebuilt file");
+    let blocked = strict().with(ContentClass::EmbeddedFiles, Action::Block);
+    assert_eq!(run(&hidden, &blocked).unwrap_err().kind, FailureKind::Blocked(ContentClass::EmbeddedFiles));
     let allowed = strict().with(ContentClass::EmbeddedFiles, Action::Allow);
     let (_, rebuilt) = run(&hidden, &allowed).unwrap();
     let kept: Vec<_> = rebuilt.findings.iter().filter(|f| f.class == ContentClass::EmbeddedFiles).collect();
     assert_eq!(kept.len(), 1, "counted once: {kept:?}");
     assert!(kept[0].detail.starts_with("1 embedded OLE objects"), "{}", kept[0].detail);
+}
+
+#[test]
+fn a_presentation_loses_its_vba_project_and_macro_actions_in_a_new_record_stream() {
+    let deck = sekisho_testkit::ppt::with_macros();
+    let (out, rebuilt) = run(&deck, &strict()).unwrap();
+    let of = |class: ContentClass| rebuilt.findings.iter().filter(move |f| f.class == class);
+    assert!(of(ContentClass::Macros).any(|f| f.disposition == Disposition::Removed), "{:?}", rebuilt.findings);
+    assert!(of(ContentClass::Macros).any(|f| f.disposition == Disposition::Neutralized), "{:?}", rebuilt.findings);
+    assert!(!contains(&out, b"Sub AutoOpen"), "the project is not in the rebuilt file");
+    let text: Vec<u8> = "macro deck".encode_utf16().flat_map(u16::to_le_bytes).collect();
+    assert!(contains(&out, &text), "the slide text stays");
+    let (_, again) = run(&out, &strict()).unwrap();
+    assert!(!has(&again, ContentClass::Macros), "read again, nothing is left: {:?}", again.findings);
+    // Macros allowed: nothing is rewritten, and the project stays.
+    let (kept, _) = run(&deck, &strict().with(ContentClass::Macros, Action::Allow)).unwrap();
+    assert!(contains(&kept, b"Sub AutoOpen"));
+    let blocked = strict().with(ContentClass::Macros, Action::Block);
+    assert_eq!(run(&deck, &blocked).unwrap_err().kind, FailureKind::Blocked(ContentClass::Macros));
+}
+
+#[test]
+fn presentations_with_vba_or_ole_objects_in_the_corpus_are_rebuilt() {
+    let Some(corpus) = sekisho_testkit::corpus!() else { return };
+    let files = [
+        "oletools__embedded-simple-2007.ppt",
+        "oletools__sample_with_vba.ppt",
+        "poi__SimpleMacro.ppt",
+        "poi__WithMacros.ppt",
+        "poi__ole2-embedding-2003.ppt",
+    ];
+    for name in files {
+        let (out, rebuilt) = run(&corpus.read("ole", name), &strict()).unwrap_or_else(|f| panic!("{name}: {f:?}"));
+        assert!(has(&rebuilt, ContentClass::Macros) || has(&rebuilt, ContentClass::EmbeddedFiles), "{name}");
+        let (_, again) = run(&out, &strict()).unwrap();
+        assert!(!has(&again, ContentClass::Macros) && !has(&again, ContentClass::EmbeddedFiles), "{name}: {again:?}");
+    }
 }
 
 #[test]
@@ -383,4 +424,8 @@ fn word_text_channel_gives_paragraphs_with_field_results_only() {
     let mut host = sekisho_plugin_sdk::CollectText::default();
     sekisho_ole::sanitize(Cursor::new(&western), &mut Vec::new(), &strict(), &mut host).unwrap();
     assert_eq!(host.texts, [("paragraph 1".to_string(), "Café “quoted”".to_string())]);
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }

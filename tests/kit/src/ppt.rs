@@ -19,6 +19,10 @@ const PERSIST_DIRECTORY_ATOM: u16 = 0x1772;
 const USER_EDIT_ATOM: u16 = 0x0FF5;
 const CURRENT_USER_ATOM: u16 = 0x0FF6;
 const BLIP_PNG: u16 = 0xF01E;
+const VBA_INFO_CONTAINER: u16 = 0x03FF;
+const VBA_INFO_ATOM: u16 = 0x0400;
+const INTERACTIVE_INFO_ATOM: u16 = 0x0FF3;
+const EX_OLE_OBJ_STG: u16 = 0x1011;
 
 /// The salt and verifier of the fixture's encryption header.
 const SALT: [u8; 16] = *b"sekisho ppt salt";
@@ -67,6 +71,26 @@ pub fn hiding(hidden: u16, body: &[u8]) -> Vec<u8> {
     let inner = record(0x000F, hidden, body);
     let mut document = record(0, TEXT_CHARS_ATOM, &inner);
     let current_user = close(&mut document, &[8], None);
+    compound_file(&[("/PowerPoint Document", &document), ("/Current User", &current_user)], &[], None)
+}
+
+/// A presentation with a VBA project (persist object 2, an `ExOleObjStg`
+/// the document's `VBAInfoAtom` points at) and a click action that runs a
+/// macro, as PowerPoint writes them.
+pub fn with_macros() -> Vec<u8> {
+    let mut vba_info = Vec::new();
+    for field in [2u32, 1, 2] {
+        vba_info.extend(field.to_le_bytes()); // persistIdRef, fHasMacros, version
+    }
+    let mut interactive = vec![0u8; 16];
+    interactive[8] = 2; // action: run a macro
+    let mut inner = record(0x000F, VBA_INFO_CONTAINER, &record(0x0020, VBA_INFO_ATOM, &vba_info));
+    inner.extend(record(0, INTERACTIVE_INFO_ATOM, &interactive));
+    inner.extend(record(0, TEXT_CHARS_ATOM, &"macro deck".encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<_>>()));
+    let mut document = record(0x000F, DOCUMENT_CONTAINER, &inner);
+    let project_at = document.len() as u32;
+    document.extend(record(0, EX_OLE_OBJ_STG, b"Attribute VB_Name = \"Module1\"\r\nSub AutoOpen()"));
+    let current_user = close(&mut document, &[0, project_at], None);
     compound_file(&[("/PowerPoint Document", &document), ("/Current User", &current_user)], &[], None)
 }
 
