@@ -5,9 +5,9 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use common::mail::{inspect, japanese_message};
+use common::mail::{inspect, japanese_message, pictures};
 use common::*;
 use sekisho::policy::Policy;
 use sekisho::report::{Outcome, ReasonKind, Report};
@@ -106,4 +106,97 @@ fn a_japanese_message_comes_out_readable_with_its_attachment_rebuilt() {
     );
     assert_eq!(found["attachments"].as_array().unwrap().len(), 1);
     assert_eq!(found["attachments"][0].as_str(), Some(child.output.as_ref().unwrap().sha256.as_str()));
+}
+
+/// A message with an inline PNG (a text chunk with a position) under its
+/// HTML and a JPEG photo attached (a comment), built by Python's `email`.
+const WITH_PICTURES: &str = r#"
+import sys
+from email.message import EmailMessage
+m = EmailMessage()
+m["From"] = "a@example.jp"
+m["To"] = "b@example.jp"
+m["Subject"] = "site photos"
+m.set_content("see the photos")
+m.add_alternative('<p>map</p><img src="cid:map@example.jp">', subtype="html")
+m.get_payload()[1].add_related(open(sys.argv[1], "rb").read(), "image", "png", cid="<map@example.jp>")
+m.add_attachment(open(sys.argv[2], "rb").read(), maintype="image", subtype="jpeg", filename="site.jpg")
+sys.stdout.buffer.write(m.as_bytes())
+"#;
+
+#[test]
+fn pictures_inline_or_attached_in_a_message_lose_their_metadata() {
+    if !tool("exiftool") || !tool("python3") {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let (png, jpeg) = (work.path().join("map.png"), work.path().join("site.jpg"));
+    std::fs::write(&png, kit::fixtures::png_with_text(40, 30, "Comment", "GPS 35.6895N 139.6917E")).unwrap();
+    std::fs::write(&jpeg, kit::fixtures::jpeg_with_comment(48, 32, "GPS 35.6895N 139.6917E, site photo")).unwrap();
+    let built = std::process::Command::new("python3").args(["-c", WITH_PICTURES]).arg(&png).arg(&jpeg).output().unwrap();
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let result = sanitize_bytes(engine(), "photos.eml", &built.stdout, &Policy::default());
+    assert!(result.report.outcome.passed(), "{:#?}", result.report);
+    let rebuilt = work.path().join("rebuilt.eml");
+    std::fs::write(&rebuilt, result.output.unwrap()).unwrap();
+    let source = work.path().join("source.eml");
+    std::fs::write(&source, &built.stdout).unwrap();
+    let before = pictures(&source, &work.path().join("in"));
+    let after = pictures(&rebuilt, &work.path().join("out"));
+    assert_eq!((before.len(), after.len()), (2, 2), "both pictures stay");
+    let tags = |files: &[PathBuf]| exiftool_tags(&files.iter().map(PathBuf::as_path).collect::<Vec<_>>());
+    assert!(tags(&before).iter().all(|t| !picture_metadata(t).is_empty()), "the fixtures carry metadata");
+    for (path, tags) in after.iter().zip(tags(&after)) {
+        assert!(picture_metadata(&tags).is_empty(), "{} keeps {:?}", path.display(), picture_metadata(&tags));
+    }
+    let size = |path: &PathBuf| kit::fixtures::picture_size(&std::fs::read(path).unwrap());
+    assert_eq!(after.iter().map(size).collect::<Vec<_>>(), before.iter().map(size).collect::<Vec<_>>());
+}
+
+/// Every picture inside the corpus's messages (inline or attached, in
+/// forwarded messages too), as exiftool sees it: no metadata left after
+/// the rebuild, and the same size as before. A picture that cannot be
+/// rebuilt (the corpus has a truncated PNG) is removed, and the report
+/// says so.
+#[test]
+fn pictures_inside_corpus_mail_lose_their_metadata() {
+    let Some(corpus) = corpus!() else { return };
+    if !tool("exiftool") {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let (mut inputs, mut outputs) = (Vec::new(), Vec::new());
+    for (i, input) in corpus.files("eml").into_iter().enumerate() {
+        let result = sanitize_file(engine(), &input, &Policy::default());
+        let Some(output) = result.output.filter(|_| result.report.outcome.passed()) else { continue };
+        let rebuilt = work.path().join(format!("{i}.eml"));
+        std::fs::write(&rebuilt, output).unwrap();
+        let before = pictures(&input, &work.path().join(format!("{i}-in")));
+        let after = pictures(&rebuilt, &work.path().join(format!("{i}-out")));
+        let label = input.file_name().unwrap().to_string_lossy().into_owned();
+        if before.len() == after.len() {
+            for (original, picture) in before.iter().zip(&after) {
+                let size = |path: &Path| kit::fixtures::picture_size(&std::fs::read(path).unwrap());
+                assert_eq!(size(picture), size(original), "{label}");
+            }
+        } else {
+            let removed = result.report.items.iter().filter(|i| i.class == "embedded-files" && i.detail.contains("could not be rebuilt"));
+            assert_eq!(removed.count(), before.len() - after.len(), "{label}: a missing picture is reported");
+        }
+        inputs.extend(before);
+        outputs.extend(after.into_iter().map(|path| (label.clone(), path)));
+    }
+    assert!(!outputs.is_empty(), "no picture in the corpus's rebuilt messages");
+    let before = exiftool_tags(&inputs.iter().map(PathBuf::as_path).collect::<Vec<_>>());
+    let after = exiftool_tags(&outputs.iter().map(|(_, path)| path.as_path()).collect::<Vec<_>>());
+    let had = before.iter().filter(|t| !picture_metadata(t).is_empty()).count();
+    for ((label, _), tags) in outputs.iter().zip(&after) {
+        assert!(picture_metadata(tags).is_empty(), "{label} keeps {:?}", picture_metadata(tags));
+    }
+    eprintln!(
+        "{} pictures in corpus messages ({had} with metadata), {} in the rebuilt ones, none with metadata",
+        inputs.len(),
+        outputs.len()
+    );
+    assert!(had > 0, "the corpus has message pictures with metadata to remove");
 }

@@ -30,6 +30,28 @@ pub fn inspect(files: &[&Path]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Writes every picture of a message (inline or attached, in forwarded
+/// messages too) into a folder, as Python's `email` package decodes them.
+const PICTURES: &str = r#"
+import sys, os, email, email.policy
+m = email.message_from_bytes(open(sys.argv[1], "rb").read(), policy=email.policy.default)
+n = 0
+for part in m.walk():
+    if part.get_content_maintype() == "image":
+        n += 1
+        open(os.path.join(sys.argv[2], str(n)), "wb").write(part.get_payload(decode=True) or b"")
+print(n)
+"#;
+
+/// The pictures of the message at `path`, written into `folder` (created).
+pub fn pictures(path: &Path, folder: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::create_dir_all(folder).unwrap();
+    let out = Command::new("python3").args(["-c", PICTURES]).arg(path).arg(folder).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let count: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    (1..=count).map(|n| folder.join(n.to_string())).collect()
+}
+
 /// A message as a Japanese mailer sends it: ISO-2022-JP text and HTML
 /// alternatives and a macro-enabled Word attachment, built by Python.
 const JAPANESE: &str = r#"
