@@ -336,3 +336,57 @@ fn the_corpus_folder_runs_in_parallel_resumes_and_audits() {
     let files = corpus.files("ooxml").len();
     run_folder_with_resume(&corpus.folder("ooxml"), files, Path::new("ooxml/poi__SimpleMacro.docx"));
 }
+
+#[test]
+fn formats_lists_every_handled_extension_with_its_plugin() {
+    let listed = Command::new(env!("CARGO_BIN_EXE_sekisho"))
+        .args(["formats", "--json"])
+        .env("SEKISHO_CACHE_DIR", cache_dir())
+        .env_remove("SEKISHO_PLUGINS_DIR")
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).unwrap();
+    let plugins = Command::new(env!("CARGO_BIN_EXE_sekisho"))
+        .args(["plugins", "--json"])
+        .env("SEKISHO_CACHE_DIR", cache_dir())
+        .env_remove("SEKISHO_PLUGINS_DIR")
+        .output()
+        .unwrap();
+    let plugins: Vec<serde_json::Value> = serde_json::from_slice(&plugins.stdout).unwrap();
+    // One row per extension of each format of each plugin, nothing more.
+    let mut declared = std::collections::BTreeSet::new();
+    for plugin in &plugins {
+        for format in plugin["formats"].as_array().unwrap() {
+            for extension in format["extensions"].as_array().unwrap() {
+                declared.insert((extension.as_str().unwrap().to_owned(), format["id"].as_str().unwrap().to_owned()));
+            }
+        }
+    }
+    let listed: std::collections::BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|row| {
+            assert!(row["plugin"].as_str().is_some_and(|p| !p.is_empty()), "{row}");
+            (row["extension"].as_str().unwrap().to_owned(), row["format"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert_eq!(listed, declared);
+    assert_eq!(rows.len(), declared.len(), "no row twice");
+    let extension = |e: &str| rows.iter().find(|row| row["extension"] == e).unwrap_or_else(|| panic!("no .{e}"));
+    for (e, plugin) in [("docx", "ooxml"), ("ppt", "ole"), ("pdf", "pdf"), ("eml", "mail"), ("csv", "text"), ("png", "image")] {
+        assert_eq!(extension(e)["plugin"], plugin, "{e}");
+    }
+    assert!(extension("docm")["classes"].as_array().unwrap().iter().any(|c| c == "macros"));
+    // The table ends with the count of distinct extensions.
+    let table = Command::new(env!("CARGO_BIN_EXE_sekisho"))
+        .arg("formats")
+        .env("SEKISHO_CACHE_DIR", cache_dir())
+        .env_remove("SEKISHO_PLUGINS_DIR")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    let extensions: std::collections::BTreeSet<&String> = declared.iter().map(|(e, _)| e).collect();
+    let formats: std::collections::BTreeSet<&String> = declared.iter().map(|(_, f)| f).collect();
+    let count = format!("{} extensions, {} formats", extensions.len(), formats.len());
+    assert!(text.starts_with("EXTENSION") && text.trim_end().ends_with(&count), "{text}");
+}

@@ -325,6 +325,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List every file extension Sekisho rebuilds: its format, the plugin
+    /// that rebuilds it and the content classes it removes or neutralizes
+    /// (from the loaded plugins' descriptions, vendor plugins included).
+    Formats {
+        /// Print a JSON array of {extension, format, description, plugin,
+        /// media_type, classes} instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Policy tools.
     Policy {
         #[command(subcommand)]
@@ -522,6 +531,11 @@ fn run(cli: Cli) -> Result<u8, String> {
         Command::Plugins { json } => {
             let (sekisho, _) = engine(&cli.engine, 1, &Policy::default())?;
             print_plugins(&sekisho, json)?;
+            Ok(EXIT_PASSED)
+        }
+        Command::Formats { json } => {
+            let (sekisho, _) = engine(&cli.engine, 1, &Policy::default())?;
+            print_formats(&sekisho, json)?;
             Ok(EXIT_PASSED)
         }
         Command::Scan { inputs, report, pii, batch, policy, passwords } => {
@@ -794,6 +808,52 @@ fn print_plugins(sekisho: &Sekisho, json: bool) -> Result<(), String> {
         })
         .collect();
     print!("{}", table(&["NAME", "VERSION", "FORMATS", "ORIGIN", "SHA256"], &rows));
+    Ok(())
+}
+
+/// One handled extension, as `sekisho formats` lists it.
+#[derive(serde::Serialize)]
+struct Handled<'a> {
+    extension: &'a str,
+    format: &'a str,
+    description: &'a str,
+    plugin: &'a str,
+    media_type: &'a str,
+    /// The content classes the format may report (what the plugin removes
+    /// or neutralizes, per policy).
+    classes: &'a [String],
+}
+
+fn print_formats(sekisho: &Sekisho, json: bool) -> Result<(), String> {
+    let plugins = sekisho.registry().plugins();
+    let mut handled: Vec<Handled> = plugins
+        .iter()
+        .flat_map(|plugin| {
+            plugin.formats.iter().flat_map(move |format| {
+                format.extensions.iter().map(move |extension| Handled {
+                    extension,
+                    format: &format.id,
+                    description: &format.description,
+                    plugin: &plugin.name,
+                    media_type: format.media_type(),
+                    classes: &format.classes,
+                })
+            })
+        })
+        .collect();
+    handled.sort_by(|a, b| a.extension.cmp(b.extension).then_with(|| a.format.cmp(b.format)));
+    if json {
+        println!("{}", serde_json::to_string_pretty(&handled).map_err(|e| e.to_string())?);
+        return Ok(());
+    }
+    let rows: Vec<[String; 4]> = handled
+        .iter()
+        .map(|h| [format!(".{}", h.extension), h.format.to_owned(), h.plugin.to_owned(), h.classes.join(", ")])
+        .collect();
+    print!("{}", table(&["EXTENSION", "FORMAT", "PLUGIN", "REMOVES OR NEUTRALIZES"], &rows));
+    let extensions: std::collections::BTreeSet<&str> = handled.iter().map(|h| h.extension).collect();
+    let formats: std::collections::BTreeSet<&str> = handled.iter().map(|h| h.format).collect();
+    println!("{} extensions, {} formats", extensions.len(), formats.len());
     Ok(())
 }
 
