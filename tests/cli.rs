@@ -373,7 +373,9 @@ fn formats_lists_every_handled_extension_with_its_plugin() {
     assert_eq!(listed, declared);
     assert_eq!(rows.len(), declared.len(), "no row twice");
     let extension = |e: &str| rows.iter().find(|row| row["extension"] == e).unwrap_or_else(|| panic!("no .{e}"));
-    for (e, plugin) in [("docx", "ooxml"), ("ppt", "ole"), ("pdf", "pdf"), ("eml", "mail"), ("csv", "text"), ("png", "image")] {
+    for (e, plugin) in
+        [("docx", "ooxml"), ("ppt", "ole"), ("pdf", "pdf"), ("eml", "mail"), ("csv", "text"), ("png", "image")]
+    {
         assert_eq!(extension(e)["plugin"], plugin, "{e}");
     }
     assert!(extension("docm")["classes"].as_array().unwrap().iter().any(|c| c == "macros"));

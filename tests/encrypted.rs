@@ -577,8 +577,10 @@ fn an_rc4_encrypted_presentation_opens_and_comes_out_unencrypted() {
 #[test]
 fn corpus_encrypted_files_open_with_their_known_passwords() {
     let Some(corpus) = corpus!() else { return };
-    let policy = try_passwords()
-        .with_passwords(candidates(&["000000", "openpassword", "password", "swordfish", "hello"], PasswordSource::List));
+    let policy = try_passwords().with_passwords(candidates(
+        &["000000", "openpassword", "password", "swordfish", "hello"],
+        PasswordSource::List,
+    ));
     let dir = tempfile::tempdir().unwrap();
     let qpdf = tool("qpdf");
     for name in ["pdfjs__encrypted-attachment.pdf", "pypdf-sample-files__libreoffice-writer-password.pdf"] {

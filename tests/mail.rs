@@ -133,7 +133,8 @@ fn pictures_inline_or_attached_in_a_message_lose_their_metadata() {
     let (png, jpeg) = (work.path().join("map.png"), work.path().join("site.jpg"));
     std::fs::write(&png, kit::fixtures::png_with_text(40, 30, "Comment", "GPS 35.6895N 139.6917E")).unwrap();
     std::fs::write(&jpeg, kit::fixtures::jpeg_with_comment(48, 32, "GPS 35.6895N 139.6917E, site photo")).unwrap();
-    let built = std::process::Command::new("python3").args(["-c", WITH_PICTURES]).arg(&png).arg(&jpeg).output().unwrap();
+    let built =
+        std::process::Command::new("python3").args(["-c", WITH_PICTURES]).arg(&png).arg(&jpeg).output().unwrap();
     assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
     let result = sanitize_bytes(engine(), "photos.eml", &built.stdout, &Policy::default());
     assert!(result.report.outcome.passed(), "{:#?}", result.report);
@@ -180,7 +181,11 @@ fn pictures_inside_corpus_mail_lose_their_metadata() {
                 assert_eq!(size(picture), size(original), "{label}");
             }
         } else {
-            let removed = result.report.items.iter().filter(|i| i.class == "embedded-files" && i.detail.contains("could not be rebuilt"));
+            let removed = result
+                .report
+                .items
+                .iter()
+                .filter(|i| i.class == "embedded-files" && i.detail.contains("could not be rebuilt"));
             assert_eq!(removed.count(), before.len() - after.len(), "{label}: a missing picture is reported");
         }
         inputs.extend(before);

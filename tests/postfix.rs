@@ -97,7 +97,12 @@ impl Postfix {
                 break;
             }
             let taken = postfix.log().contains("Address already in use");
-            assert!(taken && attempt < 5, "postfix start: {}\n{}", String::from_utf8_lossy(&started.stderr), postfix.log());
+            assert!(
+                taken && attempt < 5,
+                "postfix start: {}\n{}",
+                String::from_utf8_lossy(&started.stderr),
+                postfix.log()
+            );
         }
         postfix
     }
@@ -393,7 +398,8 @@ fn a_message_the_audit_holds_reaches_the_maildir_once_approved() {
     let filter_port = free_port();
     let postfix = Postfix::start(filter_port);
     let args = ["--profile", "outbound", "--smtp-refused", "hold", "--spool", spool.to_str().unwrap()];
-    let filter = start_filter(filter_port, postfix.back, &[&args[..], &["--token-file", tokens.to_str().unwrap()]].concat());
+    let filter =
+        start_filter(filter_port, postfix.back, &[&args[..], &["--token-file", tokens.to_str().unwrap()]].concat());
     postfix.swaks("tanaka@example.test", PERSONAL_LIST.as_bytes());
     let record = || {
         let records = std::fs::read_dir(&spool).ok()?;

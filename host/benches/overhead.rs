@@ -356,7 +356,11 @@ fn main() {
             &format!("Sekisho / qpdf = {:.2} (in turns)", per_process.as_secs_f64() / qpdf.as_secs_f64()),
         );
     } else {
-        row("`sekisho sanitize small.pdf -o out.pdf` (process start to exit)", ms(median(31, sekisho)), "cached plugins");
+        row(
+            "`sekisho sanitize small.pdf -o out.pdf` (process start to exit)",
+            ms(median(31, sekisho)),
+            "cached plugins",
+        );
         row("`qpdf small.pdf out.pdf`", "-".into(), "qpdf not installed");
     }
 }

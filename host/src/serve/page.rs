@@ -230,4 +230,5 @@ pub async fn decide(
             *response.status_mut() = status;
             response
         }
-    }}
+    }
+}

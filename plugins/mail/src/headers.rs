@@ -207,7 +207,9 @@ mod tests {
             assert!(!headers.contains("Tk9#xq2") && !headers.contains("VGs5I3hxMg"), "{headers}");
             let parsed = MessageParser::default().parse_headers(headers.as_bytes()).unwrap();
             assert!(parsed.subject().unwrap().ends_with("********"), "{headers}");
-            assert!(headers.starts_with("From: a@example.jp\r\nSubject: ") && headers.ends_with("To: b@example.jp\r\n"));
+            assert!(
+                headers.starts_with("From: a@example.jp\r\nSubject: ") && headers.ends_with("To: b@example.jp\r\n")
+            );
             assert_eq!(findings.as_slice()[0].location, "header Subject");
         }
         let list = Policy::uniform(Action::Sanitize).with_password("Tk9#xq2", PasswordSource::List);

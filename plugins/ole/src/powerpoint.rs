@@ -176,7 +176,9 @@ fn compact(document: &[u8], edits: &[Edit], objects: &[(u32, usize)], plan: &Pla
     let mut projects = BTreeSet::new();
     for &at in newest.values() {
         visit(&mut record(at)?.to_vec(), 0, &mut |kind, body| {
-            if kind == VBA_INFO_ATOM && let Some(id) = read_u32(body, 0) {
+            if kind == VBA_INFO_ATOM
+                && let Some(id) = read_u32(body, 0)
+            {
                 projects.insert(id);
             }
         });
@@ -244,7 +246,8 @@ fn clear(kind: u16, body: &mut [u8], dropped: &BTreeSet<u32>, plan: &Plan) {
         EX_OLE_OBJ_ATOM if points_at_dropped(body, 16) => body[16..20].fill(0),
         INTERACTIVE_INFO_ATOM => {
             if let Some(action) = body.get_mut(8)
-                && ((*action == ACTION_MACRO && plan.macro_actions) || (*action == ACTION_PROGRAM && plan.program_actions))
+                && ((*action == ACTION_MACRO && plan.macro_actions)
+                    || (*action == ACTION_PROGRAM && plan.program_actions))
             {
                 *action = 0;
             }
@@ -321,7 +324,9 @@ fn walk<'a>(data: &'a [u8], depth: usize, seen: &mut Seen<'a>) {
             EX_OLE_OBJ_STG => seen.storages.push((header >> 4, &data[body.min(end)..end])),
             // persistIdRef and fHasMacros, both 0 when there is no project
             // (PowerPoint writes the atom either way); cut short counts as one.
-            VBA_INFO_ATOM => seen.vba |= read_u32(data, body).is_none_or(|r| r != 0) || read_u32(data, body + 4) != Some(0),
+            VBA_INFO_ATOM => {
+                seen.vba |= read_u32(data, body).is_none_or(|r| r != 0) || read_u32(data, body + 4) != Some(0)
+            }
             EX_OLE_LINK => seen.links += 1,
             CRYPT_SESSION => seen.encrypted = true,
             INTERACTIVE_INFO_ATOM => match data.get(body + 8) {
@@ -382,8 +387,8 @@ pub(crate) fn edits(current: &[u8], document: &[u8]) -> Option<Vec<Edit>> {
 pub(crate) fn persist_objects(document: &[u8], edits: &[Edit]) -> Result<Vec<(u32, usize)>, Failure> {
     let mut objects = Vec::new();
     for edit in edits {
-        let (kind, body) =
-            record(document, edit.persist_directory).ok_or_else(|| Failure::invalid("presentation: a persist directory is cut short"))?;
+        let (kind, body) = record(document, edit.persist_directory)
+            .ok_or_else(|| Failure::invalid("presentation: a persist directory is cut short"))?;
         if kind != PERSIST_DIRECTORY_ATOM {
             return Err(Failure::invalid("presentation: a save points at no persist directory"));
         }
@@ -391,7 +396,8 @@ pub(crate) fn persist_objects(document: &[u8], edits: &[Edit]) -> Result<Vec<(u3
         while let Some(entry) = read_u32(body, at) {
             let (first, count) = (entry & 0x000F_FFFF, (entry >> 20) as usize);
             for index in 0..count {
-                let offset = read_u32(body, at + 4 + 4 * index).ok_or_else(|| Failure::invalid("presentation: a persist entry is cut short"))?;
+                let offset = read_u32(body, at + 4 + 4 * index)
+                    .ok_or_else(|| Failure::invalid("presentation: a persist entry is cut short"))?;
                 objects.push((first + index as u32, offset as usize));
             }
             at += 4 + 4 * count;

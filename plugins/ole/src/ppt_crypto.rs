@@ -112,7 +112,8 @@ fn decrypt_pictures(pictures: &mut [u8], key: &Key) -> Result<(), Failure> {
     let mut at = 0;
     while at + 8 <= pictures.len() {
         let mut pos = field(pictures, at, 8)?;
-        let (mut instance, mut kind) = (read_u16(pictures, at).unwrap_or(0) >> 4, read_u16(pictures, at + 2).unwrap_or(0));
+        let (mut instance, mut kind) =
+            (read_u16(pictures, at).unwrap_or(0) >> 4, read_u16(pictures, at + 2).unwrap_or(0));
         let end = pos.checked_add(read_u32(pictures, at + 4).unwrap_or(0) as usize).ok_or_else(outside)?;
         if end > pictures.len() {
             return Err(outside());

@@ -263,10 +263,14 @@ fn an_encrypted_presentation_opens_with_its_password_and_comes_out_plain() {
     let locked = Presentation::new("見積書 v2", &png, Some("Tk9#xq2"));
     assert_ne!(locked.document[..plain.container_len], plain.document[..plain.container_len], "encrypted");
 
-    let policy = strict().with_password("wrong", PasswordSource::Request).with_password("Tk9#xq2", PasswordSource::Mail);
+    let policy =
+        strict().with_password("wrong", PasswordSource::Request).with_password("Tk9#xq2", PasswordSource::Mail);
     let (out, rebuilt) = run(&locked.file(), &policy).expect("the second candidate opens it");
     let finding = rebuilt.findings.iter().find(|f| f.class == ContentClass::Encryption).expect("a finding");
-    assert_eq!((finding.disposition, finding.detail.as_str()), (Disposition::Removed, "decrypted (password from: mail)"));
+    assert_eq!(
+        (finding.disposition, finding.detail.as_str()),
+        (Disposition::Removed, "decrypted (password from: mail)")
+    );
     assert!(!format!("{rebuilt:?}").contains("Tk9#xq2"), "no password in the report");
 
     let mut file = cfb::CompoundFile::open(Cursor::new(out)).unwrap();
@@ -304,7 +308,8 @@ fn an_encrypted_presentation_without_the_password_fails_as_encrypted() {
     let failure = run(&locked, &wrong).unwrap_err();
     assert_eq!(failure.kind, FailureKind::Encrypted);
     assert!(failure.detail.ends_with("the password candidate does not open it"), "{}", failure.detail);
-    let blocked = strict().with(ContentClass::Encryption, Action::Block).with_password("Tk9#xq2", PasswordSource::Request);
+    let blocked =
+        strict().with(ContentClass::Encryption, Action::Block).with_password("Tk9#xq2", PasswordSource::Request);
     assert_eq!(run(&locked, &blocked).unwrap_err().kind, FailureKind::Blocked(ContentClass::Encryption));
 }
 
@@ -323,7 +328,9 @@ fn encrypted_documents_in_the_corpus() {
     let mut document = Vec::new();
     std::io::Read::read_to_end(&mut file.open_stream("/PowerPoint Document").unwrap(), &mut document).unwrap();
     assert!(document.windows(28).any(|w| w == b"This is a protected document"), "the slide text");
-    assert!(document.windows(utf16("It only has the one slide").len()).any(|w| w == utf16("It only has the one slide")));
+    assert!(
+        document.windows(utf16("It only has the one slide").len()).any(|w| w == utf16("It only has the one slide"))
+    );
     std::fs::write(Path::new(env!("CARGO_TARGET_TMPDIR")).join("hello-decrypted.ppt"), &out).unwrap();
     // POI's test document has no published password: it stays refused.
     let doc = corpus.read("ole", "poi__PasswordProtected.doc");

@@ -86,7 +86,11 @@ pub fn with_macros() -> Vec<u8> {
     interactive[8] = 2; // action: run a macro
     let mut inner = record(0x000F, VBA_INFO_CONTAINER, &record(0x0020, VBA_INFO_ATOM, &vba_info));
     inner.extend(record(0, INTERACTIVE_INFO_ATOM, &interactive));
-    inner.extend(record(0, TEXT_CHARS_ATOM, &"macro deck".encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<_>>()));
+    inner.extend(record(
+        0,
+        TEXT_CHARS_ATOM,
+        &"macro deck".encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<_>>(),
+    ));
     let mut document = record(0x000F, DOCUMENT_CONTAINER, &inner);
     let project_at = document.len() as u32;
     document.extend(record(0, EX_OLE_OBJ_STG, b"Attribute VB_Name = \"Module1\"\r\nSub AutoOpen()"));

@@ -4,9 +4,9 @@
 //! bytes are, and which block number each starts with, is the format's
 //! business (a PowerPoint persist object uses its persist id).
 
-use rc4::{KeyInit, Rc4};
 /// Applying a block's stream ([`Key::cipher`]) to bytes.
 pub use rc4::StreamCipher;
+use rc4::{KeyInit, Rc4};
 use sha1::{Digest, Sha1};
 
 use super::{Binary, invalid, utf16};
@@ -128,8 +128,16 @@ mod tests {
     #[test]
     fn known_answers_for_128_and_40_bit_keys() {
         let cases = [
-            (128, "831403aa06d12403e6456ec0940cec3d1efe9c598402685a3f5bb37de36aeb06c355b9d3", "d81bd1fba45197457108500917c7d582"),
-            (40, "7380f7ace9173d6c5189a885073f0398d1213d9fd918f72bc7345cdf558272fb7dcebe32", "9db76362f4fbb3625647a7999c4bfb3a"),
+            (
+                128,
+                "831403aa06d12403e6456ec0940cec3d1efe9c598402685a3f5bb37de36aeb06c355b9d3",
+                "d81bd1fba45197457108500917c7d582",
+            ),
+            (
+                40,
+                "7380f7ace9173d6c5189a885073f0398d1213d9fd918f72bc7345cdf558272fb7dcebe32",
+                "9db76362f4fbb3625647a7999c4bfb3a",
+            ),
         ];
         for (bits, verifier, block_5) in cases {
             let scheme = CryptoApi::parse(&info(bits, verifier)).unwrap();
