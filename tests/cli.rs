@@ -339,20 +339,10 @@ fn the_corpus_folder_runs_in_parallel_resumes_and_audits() {
 
 #[test]
 fn formats_lists_every_handled_extension_with_its_plugin() {
-    let listed = Command::new(env!("CARGO_BIN_EXE_sekisho"))
-        .args(["formats", "--json"])
-        .env("SEKISHO_CACHE_DIR", cache_dir())
-        .env_remove("SEKISHO_PLUGINS_DIR")
-        .output()
-        .unwrap();
+    let listed = sekisho(&["formats", "--json"]);
     assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).unwrap();
-    let plugins = Command::new(env!("CARGO_BIN_EXE_sekisho"))
-        .args(["plugins", "--json"])
-        .env("SEKISHO_CACHE_DIR", cache_dir())
-        .env_remove("SEKISHO_PLUGINS_DIR")
-        .output()
-        .unwrap();
+    let plugins = sekisho(&["plugins", "--json"]);
     let plugins: Vec<serde_json::Value> = serde_json::from_slice(&plugins.stdout).unwrap();
     // One row per extension of each format of each plugin, nothing more.
     let mut declared = std::collections::BTreeSet::new();
@@ -380,12 +370,7 @@ fn formats_lists_every_handled_extension_with_its_plugin() {
     }
     assert!(extension("docm")["classes"].as_array().unwrap().iter().any(|c| c == "macros"));
     // The table ends with the count of distinct extensions.
-    let table = Command::new(env!("CARGO_BIN_EXE_sekisho"))
-        .arg("formats")
-        .env("SEKISHO_CACHE_DIR", cache_dir())
-        .env_remove("SEKISHO_PLUGINS_DIR")
-        .output()
-        .unwrap();
+    let table = sekisho(&["formats"]);
     let text = String::from_utf8_lossy(&table.stdout);
     let extensions: std::collections::BTreeSet<&String> = declared.iter().map(|(e, _)| e).collect();
     let formats: std::collections::BTreeSet<&String> = declared.iter().map(|(_, f)| f).collect();

@@ -155,7 +155,7 @@ impl CompileCache {
             self.discard(&path, Kind::Artifact);
             return None;
         }
-        self.write_raw(sha256, Kind::Stamp, &stamp);
+        self.write_raw(sha256, Kind::Stamp, &[&stamp]);
         Some(artifact)
     }
 
@@ -163,7 +163,7 @@ impl CompileCache {
     pub fn store(&self, sha256: &str, artifact: &[u8]) {
         if let Some(file) = self.write(sha256, Kind::Artifact, artifact) {
             if let Ok(meta) = file.metadata() {
-                self.write_raw(sha256, Kind::Stamp, &self.stamp(sha256, &meta));
+                self.write_raw(sha256, Kind::Stamp, &[&self.stamp(sha256, &meta)]);
             }
         }
     }
@@ -206,17 +206,15 @@ impl CompileCache {
     /// Writes an entry (payload, magic, tag) atomically: to a temporary
     /// file, then renamed. Answers the file written.
     fn write(&self, sha256: &str, kind: Kind, data: &[u8]) -> Option<File> {
-        let mut entry = Vec::with_capacity(data.len() + TRAILER);
-        entry.extend_from_slice(data);
-        entry.extend_from_slice(MAGIC);
-        entry.extend_from_slice(&self.tag(sha256, kind, data));
-        self.write_raw(sha256, kind, &entry)
+        self.write_raw(sha256, kind, &[data, MAGIC, &self.tag(sha256, kind, data)])
     }
 
-    fn write_raw(&self, sha256: &str, kind: Kind, bytes: &[u8]) -> Option<File> {
+    fn write_raw(&self, sha256: &str, kind: Kind, parts: &[&[u8]]) -> Option<File> {
         let write = || -> std::io::Result<File> {
             let mut file = tempfile::Builder::new().prefix(".partial-").tempfile_in(&self.dir)?;
-            file.write_all(bytes)?;
+            for part in parts {
+                file.write_all(part)?;
+            }
             file.persist(self.path(sha256, kind)).map_err(|e| e.error)
         };
         write().map_err(|e| tracing::warn!("cannot write to the compile cache {}: {e}", self.dir.display())).ok()

@@ -387,17 +387,11 @@ impl Spool {
     pub fn claim_delivery(&self, id: &str, user: &User) -> Result<Option<Delivery<'_>>, SpoolError> {
         let hold = decidable(&self.lock(), id, user)?;
         let Some(envelope) = hold.envelope.clone() else { return Ok(None) };
+        let message = std::fs::read(self.file(id)).map_err(|e| SpoolError::Io(e.to_string()))?;
         if !self.delivering.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id.to_owned()) {
             return Err(SpoolError::Conflict("the message is being delivered".into()));
         }
-        let claimed = |message| Delivery { spool: self, hold, envelope, message };
-        match std::fs::read(self.file(id)) {
-            Ok(message) => Ok(Some(claimed(message))),
-            Err(e) => {
-                drop(claimed(Vec::new()));
-                Err(SpoolError::Io(e.to_string()))
-            }
-        }
+        Ok(Some(Delivery { spool: self, hold, envelope, message }))
     }
 
     /// The rebuilt bytes of an approved file, for its submitter only.

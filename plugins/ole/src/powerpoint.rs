@@ -41,6 +41,8 @@ struct Seen<'a> {
     /// The `ExOleObjStg` records: instance (1: zlib-compressed) and body.
     storages: Vec<(u16, &'a [u8])>,
     vba: bool,
+    /// The persist ids `VBAInfoAtom`s point at: the VBA project's storage.
+    projects: BTreeSet<u32>,
     links: usize,
     programs: usize,
     macros: usize,
@@ -134,7 +136,7 @@ pub fn check<E: Embedder + ?Sized>(
         kept_or_refused(policy, findings, ContentClass::ExternalLinks, STREAM, detail)?;
     }
     if let (true, Some(edits)) = (plan.any(), &chain) {
-        let (rebuilt, edit_at) = compact(document, edits, &objects, &plan)?;
+        let (rebuilt, edit_at) = compact(document, edits, &objects, &seen.projects, &plan)?;
         *root.stream_mut(STREAM).ok_or_else(|| Failure::invalid("no PowerPoint Document stream"))? = rebuilt;
         if let Some(current) = root.stream_mut(CURRENT_USER)
             && let Some(pointer) = current.get_mut(16..20)
@@ -161,8 +163,15 @@ impl Plan {
 }
 
 /// The record stream written anew as one save (see the module's text);
-/// answers it and the offset of its edit record.
-fn compact(document: &[u8], edits: &[Edit], objects: &[(u32, usize)], plan: &Plan) -> Result<(Vec<u8>, u32), Failure> {
+/// answers it and the offset of its edit record. `projects` are the VBA
+/// project storages (what `VBAInfoAtom`s point at).
+fn compact(
+    document: &[u8],
+    edits: &[Edit],
+    objects: &[(u32, usize)],
+    projects: &BTreeSet<u32>,
+    plan: &Plan,
+) -> Result<(Vec<u8>, u32), Failure> {
     let invalid = |detail: &str| Failure::invalid(format!("presentation: {detail}"));
     let mut newest = BTreeMap::new();
     for &(id, at) in objects {
@@ -172,17 +181,6 @@ fn compact(document: &[u8], edits: &[Edit], objects: &[(u32, usize)], plan: &Pla
         let len = read_u32(document, at + 4).ok_or_else(|| invalid("a persist object is cut short"))? as usize;
         document.get(at..(at + 8).saturating_add(len)).ok_or_else(|| invalid("a persist object is cut short"))
     };
-    // The VBA project is the storage a VBAInfoAtom points at.
-    let mut projects = BTreeSet::new();
-    for &at in newest.values() {
-        visit(&mut record(at)?.to_vec(), 0, &mut |kind, body| {
-            if kind == VBA_INFO_ATOM
-                && let Some(id) = read_u32(body, 0)
-            {
-                projects.insert(id);
-            }
-        });
-    }
     let mut dropped = BTreeSet::new();
     for (&id, &at) in &newest {
         if read_u16(document, at + 2) == Some(EX_OLE_OBJ_STG) && (plan.vba || plan.objects) {
@@ -325,13 +323,14 @@ fn walk<'a>(data: &'a [u8], depth: usize, seen: &mut Seen<'a>) {
             // persistIdRef and fHasMacros, both 0 when there is no project
             // (PowerPoint writes the atom either way); cut short counts as one.
             VBA_INFO_ATOM => {
-                seen.vba |= read_u32(data, body).is_none_or(|r| r != 0) || read_u32(data, body + 4) != Some(0)
+                seen.vba |= read_u32(data, body).is_none_or(|r| r != 0) || read_u32(data, body + 4) != Some(0);
+                seen.projects.extend(read_u32(data, body).filter(|&id| id != 0));
             }
             EX_OLE_LINK => seen.links += 1,
             CRYPT_SESSION => seen.encrypted = true,
             INTERACTIVE_INFO_ATOM => match data.get(body + 8) {
-                Some(2) => seen.macros += 1,
-                Some(3) => seen.programs += 1,
+                Some(&ACTION_MACRO) => seen.macros += 1,
+                Some(&ACTION_PROGRAM) => seen.programs += 1,
                 _ => {}
             },
             _ => {}
